@@ -1,0 +1,39 @@
+"""sktl: transfer learning and domain adaptation for scikit-learn.
+
+Every estimator takes the rows of all domains in one ``X`` with a
+``sample_domain`` array (positive = source, negative = target; skada's
+convention) and fits into ``Pipeline``/``GridSearchCV``. Importing ``sktl`` is
+cheap: estimators load on first use, and torch only with ``sktl.deep``.
+"""
+
+import importlib
+
+__version__ = "0.1.0"
+
+# public name -> private module that defines it
+_LAZY = {
+    "CORAL": "._feature",
+    "DiscriminativeReweighter": "._instance",
+    "FEDA": "._augment",
+    "LabelledOnly": "._base",
+    "make_da_pipeline": ".pipeline",
+    "source_target_merge": ".utils._domain",
+    "source_target_split": ".utils._domain",
+}
+_SUBMODULES = ["datasets", "exceptions", "metrics", "model_selection", "pipeline", "utils"]
+
+__all__ = sorted(_LAZY) + _SUBMODULES
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name], __name__), name)
+        globals()[name] = value
+        return value
+    if name in _SUBMODULES or name == "deep":
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module 'sktl' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))

@@ -1,0 +1,471 @@
+"""Base classes shared by every sktl estimator.
+
+Three kinds of domain-adaptation (DA) estimator exist, and each has a base:
+
+* :class:`BaseDATransformer` maps rows into a space where domains agree;
+  its ``fit``/``fit_transform`` accept ``sample_domain``, its ``transform``
+  treats new rows as target rows unless told otherwise.
+* :class:`BaseReweighter` computes source weights and fits any estimator
+  that accepts ``sample_weight`` on the reweighted rows.
+* :class:`BaseDAEstimator` is any other DA meta-estimator or predictor
+  around a base estimator (boosting, feature augmentation, ...).
+
+All of them request ``sample_domain`` through scikit-learn's metadata
+routing by default, so ``Pipeline(...).fit(X, y, sample_domain=sd)`` routes it
+with routing enabled, and all of them infer it from masked labels when it is
+not passed at all.
+"""
+
+import numpy as np
+from sklearn.base import BaseEstimator, MetaEstimatorMixin, TransformerMixin, clone
+from sklearn.utils import _safe_indexing
+from sklearn.utils._tags import get_tags
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.validation import _num_samples, check_is_fitted, validate_data
+
+from .utils._domain import (
+    TARGET_DOMAIN,
+    _as_1d,
+    check_sample_domain,
+    check_y_domain,
+    unlabelled_mask,
+)
+
+
+def _estimator_task(estimator):
+    """``"classification"``, ``"regression"`` or ``"auto"`` for an estimator."""
+    if estimator is None:
+        return "auto"
+    kind = get_tags(estimator).estimator_type
+    return {"classifier": "classification", "regressor": "regression"}.get(kind, "auto")
+
+
+def _copy_type_tags(tags, estimator):
+    """Make a meta-estimator's tags say what its base estimator is."""
+    if estimator is None:
+        return tags
+    inner = get_tags(estimator)
+    tags.estimator_type = inner.estimator_type
+    tags.classifier_tags = inner.classifier_tags
+    tags.regressor_tags = inner.regressor_tags
+    tags.target_tags.single_output = inner.target_tags.single_output
+    tags.target_tags.multi_output = inner.target_tags.multi_output
+    tags.input_tags.allow_nan = False
+    return tags
+
+
+def _delegates(method):
+    """``available_if`` check: the (fitted or unfitted) base estimator has it."""
+
+    def check(self):
+        est = getattr(self, "estimator_", None)
+        if est is None:
+            est = self.estimator
+        return est is not None and hasattr(est, method)
+
+    return check
+
+
+def _fit_params_subset(fit_params, mask, n_samples):
+    """Index array-like fit parameters by ``mask``; leave others untouched."""
+    out = {}
+    for key, value in fit_params.items():
+        if value is not None and hasattr(value, "__len__") and not isinstance(value, str) \
+                and _num_samples(value) == n_samples:
+            out[key] = _safe_indexing(value, mask)
+        else:
+            out[key] = value
+    return out
+
+
+class DAMixin:
+    """Mixin of every domain-adaptation estimator.
+
+    Requests ``sample_domain`` in ``fit`` through metadata routing and owns the
+    validation of ``X``, ``y`` and ``sample_domain``.
+    """
+
+    __metadata_request__fit = {"sample_domain": True}
+    _parameter_constraints: dict = {}
+
+    # Subclasses set these to describe what ``fit`` needs.
+    _requires_labelled_source = True
+
+    def _task(self):
+        return _estimator_task(getattr(self, "estimator", None))
+
+    def _validate_domain_data(self, X, y, sample_domain, *, reset=True, **check_params):
+        """Validate training data and store ``domains_``.
+
+        Returns ``X, y, sample_domain`` as arrays. ``y`` is kept as given
+        (masked rows included) so the method can decide what to do with them.
+        """
+        if reset:
+            self._validate_params()
+        check_params.setdefault("dtype", [np.float64, np.float32])
+        X = validate_data(self, X, reset=reset, **check_params)
+        y, sd = check_y_domain(
+            y,
+            sample_domain,
+            X.shape[0],
+            task=self._task(),
+            require_labelled_source=self._requires_labelled_source and y is not None,
+        )
+        if reset:
+            self.domains_ = np.unique(sd)
+        return X, y, sd
+
+    def _predict_domain(self, sample_domain, n_samples):
+        """Domain codes for new rows: target unless the caller says otherwise."""
+        if sample_domain is None:
+            targets = self.domains_[self.domains_ < 0]
+            code = targets[-1] if targets.size else TARGET_DOMAIN
+            return np.full(n_samples, code, dtype=np.int64)
+        sd = check_sample_domain(sample_domain, n_samples)
+        unknown = np.setdiff1d(np.unique(sd), self.domains_)
+        # An unseen *target* code is fine for methods that treat all targets
+        # alike; an unseen source code never is.
+        unknown = unknown[unknown > 0] if not self._strict_domains else unknown
+        if unknown.size:
+            raise ValueError(
+                f"Unknown domain codes {unknown.tolist()} in sample_domain: this "
+                f"estimator was fitted on domains {self.domains_.tolist()}."
+            )
+        return sd
+
+    _strict_domains = False
+
+    @staticmethod
+    def _source_target_masks(sample_domain):
+        """Source and target row masks; with no target rows, all rows are target."""
+        src = sample_domain > 0
+        tgt = sample_domain < 0
+        if not tgt.any():
+            tgt = np.ones_like(src)
+        return src, tgt
+
+
+class BaseDATransformer(DAMixin, TransformerMixin, BaseEstimator):
+    """Base class for domain-adaptation transformers.
+
+    Subclasses implement ``_fit(X, y, sample_domain)`` and
+    ``_transform(X, sample_domain)``. ``fit_transform`` transforms the
+    training rows as the domains they belong to (e.g. CORAL re-colours
+    source rows), while ``transform`` on new rows treats them as target rows
+    unless ``sample_domain`` says otherwise.
+    """
+
+    __metadata_request__transform = {"sample_domain": True}
+    _requires_labelled_source = False
+
+    def fit(self, X, y=None, sample_domain=None):
+        """Fit the transformer on source and target rows.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Source and target rows.
+        y : array-like of shape (n_samples,), default=None
+            Labels, -1 / NaN for unlabelled rows. Used to infer the domains
+            when ``sample_domain`` is None, and by supervised methods.
+        sample_domain : array-like of shape (n_samples,), default=None
+            Domain code of each row (positive = source, negative = target).
+
+        Returns
+        -------
+        self : object
+            The fitted transformer.
+        """
+        X, y, sd = self._validate_domain_data(X, y, sample_domain)
+        self._fit(X, y, sd)
+        return self
+
+    def fit_transform(self, X, y=None, sample_domain=None):
+        """Fit, then transform the training rows as their own domains.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,), default=None
+        sample_domain : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        X_new : ndarray of shape (n_samples, n_features_out)
+        """
+        X, y, sd = self._validate_domain_data(X, y, sample_domain)
+        self._fit(X, y, sd)
+        return self._transform(X, sd)
+
+    def transform(self, X, sample_domain=None):
+        """Transform rows, as target rows unless ``sample_domain`` says otherwise.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        sample_domain : array-like of shape (n_samples,), default=None
+            Domain code of each row; None means every row is a target row.
+
+        Returns
+        -------
+        X_new : ndarray of shape (n_samples, n_features_out)
+        """
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
+        return self._transform(X, self._predict_domain(sample_domain, X.shape[0]))
+
+
+class _DelegatingMixin:
+    """Prediction methods delegated to a fitted ``estimator_``."""
+
+    @available_if(_delegates("predict"))
+    def predict(self, X):
+        """Predict with the fitted base estimator.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,)
+        """
+        check_is_fitted(self)
+        return self.estimator_.predict(self._prepare(X))
+
+    @available_if(_delegates("predict_proba"))
+    def predict_proba(self, X):
+        """Class probabilities from the fitted base estimator.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+        """
+        check_is_fitted(self)
+        return self.estimator_.predict_proba(self._prepare(X))
+
+    @available_if(_delegates("predict_log_proba"))
+    def predict_log_proba(self, X):
+        """Log class probabilities from the fitted base estimator.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples, n_classes)
+        """
+        check_is_fitted(self)
+        return self.estimator_.predict_log_proba(self._prepare(X))
+
+    @available_if(_delegates("decision_function"))
+    def decision_function(self, X):
+        """Decision function of the fitted base estimator.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,) or (n_samples, n_classes)
+        """
+        check_is_fitted(self)
+        return self.estimator_.decision_function(self._prepare(X))
+
+    @available_if(_delegates("score"))
+    def score(self, X, y, sample_weight=None):
+        """Score of the base estimator on the labelled rows of ``X``.
+
+        Rows whose label is masked (-1 / NaN) are ignored, so a held-out fold
+        that mixes source and unlabelled target rows scores the labelled ones.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        score : float
+        """
+        check_is_fitted(self)
+        y = _as_1d(y)
+        keep = ~unlabelled_mask(y, _estimator_task(self.estimator_))
+        if not keep.any():
+            raise ValueError("score needs labelled rows; every label in y is masked.")
+        Xk = self._prepare(_safe_indexing(X, keep))
+        sw = None if sample_weight is None else np.asarray(sample_weight)[keep]
+        return self.estimator_.score(Xk, y[keep], sample_weight=sw)
+
+    @property
+    def classes_(self):
+        """Class labels of the fitted base estimator."""
+        check_is_fitted(self)
+        return self.estimator_.classes_
+
+    def _prepare(self, X):
+        """Hook: map new rows before they reach ``estimator_``."""
+        return X
+
+
+class LabelledOnly(_DelegatingMixin, MetaEstimatorMixin, BaseEstimator):
+    """Fit an estimator on the labelled rows only.
+
+    The final step of a domain-adaptation pipeline sees the source rows and
+    the unlabelled target rows; a plain classifier would take the mask value
+    -1 for a class. Wrapping it in ``LabelledOnly`` drops every row whose
+    label is masked (-1 for classification, NaN for regression) before
+    fitting, and passes other fit parameters (e.g. ``sample_weight``) along,
+    indexed the same way. :func:`sktl.pipeline.make_da_pipeline` adds it for
+    you.
+
+    Parameters
+    ----------
+    estimator : estimator object
+        Any scikit-learn estimator.
+
+    Attributes
+    ----------
+    estimator_ : estimator object
+        The fitted clone of ``estimator``.
+    n_features_in_ : int
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of str
+        Names of features seen during fit, when ``X`` had string column names.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from sktl import LabelledOnly
+    >>> X = np.array([[0.0], [1.0], [0.2], [0.9]])
+    >>> clf = LabelledOnly(LogisticRegression()).fit(X, [0, 1, -1, -1])
+    >>> clf.classes_
+    array([0, 1])
+    """
+
+    def __init__(self, estimator):
+        self.estimator = estimator
+
+    def fit(self, X, y, **fit_params):
+        """Fit ``estimator`` on the rows of ``X`` whose label is not masked.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+            Labels, -1 / NaN for unlabelled rows.
+        **fit_params : dict
+            Passed to ``estimator.fit``; per-row arrays are indexed too.
+
+        Returns
+        -------
+        self : object
+        """
+        if y is None:
+            raise ValueError("LabelledOnly requires y to know which rows are labelled.")
+        y = _as_1d(y)
+        n = _num_samples(X)
+        if y.shape[0] != n:
+            raise ValueError(f"y has {y.shape[0]} entries but X has {n} rows.")
+        keep = ~unlabelled_mask(y, _estimator_task(self.estimator))
+        if not keep.any():
+            raise ValueError(
+                "No labelled rows to fit on: every label is masked (-1 / NaN)."
+            )
+        self.estimator_ = clone(self.estimator).fit(
+            _safe_indexing(X, keep), y[keep], **_fit_params_subset(fit_params, keep, n)
+        )
+        for attr in ("n_features_in_", "feature_names_in_"):
+            if hasattr(self.estimator_, attr):
+                setattr(self, attr, getattr(self.estimator_, attr))
+        return self
+
+    def __sklearn_tags__(self):
+        return _copy_type_tags(super().__sklearn_tags__(), self.estimator)
+
+
+class BaseDAEstimator(DAMixin, _DelegatingMixin, MetaEstimatorMixin, BaseEstimator):
+    """Base class for domain-adaptation meta-estimators around ``estimator``.
+
+    Its tags mirror the base estimator's (classifier or regressor), so
+    ``is_classifier``, stratified CV and the default scorers behave as they
+    would for the base estimator.
+    """
+
+    def __sklearn_tags__(self):
+        return _copy_type_tags(super().__sklearn_tags__(), self.estimator)
+
+
+class BaseReweighter(BaseDAEstimator):
+    """Base class for instance-reweighting methods.
+
+    Subclasses implement ``_fit_weights(X_source, X_target)`` returning one
+    non-negative weight per source row. ``fit`` stores them in ``weights_``
+    and, when ``estimator`` is given, fits a clone of it on the labelled rows
+    with those weights as ``sample_weight`` (labelled target rows weigh 1).
+    With ``estimator=None`` the reweighter only computes weights.
+    """
+
+    @property
+    def _requires_labelled_source(self):
+        return self.estimator is not None
+
+    def fit(self, X, y=None, sample_domain=None, **fit_params):
+        """Compute the source weights and fit the base estimator with them.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Source and target rows.
+        y : array-like of shape (n_samples,), default=None
+            Labels, -1 / NaN for unlabelled rows. Required when ``estimator``
+            is given.
+        sample_domain : array-like of shape (n_samples,), default=None
+            Domain code of each row (positive = source, negative = target).
+        **fit_params : dict
+            Passed to ``estimator.fit``. A ``sample_weight`` given here is
+            multiplied with the computed weights.
+
+        Returns
+        -------
+        self : object
+        """
+        if self.estimator is not None and y is None:
+            raise ValueError(
+                f"{type(self).__name__} with an estimator needs y to fit it; pass "
+                "labels (-1 / NaN for unlabelled target rows)."
+            )
+        X, y, sd = self._validate_domain_data(X, y, sample_domain)
+        src, tgt = self._source_target_masks(sd)
+        if not src.any():
+            raise ValueError("No source rows to reweight: sample_domain has no positive code.")
+        weights = np.asarray(self._fit_weights(X[src], X[tgt]), dtype=float)
+        self.weights_ = weights
+        if self.estimator is None:
+            return self
+        sample_weight = np.ones(X.shape[0])
+        sample_weight[src] = weights
+        user_sw = fit_params.pop("sample_weight", None)
+        if user_sw is not None:
+            sample_weight = sample_weight * np.asarray(user_sw, dtype=float)
+        keep = ~unlabelled_mask(y, self._task())
+        if not keep.any():
+            raise ValueError("No labelled rows to fit the estimator on.")
+        self.estimator_ = clone(self.estimator).fit(
+            X[keep],
+            y[keep],
+            sample_weight=sample_weight[keep],
+            **_fit_params_subset(fit_params, keep, X.shape[0]),
+        )
+        return self
+
+    def _prepare(self, X):
+        return validate_data(self, X, reset=False, dtype=[np.float64, np.float32])

@@ -1,0 +1,120 @@
+"""Cross-validation splitters that keep domains meaningful."""
+
+import numbers
+
+import numpy as np
+from sklearn.model_selection import BaseCrossValidator
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import _num_samples
+
+from ..utils._domain import check_sample_domain, infer_sample_domain
+
+
+def _resolve_split_domain(X, y, groups, sample_domain):
+    """``sample_domain`` for a splitter: given, else ``groups``, else from ``y``."""
+    n = _num_samples(X)
+    if sample_domain is None:
+        sample_domain = groups
+    if sample_domain is None:
+        if y is None:
+            raise ValueError(
+                "The splitter needs the domains: pass sample_domain (metadata "
+                "routing), groups=sample_domain, or y with masked target labels."
+            )
+        return infer_sample_domain(y)
+    return check_sample_domain(sample_domain, n)
+
+
+class SourceTargetShuffleSplit(BaseCrossValidator):
+    """Shuffle-split every domain separately.
+
+    Each split holds out ``test_size`` of the rows of *every* domain, so both
+    the training and the validation part contain source and target rows in
+    the same proportions as the whole data. Labels travel with the rows: a
+    target row unlabelled in ``y`` (-1 / NaN) stays unlabelled in training,
+    and a domain-aware scorer (e.g. :class:`~sktl.metrics.PredictionEntropyScorer`)
+    evaluates the held-out target rows without their labels.
+
+    The domains come from ``sample_domain`` (requested through metadata
+    routing), else from ``groups`` (so ``GridSearchCV.fit(X, y, groups=sd)``
+    works without routing), else they are inferred from the masked labels.
+
+    Parameters
+    ----------
+    n_splits : int, default=5
+        Number of re-shuffling and splitting iterations.
+    test_size : float, default=0.2
+        Fraction of each domain's rows held out (at least one row of every
+        domain with two rows or more).
+    random_state : int, RandomState instance or None, default=None
+        Controls the shuffling.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sktl.model_selection import SourceTargetShuffleSplit
+    >>> sd = np.array([1] * 6 + [-2] * 4)
+    >>> cv = SourceTargetShuffleSplit(n_splits=2, test_size=0.5, random_state=0)
+    >>> [len(test) for _, test in cv.split(np.zeros((10, 1)), sample_domain=sd)]
+    [5, 5]
+    """
+
+    __metadata_request__split = {"sample_domain": True}
+
+    def __init__(self, n_splits=5, *, test_size=0.2, random_state=None):
+        self.n_splits = n_splits
+        self.test_size = test_size
+        self.random_state = random_state
+
+    def _check_params(self):
+        if not isinstance(self.n_splits, numbers.Integral) or self.n_splits < 1:
+            raise ValueError(f"n_splits must be a positive integer; got {self.n_splits!r}.")
+        if not (isinstance(self.test_size, numbers.Real) and 0 < self.test_size < 1):
+            raise ValueError(f"test_size must be a float in (0, 1); got {self.test_size!r}.")
+
+    def split(self, X, y=None, groups=None, sample_domain=None):
+        """Generate train/test indices, stratified by domain.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,), default=None
+        groups : array-like of shape (n_samples,), default=None
+            Used as ``sample_domain`` when that is not given.
+        sample_domain : array-like of shape (n_samples,), default=None
+
+        Yields
+        ------
+        train, test : ndarray of int
+        """
+        self._check_params()
+        sd = _resolve_split_domain(X, y, groups, sample_domain)
+        rng = check_random_state(self.random_state)
+        codes = np.unique(sd)
+        for _ in range(self.n_splits):
+            train, test = [], []
+            for code in codes:
+                idx = rng.permutation(np.flatnonzero(sd == code))
+                n_test = int(round(self.test_size * len(idx)))
+                n_test = min(max(n_test, 1 if len(idx) > 1 else 0), len(idx) - 1)
+                test.append(idx[:n_test])
+                train.append(idx[n_test:])
+            yield np.sort(np.concatenate(train)), np.sort(np.concatenate(test))
+
+    def get_n_splits(self, X=None, y=None, groups=None, sample_domain=None):
+        """Number of splits.
+
+        Parameters
+        ----------
+        X, y, groups, sample_domain : object
+            Ignored, present for API compatibility.
+
+        Returns
+        -------
+        n_splits : int
+        """
+        return self.n_splits
+
+    def _iter_test_indices(self, X=None, y=None, groups=None):  # pragma: no cover
+        for _, test in self.split(X, y, groups):
+            yield test
