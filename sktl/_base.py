@@ -48,8 +48,9 @@ def _copy_type_tags(tags, estimator):
     tags.estimator_type = inner.estimator_type
     tags.classifier_tags = inner.classifier_tags
     tags.regressor_tags = inner.regressor_tags
-    tags.target_tags.single_output = inner.target_tags.single_output
-    tags.target_tags.multi_output = inner.target_tags.multi_output
+    # sample_domain masking is defined for one output column
+    tags.target_tags.single_output = True
+    tags.target_tags.multi_output = False
     tags.input_tags.allow_nan = False
     return tags
 

@@ -25,7 +25,10 @@ class CORAL(OneToOneFeatureMixin, BaseDATransformer):
     (Sun, Feng & Saenko, 2016). Only source rows change; target rows (and new
     rows at ``transform`` time, which are target rows by default) pass
     through unchanged, so a classifier trained after CORAL on the source rows
-    applies directly to the target.
+    applies directly to the target. The paper works on standardised features;
+    here the source rows are re-coloured about their own mean, which is the
+    paper's map when that mean is zero and avoids moving the source cloud
+    when it is not (e.g. after a scaler fitted on both domains).
 
     Parameters
     ----------
@@ -37,7 +40,9 @@ class CORAL(OneToOneFeatureMixin, BaseDATransformer):
     ----------
     coral_matrix_ : ndarray of shape (n_features, n_features)
         ``A = (C_s + reg I)^{-1/2} (C_t + reg I)^{1/2}``; source rows map to
-        ``X @ A``.
+        ``(X - source_mean_) @ A + source_mean_``.
+    source_mean_ : ndarray of shape (n_features,)
+        Mean of the source rows seen during fit.
     domains_ : ndarray of int
         Domain codes seen during fit.
     n_features_in_ : int
@@ -74,10 +79,12 @@ class CORAL(OneToOneFeatureMixin, BaseDATransformer):
             jitter = 1e-10 * max(np.trace(cs), np.trace(ct), 1.0)
             cs, ct = cs + jitter * np.eye(len(cs)), ct + jitter * np.eye(len(ct))
         self.coral_matrix_ = _sym_power(cs, -0.5) @ _sym_power(ct, 0.5)
+        self.source_mean_ = X[src].mean(axis=0)
         return self
 
     def _transform(self, X, sample_domain):
         out = X.copy()
         src = sample_domain > 0
-        out[src] = X[src] @ self.coral_matrix_.astype(X.dtype, copy=False)
+        mean = self.source_mean_.astype(X.dtype, copy=False)
+        out[src] = (X[src] - mean) @ self.coral_matrix_.astype(X.dtype, copy=False) + mean
         return out

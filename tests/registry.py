@@ -6,8 +6,8 @@ shared tests in ``test_common.py`` then check it with scikit-learn's
 clone / pickle / ``random_state``, and the bad-input cases.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from sklearn.linear_model import LogisticRegression, Ridge
 
@@ -31,9 +31,9 @@ class Entry:
         Tasks it supports.
     needs_target_labels : bool
         Supervised DA (TrAdaBoost, FEDA): some target rows carry labels.
-    grid : dict
+    grid : dict or callable
         A small ``param_grid`` (keys without the step prefix) for the
-        GridSearchCV story.
+        GridSearchCV story, or ``grid(task)`` returning one.
     expected_failed_checks : dict
         ``{check_name: reason}`` for estimator checks that genuinely conflict
         with domain adaptation (documented here, reviewed in PRs).
@@ -44,7 +44,11 @@ class Entry:
     kind: str
     tasks: tuple = ("classification",)
     needs_target_labels: bool = False
-    grid: dict = field(default_factory=dict)
+    grid: object = field(default_factory=dict)
+
+    def param_grid(self, task):
+        """The grid for ``task``."""
+        return self.grid(task) if callable(self.grid) else self.grid
     expected_failed_checks: dict = field(default_factory=dict)
 
 
@@ -77,5 +81,6 @@ REGISTRY = [
     Entry("DiscriminativeReweighter", _discriminative, "reweighter",
           ("classification", "regression"), grid={"max_weight": [None, 10.0]}),
     Entry("FEDA", _feda, "estimator", ("classification", "regression"),
-          needs_target_labels=True, grid={"estimator": [base_estimator("classification")]}),
+          needs_target_labels=True,
+          grid=lambda task: {"estimator": [base_estimator(task), base_estimator(task)]}),
 ]
