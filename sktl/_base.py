@@ -352,10 +352,12 @@ class LabelledOnly(_DelegatingMixin, MetaEstimatorMixin, BaseEstimator):
     array([0, 1])
     """
 
+    __metadata_request__fit = {"sample_domain": True}
+
     def __init__(self, estimator):
         self.estimator = estimator
 
-    def fit(self, X, y, **fit_params):
+    def fit(self, X, y, sample_domain=None, **fit_params):
         """Fit ``estimator`` on the rows of ``X`` whose label is not masked.
 
         Parameters
@@ -363,6 +365,9 @@ class LabelledOnly(_DelegatingMixin, MetaEstimatorMixin, BaseEstimator):
         X : array-like of shape (n_samples, n_features)
         y : array-like of shape (n_samples,)
             Labels, -1 / NaN for unlabelled rows.
+        sample_domain : array-like of shape (n_samples,), default=None
+            Accepted and ignored, so that a no-adaptation pipeline takes the
+            same fit arguments (and routed metadata) as an adapted one.
         **fit_params : dict
             Passed to ``estimator.fit``; per-row arrays are indexed too.
 
