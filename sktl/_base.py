@@ -89,8 +89,9 @@ class DAMixin:
     __metadata_request__fit = {"sample_domain": True}
     _parameter_constraints: dict = {}
 
-    # Subclasses set these to describe what ``fit`` needs.
-    _requires_labelled_source = True
+    # Subclasses set these to describe what they need.
+    _requires_labelled_source = True  # fit raises when no source row is labelled
+    _strict_domains = False  # predict/transform reject unseen *target* codes too
 
     def _task(self):
         return _estimator_task(getattr(self, "estimator", None))
@@ -133,8 +134,6 @@ class DAMixin:
                 f"estimator was fitted on domains {self.domains_.tolist()}."
             )
         return sd
-
-    _strict_domains = False
 
     @staticmethod
     def _source_target_masks(sample_domain):
