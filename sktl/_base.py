@@ -17,6 +17,7 @@ not passed at all.
 """
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.base import BaseEstimator, MetaEstimatorMixin, TransformerMixin, clone
 from sklearn.utils import _safe_indexing
 from sklearn.utils._tags import get_tags
@@ -40,18 +41,34 @@ def _estimator_task(estimator):
     return {"classifier": "classification", "regressor": "regression"}.get(kind, "auto")
 
 
-def _copy_type_tags(tags, estimator):
-    """Make a meta-estimator's tags say what its base estimator is."""
+def _index_rows(X, mask):
+    """Rows of ``X`` (array, list, DataFrame or sparse matrix) selected by ``mask``."""
+    if sp.issparse(X):
+        return X.tocsr()[mask]
+    if hasattr(X, "iloc"):
+        return _safe_indexing(X, mask)
+    return np.asarray(X)[mask]
+
+
+def _copy_type_tags(tags, estimator, input_tags=False):
+    """Make a meta-estimator's tags say what its base estimator is.
+
+    With ``input_tags`` the accepted inputs (sparse, NaN, ...) are copied too,
+    for wrappers that hand ``X`` to the base estimator untouched.
+    """
     if estimator is None:
         return tags
     inner = get_tags(estimator)
+    if input_tags:
+        tags.input_tags = inner.input_tags
+    else:  # sktl validates X itself: dense and finite
+        tags.input_tags.allow_nan = False
     tags.estimator_type = inner.estimator_type
     tags.classifier_tags = inner.classifier_tags
     tags.regressor_tags = inner.regressor_tags
     # sample_domain masking is defined for one output column
     tags.target_tags.single_output = True
     tags.target_tags.multi_output = False
-    tags.input_tags.allow_nan = False
     return tags
 
 
@@ -300,7 +317,7 @@ class _DelegatingMixin:
         keep = ~unlabelled_mask(y, _estimator_task(self.estimator_))
         if not keep.any():
             raise ValueError("score needs labelled rows; every label in y is masked.")
-        Xk = self._prepare(_safe_indexing(X, keep))
+        Xk = self._prepare(_index_rows(X, keep))
         sw = None if sample_weight is None else np.asarray(sample_weight)[keep]
         return self.estimator_.score(Xk, y[keep], sample_weight=sw)
 
@@ -386,7 +403,7 @@ class LabelledOnly(_DelegatingMixin, MetaEstimatorMixin, BaseEstimator):
                 "No labelled rows to fit on: every label is masked (-1 / NaN)."
             )
         self.estimator_ = clone(self.estimator).fit(
-            _safe_indexing(X, keep), y[keep], **_fit_params_subset(fit_params, keep, n)
+            _index_rows(X, keep), y[keep], **_fit_params_subset(fit_params, keep, n)
         )
         for attr in ("n_features_in_", "feature_names_in_"):
             if hasattr(self.estimator_, attr):
@@ -394,7 +411,7 @@ class LabelledOnly(_DelegatingMixin, MetaEstimatorMixin, BaseEstimator):
         return self
 
     def __sklearn_tags__(self):
-        return _copy_type_tags(super().__sklearn_tags__(), self.estimator)
+        return _copy_type_tags(super().__sklearn_tags__(), self.estimator, input_tags=True)
 
 
 class BaseDAEstimator(DAMixin, _DelegatingMixin, MetaEstimatorMixin, BaseEstimator):
