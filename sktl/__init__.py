@@ -15,6 +15,7 @@ _LAZY = {
     "CORAL": "._feature",
     "DiscriminativeReweighter": "._instance",
     "FEDA": "._augment",
+    "KMM": "._kmm",
     "LabelledOnly": "._base",
     "make_da_pipeline": ".pipeline",
     "source_target_merge": ".utils._domain",

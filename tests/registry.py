@@ -69,6 +69,12 @@ def _discriminative(task):
     return DiscriminativeReweighter(base_estimator(task))
 
 
+def _kmm(task):
+    from sktl import KMM
+
+    return KMM(base_estimator(task), random_state=0)
+
+
 def _feda(task):
     from sktl import FEDA
 
@@ -80,6 +86,8 @@ REGISTRY = [
           grid={"reg": [0.1, 1.0]}),
     Entry("DiscriminativeReweighter", _discriminative, "reweighter",
           ("classification", "regression"), grid={"max_weight": [None, 10.0]}),
+    Entry("KMM", _kmm, "reweighter", ("classification", "regression"),
+          grid={"gamma": [0.1, 1.0]}),
     Entry("FEDA", _feda, "estimator", ("classification", "regression"),
           needs_target_labels=True,
           grid=lambda task: {"estimator": [base_estimator(task), base_estimator(task)]}),
