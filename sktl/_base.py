@@ -65,6 +65,8 @@ def _copy_type_tags(tags, estimator, input_tags=False):
         tags.input_tags.allow_nan = False
     tags.estimator_type = inner.estimator_type
     tags.classifier_tags = inner.classifier_tags
+    if tags.classifier_tags is not None and not input_tags:
+        tags.classifier_tags.multi_label = False  # one label column per row
     tags.regressor_tags = inner.regressor_tags
     # sample_domain masking is defined for one output column
     tags.target_tags.single_output = True
@@ -232,7 +234,40 @@ class BaseDATransformer(DAMixin, TransformerMixin, BaseEstimator):
         return self._transform(X, self._predict_domain(sample_domain, X.shape[0]))
 
 
-class _DelegatingMixin:
+class _LabelledScoreMixin:
+    """``score`` on the labelled rows: accuracy for classifiers, R² for regressors."""
+
+    def score(self, X, y, sample_weight=None):
+        """Score on the labelled rows of ``X``.
+
+        Rows whose label is masked (-1 / NaN) are ignored, so a held-out fold
+        that mixes source and unlabelled target rows scores the labelled ones.
+        The score is the accuracy for a classifier and R² for a regressor.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        score : float
+        """
+        from sklearn.metrics import accuracy_score, r2_score
+
+        y = _as_1d(y)
+        task = _estimator_task(getattr(self, "estimator", None))
+        keep = ~unlabelled_mask(y, task)
+        if not keep.any():
+            raise ValueError("score needs labelled rows; every label in y is masked.")
+        sw = None if sample_weight is None else np.asarray(sample_weight)[keep]
+        pred = self.predict(_index_rows(X, keep))
+        metric = r2_score if task == "regression" else accuracy_score
+        return float(metric(y[keep], pred, sample_weight=sw))
+
+
+class _DelegatingMixin(_LabelledScoreMixin):
     """Prediction methods delegated to a fitted ``estimator_``."""
 
     @available_if(_delegates("predict"))
@@ -294,32 +329,6 @@ class _DelegatingMixin:
         """
         check_is_fitted(self)
         return self.estimator_.decision_function(self._prepare(X))
-
-    @available_if(_delegates("score"))
-    def score(self, X, y, sample_weight=None):
-        """Score of the base estimator on the labelled rows of ``X``.
-
-        Rows whose label is masked (-1 / NaN) are ignored, so a held-out fold
-        that mixes source and unlabelled target rows scores the labelled ones.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-        y : array-like of shape (n_samples,)
-        sample_weight : array-like of shape (n_samples,), default=None
-
-        Returns
-        -------
-        score : float
-        """
-        check_is_fitted(self)
-        y = _as_1d(y)
-        keep = ~unlabelled_mask(y, _estimator_task(self.estimator_))
-        if not keep.any():
-            raise ValueError("score needs labelled rows; every label in y is masked.")
-        Xk = self._prepare(_index_rows(X, keep))
-        sw = None if sample_weight is None else np.asarray(sample_weight)[keep]
-        return self.estimator_.score(Xk, y[keep], sample_weight=sw)
 
     @property
     def classes_(self):
@@ -414,7 +423,7 @@ class LabelledOnly(_DelegatingMixin, MetaEstimatorMixin, BaseEstimator):
         return _copy_type_tags(super().__sklearn_tags__(), self.estimator, input_tags=True)
 
 
-class BaseDAEstimator(DAMixin, _DelegatingMixin, MetaEstimatorMixin, BaseEstimator):
+class BaseDAEstimator(DAMixin, _LabelledScoreMixin, MetaEstimatorMixin, BaseEstimator):
     """Base class for domain-adaptation meta-estimators around ``estimator``.
 
     Its tags mirror the base estimator's (classifier or regressor), so
@@ -426,7 +435,7 @@ class BaseDAEstimator(DAMixin, _DelegatingMixin, MetaEstimatorMixin, BaseEstimat
         return _copy_type_tags(super().__sklearn_tags__(), self.estimator)
 
 
-class BaseReweighter(BaseDAEstimator):
+class BaseReweighter(_DelegatingMixin, BaseDAEstimator):
     """Base class for instance-reweighting methods.
 
     Subclasses implement ``_fit_weights(X_source, X_target)`` returning one

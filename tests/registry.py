@@ -75,6 +75,26 @@ def _kmm(task):
     return KMM(base_estimator(task), random_state=0)
 
 
+def _tradaboost(task):
+    from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
+
+    from sktl import TrAdaBoostClassifier, TrAdaBoostR2
+
+    if task == "classification":
+        return TrAdaBoostClassifier(DecisionTreeClassifier(max_depth=2), n_estimators=8,
+                                    random_state=0)
+    return TrAdaBoostR2(DecisionTreeRegressor(max_depth=3), n_estimators=8, random_state=0)
+
+
+def _two_stage(task):
+    from sklearn.tree import DecisionTreeRegressor
+
+    from sktl import TwoStageTrAdaBoostR2
+
+    return TwoStageTrAdaBoostR2(DecisionTreeRegressor(max_depth=3), n_estimators=4,
+                                n_steps=3, n_folds=2, random_state=0)
+
+
 def _feda(task):
     from sktl import FEDA
 
@@ -88,6 +108,10 @@ REGISTRY = [
           ("classification", "regression"), grid={"max_weight": [None, 10.0]}),
     Entry("KMM", _kmm, "reweighter", ("classification", "regression"),
           grid={"gamma": [0.1, 1.0]}),
+    Entry("TrAdaBoost", _tradaboost, "estimator", ("classification", "regression"),
+          needs_target_labels=True, grid={"n_estimators": [4, 8]}),
+    Entry("TwoStageTrAdaBoostR2", _two_stage, "estimator", ("regression",),
+          needs_target_labels=True, grid={"n_steps": [2, 3]}),
     Entry("FEDA", _feda, "estimator", ("classification", "regression"),
           needs_target_labels=True,
           grid=lambda task: {"estimator": [base_estimator(task), base_estimator(task)]}),
