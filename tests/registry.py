@@ -63,6 +63,36 @@ def _coral(task):
     return CORAL()
 
 
+def _tca(task):
+    from sktl import TCA
+
+    return TCA(n_components=2, kernel="rbf", random_state=0)
+
+
+def _tca_landmarks(task):
+    from sktl import TCA
+
+    return TCA(n_components=2, kernel="rbf", n_landmarks=30, random_state=0)
+
+
+def _jda(task):
+    from sktl import JDA
+
+    return JDA(n_components=2, n_iter=2, random_state=0)
+
+
+def _subspace(task):
+    from sktl import SubspaceAlignment
+
+    return SubspaceAlignment(n_components=2)
+
+
+def _coral_estimator(task):
+    from sktl import CORALEstimator
+
+    return CORALEstimator(base_estimator(task))
+
+
 def _discriminative(task):
     from sktl import DiscriminativeReweighter
 
@@ -103,6 +133,15 @@ def _feda(task):
 
 REGISTRY = [
     Entry("CORAL", _coral, "transformer", ("classification", "regression"),
+          grid={"reg": [0.1, 1.0]}),
+    Entry("TCA", _tca, "transformer", ("classification", "regression"),
+          grid={"mu": [0.1, 1.0]}),
+    Entry("TCA-landmarks", _tca_landmarks, "transformer", ("classification",),
+          grid={"n_landmarks": [20, 30]}),
+    Entry("JDA", _jda, "transformer", ("classification",), grid={"mu": [0.1, 1.0]}),
+    Entry("SubspaceAlignment", _subspace, "transformer", ("classification", "regression"),
+          grid={"n_components": [1, 2]}),
+    Entry("CORALEstimator", _coral_estimator, "estimator", ("classification", "regression"),
           grid={"reg": [0.1, 1.0]}),
     Entry("DiscriminativeReweighter", _discriminative, "reweighter",
           ("classification", "regression"), grid={"max_weight": [None, 10.0]}),
