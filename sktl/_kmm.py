@@ -208,7 +208,7 @@ class KMM(BaseReweighter):
         says when they were not enough.
     n_components : int, default=500
         Nyström rank (number of landmarks) for ``solver="nystrom"``.
-    dense_limit : int, default=10000
+    dense_limit : int, default=5000
         Largest number of source rows for which "auto" builds the dense
         kernel.
     max_dense_memory : float, default=4.0
@@ -291,7 +291,7 @@ class KMM(BaseReweighter):
         tol=1e-7,
         max_iter=20000,
         n_components=500,
-        dense_limit=10000,
+        dense_limit=5000,
         max_dense_memory=4.0,
         random_state=None,
     ):
