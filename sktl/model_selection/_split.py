@@ -118,3 +118,83 @@ class SourceTargetShuffleSplit(BaseCrossValidator):
     def _iter_test_indices(self, X=None, y=None, groups=None):  # pragma: no cover
         for _, test in self.split(X, y, groups):
             yield test
+
+
+class LeaveOneDomainOut(BaseCrossValidator):
+    """Hold out one domain at a time (for data with several source domains).
+
+    Each split's test part is every row of one domain, the training part all
+    the others. With several labelled source domains, holding each out in
+    turn and scoring it with its labels (e.g. ``SupervisedScorer`` after
+    giving it a negative code, or the estimator's own ``score``) shows how
+    well a method transfers to a *new* domain: the honest proxy when the
+    target has no labels.
+
+    Parameters
+    ----------
+    domains : {"source", "all"}, default="source"
+        Hold out only source domains (positive codes), or every domain.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sktl.model_selection import LeaveOneDomainOut
+    >>> sd = np.array([1, 1, 2, 2, 3, -4])
+    >>> [test.tolist() for _, test in LeaveOneDomainOut().split(np.zeros((6, 1)),
+    ...                                                        sample_domain=sd)]
+    [[0, 1], [2, 3], [4]]
+    """
+
+    __metadata_request__split = {"sample_domain": True}
+
+    def __init__(self, domains="source"):
+        self.domains = domains
+
+    def _codes(self, sd):
+        if self.domains not in ("source", "all"):
+            raise ValueError(f"domains must be 'source' or 'all'; got {self.domains!r}.")
+        codes = np.unique(sd)
+        return codes[codes > 0] if self.domains == "source" else codes
+
+    def split(self, X, y=None, groups=None, sample_domain=None):
+        """Generate train/test indices, one held-out domain per split.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,), default=None
+        groups : array-like of shape (n_samples,), default=None
+            Used as ``sample_domain`` when that is not given.
+        sample_domain : array-like of shape (n_samples,), default=None
+
+        Yields
+        ------
+        train, test : ndarray of int
+        """
+        sd = _resolve_split_domain(X, y, groups, sample_domain)
+        codes = self._codes(sd)
+        if len(codes) < 2 and self.domains == "source":
+            raise ValueError("LeaveOneDomainOut needs at least two source domains.")
+        for code in codes:
+            yield np.flatnonzero(sd != code), np.flatnonzero(sd == code)
+
+    def get_n_splits(self, X=None, y=None, groups=None, sample_domain=None):
+        """Number of domains held out in turn.
+
+        Parameters
+        ----------
+        X, y, groups, sample_domain : object
+            The domains come from ``sample_domain`` (or ``groups``).
+
+        Returns
+        -------
+        n_splits : int
+        """
+        sd = sample_domain if sample_domain is not None else groups
+        if sd is None:
+            raise ValueError("get_n_splits needs sample_domain (or groups).")
+        return len(self._codes(np.asarray(sd)))
+
+    def _iter_test_indices(self, X=None, y=None, groups=None):  # pragma: no cover
+        for _, test in self.split(X, y, groups):
+            yield test
