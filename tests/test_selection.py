@@ -40,7 +40,7 @@ def test_other_distances_and_source_ranking():
     a, b = rng.normal(size=(200, 2)), rng.normal(size=(200, 2))
     far = rng.normal(4, 3, size=(200, 2))
     assert proxy_a_distance(a, b, random_state=0) < 0.3
-    assert proxy_a_distance(a, far, random_state=0) > 1.8
+    assert proxy_a_distance(a, far, random_state=0) > 1.5
     assert coral_distance(a, b) < 0.1 * coral_distance(a, 3 * b)
     X = np.vstack([far, a, b])
     sd = np.repeat([1, 2, -3], 200)
