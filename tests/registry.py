@@ -37,6 +37,11 @@ class Entry:
     expected_failed_checks : dict
         ``{check_name: reason}`` for estimator checks that genuinely conflict
         with domain adaptation (documented here, reviewed in PRs).
+    sklearn_checks : bool
+        Run scikit-learn's ``parametrize_with_checks``. Off only for the skorch
+        nets: skorch's ``NeuralNet`` stores every ``**kwargs`` entry as a
+        parameter and re-initialises modules in ``fit``, which several checks
+        reject for every skorch model; they get all the other shared tests.
     """
 
     name: str
@@ -50,6 +55,7 @@ class Entry:
         """The grid for ``task``."""
         return self.grid(task) if callable(self.grid) else self.grid
     expected_failed_checks: dict = field(default_factory=dict)
+    sklearn_checks: bool = True
 
 
 def base_estimator(task):
@@ -125,6 +131,17 @@ def _two_stage(task):
                                 n_steps=3, n_folds=2, random_state=0)
 
 
+def _deep(name):
+    def make(task):
+        import sktl.deep as deep
+
+        cls = getattr(deep, name + ("Classifier" if task == "classification" else "Regressor"))
+        kw = {"pretrain_epochs": 3} if name == "FineTuning" else {}
+        return cls(max_epochs=3, batch_size=32, random_state=0, **kw)
+
+    return make
+
+
 def _feda(task):
     from sktl import FEDA
 
@@ -151,6 +168,16 @@ REGISTRY = [
           needs_target_labels=True, grid={"n_estimators": [4, 8]}),
     Entry("TwoStageTrAdaBoostR2", _two_stage, "estimator", ("regression",),
           needs_target_labels=True, grid={"n_steps": [2, 3]}),
+    Entry("DAN", _deep("DAN"), "estimator", ("classification", "regression"),
+          grid={"reg": [0.5, 1.0]}, sklearn_checks=False),
+    Entry("DANN", _deep("DANN"), "estimator", ("classification", "regression"),
+          grid={"module__hidden_units": [(16,), (32,)]}, sklearn_checks=False),
+    Entry("DeepCORAL", _deep("DeepCORAL"), "estimator", ("classification", "regression"),
+          grid={"reg": [0.5, 1.0]}, sklearn_checks=False),
+    Entry("JAN", _deep("JAN"), "estimator", ("classification",),
+          grid={"reg": [0.3, 1.0]}, sklearn_checks=False),
+    Entry("FineTuning", _deep("FineTuning"), "estimator", ("classification", "regression"),
+          needs_target_labels=True, grid={"freeze": [None, 1]}, sklearn_checks=False),
     Entry("FEDA", _feda, "estimator", ("classification", "regression"),
           needs_target_labels=True,
           grid=lambda task: {"estimator": [base_estimator(task), base_estimator(task)]}),
