@@ -211,6 +211,10 @@ class TCA(ClassNamePrefixFeaturesOutMixin, BaseDATransformer):
     mu : float, default=1.0
         Trade-off: larger ``mu`` keeps more variance, smaller matches the
         domains harder.
+    normalize_mmd : bool, default=False
+        Divide the MMD matrix by its Frobenius norm, as the JDA authors' code
+        does (their published TCA/JDA numbers use it; ``mu`` is then
+        scale-free). False is Pan et al.'s formulation.
     n_landmarks : int, default=None
         Use a Nyström approximation on this many landmarks (for large data).
     random_state : int, RandomState instance or None, default=None
@@ -255,18 +259,20 @@ class TCA(ClassNamePrefixFeaturesOutMixin, BaseDATransformer):
         "degree": [Interval(Integral, 0, None, closed="left")],
         "coef0": [Real],
         "mu": [Interval(Real, 0, None, closed="neither")],
+        "normalize_mmd": ["boolean"],
         "n_landmarks": [Interval(Integral, 1, None, closed="left"), None],
         "random_state": ["random_state"],
     }
 
     def __init__(self, n_components=10, *, kernel="linear", gamma=None, degree=3, coef0=1,
-                 mu=1.0, n_landmarks=None, random_state=None):
+                 mu=1.0, normalize_mmd=False, n_landmarks=None, random_state=None):
         self.n_components = n_components
         self.kernel = kernel
         self.gamma = gamma
         self.degree = degree
         self.coef0 = coef0
         self.mu = mu
+        self.normalize_mmd = normalize_mmd
         self.n_landmarks = n_landmarks
         self.random_state = random_state
 
@@ -283,7 +289,19 @@ class TCA(ClassNamePrefixFeaturesOutMixin, BaseDATransformer):
         return X
 
     def _mmd_columns(self, X, y, sample_domain):
-        return _mmd_vectors(sample_domain)
+        return self._normalise(_mmd_vectors(sample_domain))
+
+    def _normalise(self, E):
+        """Scale ``M = E E'`` to unit Frobenius norm when ``normalize_mmd`` is set.
+
+        The JDA authors' code divides the MMD matrix by its Frobenius norm
+        (and weighs the marginal term by the number of classes), which makes
+        ``mu`` scale-free; their published TCA/JDA numbers use it.
+        """
+        if not self.normalize_mmd:
+            return E
+        norm = np.linalg.norm(E.T @ E)  # ||E E'||_F = ||E' E||_F
+        return E / np.sqrt(norm) if norm > 0 else E
 
     def _fit(self, X, y, sample_domain):
         rng = check_random_state(self.random_state)
@@ -365,6 +383,9 @@ class JDA(TCA):
         Independent term of the "poly" and "sigmoid" kernels.
     mu : float, default=1.0
         Regularisation (``lambda`` in the paper).
+    normalize_mmd : bool, default=False
+        As in :class:`TCA`; True also weighs the marginal term by the number
+        of classes, like the authors' code.
     n_landmarks : int, default=None
         Nyström landmarks for large data, as in :class:`TCA`.
     n_iter : int, default=10
@@ -414,10 +435,11 @@ class JDA(TCA):
     _requires_labelled_source = True
 
     def __init__(self, n_components=10, *, kernel="linear", gamma=None, degree=3, coef0=1,
-                 mu=1.0, n_landmarks=None, n_iter=10, estimator=None, random_state=None):
+                 mu=1.0, normalize_mmd=False, n_landmarks=None, n_iter=10, estimator=None,
+                 random_state=None):
         super().__init__(n_components, kernel=kernel, gamma=gamma, degree=degree,
-                         coef0=coef0, mu=mu, n_landmarks=n_landmarks,
-                         random_state=random_state)
+                         coef0=coef0, mu=mu, normalize_mmd=normalize_mmd,
+                         n_landmarks=n_landmarks, random_state=random_state)
         self.n_iter = n_iter
         self.estimator = estimator
 
@@ -449,10 +471,13 @@ class JDA(TCA):
     def _mmd_columns(self, X, y, sample_domain):
         pseudo = getattr(self, "_pseudo", None)
         if pseudo is None or len(pseudo) != len(sample_domain):
-            return _mmd_vectors(sample_domain)
+            return self._normalise(_mmd_vectors(sample_domain))
         labelled = ~unlabelled_mask(y, "classification") if y is not None else None
         classes = np.unique(y[labelled & (sample_domain > 0)])
-        return _mmd_vectors(sample_domain, pseudo, classes)
+        E = _mmd_vectors(sample_domain, pseudo, classes)
+        if self.normalize_mmd:  # the authors' code weighs the marginal term by C
+            E[:, 0] *= np.sqrt(len(classes))
+        return self._normalise(E)
 
 
 class SubspaceAlignment(ClassNamePrefixFeaturesOutMixin, BaseDATransformer):
