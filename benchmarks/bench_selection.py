@@ -85,7 +85,9 @@ def study():
     from sktl.utils import mask_target_labels
 
     scorers = {
-        "source accuracy (default CV)": lambda est, X, y, sd: est.score(X[sd > 0], y[sd > 0]),
+        "source accuracy (default CV)":
+            lambda est, X, y, sample_domain: est.score(X[sample_domain > 0],
+                                                       y[sample_domain > 0]),
         "prediction entropy": PredictionEntropyScorer(),
         "importance weighted": ImportanceWeightedScorer(),
         "circular validation": CircularValidation(),
