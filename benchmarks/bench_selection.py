@@ -28,7 +28,7 @@ RESULTS = Path(__file__).parent / "results" / "selection.md"
 DATA = os.environ.get("SKTL_DATA", str(Path(__file__).resolve().parents[2] / "shared" / "data"))
 
 
-def candidates():
+def candidates(n_features=100):
     from sktl import CORAL, KMM, TCA, DiscriminativeReweighter, SubspaceAlignment
     from sktl.pipeline import make_da_pipeline
 
@@ -44,7 +44,7 @@ def candidates():
                                                        DiscriminativeReweighter(lr()))
     for reg in (0.1, 1.0):
         out[f"CORAL reg={reg}"] = make_da_pipeline(StandardScaler(), CORAL(reg=reg), lr())
-    for k in (5, 20):
+    for k in sorted({min(5, n_features - 1), min(20, n_features - 1)}):
         out[f"TCA k={k}"] = make_da_pipeline(StandardScaler(), TCA(k, mu=1.0), lr())
         out[f"SA k={k}"] = make_da_pipeline(StandardScaler(), SubspaceAlignment(k), lr())
     return out
@@ -98,7 +98,7 @@ def study():
         ym = mask_target_labels(y, sd)
         cv = SourceTargetShuffleSplit(n_splits=3, test_size=0.3, random_state=0)
         truth, estimates = {}, {s: {} for s in scorers}
-        for cand, est in candidates().items():
+        for cand, est in candidates(X.shape[1]).items():
             with warnings.catch_warnings(), config_context(enable_metadata_routing=True):
                 warnings.simplefilter("ignore")
                 fitted = clone(est).fit(X, ym, sample_domain=sd)
