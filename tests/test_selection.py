@@ -132,3 +132,37 @@ def test_leave_one_domain_out():
     assert LeaveOneDomainOut("all").get_n_splits(groups=sd) == 4
     with pytest.raises(ValueError, match="two source domains"):
         next(cv.split(np.zeros((4, 1)), sample_domain=[1, 1, -2, -2]))
+
+
+def test_deep_embedded_validation_ranks_models():
+    X, y, ym, sd, oracle, dummy = _oracle_and_dummy()
+    from sktl.metrics import DeepEmbeddedValidation
+
+    dev = DeepEmbeddedValidation()
+    assert dev(oracle, X, ym, sample_domain=sd) > dev(dummy, X, ym, sample_domain=sd)
+    pipe = make_da_pipeline(StandardScaler(), LogisticRegression()).fit(X, ym)
+    assert -1 <= dev(pipe, X, ym, sample_domain=sd) <= 0.5
+
+
+def test_stratified_split_and_hidden_target_labels():
+    from sktl.metrics import SupervisedScorer
+    from sktl.model_selection import UnlabelledTargetTraining
+
+    X, y, sd = make_domain_shift(200, 100, shift="covariate", random_state=0)
+    cv = SourceTargetShuffleSplit(n_splits=3, test_size=0.25, stratify=True, random_state=0)
+    for _, test in cv.split(X, y, sample_domain=sd):
+        for d in (1, -2):
+            rows = sd == d
+            frac = y[np.intersect1d(test, np.flatnonzero(rows))].mean()
+            assert abs(frac - y[rows].mean()) < 0.06
+    # the wrapped KMM never trains on target labels, the scorer uses them
+    model = UnlabelledTargetTraining(KMM(LogisticRegression(), random_state=0))
+    with config_context(enable_metadata_routing=True):
+        search = GridSearchCV(model, {"estimator__gamma": [0.1, 1.0]}, cv=cv,
+                              scoring=SupervisedScorer()).fit(X, y, sample_domain=sd)
+    assert search.best_estimator_.estimator_.domains_.tolist() == [-2, 1]
+    fitted = UnlabelledTargetTraining(make_da_pipeline(KMM(LogisticRegression()))).fit(
+        X, y, sample_domain=sd)  # pipeline without routing
+    assert fitted.predict(X[:3]).shape == (3,)
+    with pytest.raises(ValueError, match="sample_domain"):
+        UnlabelledTargetTraining(KMM(LogisticRegression())).fit(X, y)

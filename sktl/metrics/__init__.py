@@ -10,6 +10,7 @@ from ._diagnostics import (
 )
 from ._scorer import (
     CircularValidation,
+    DeepEmbeddedValidation,
     ImportanceWeightedScorer,
     PredictionEntropyScorer,
     SupervisedScorer,
@@ -17,6 +18,7 @@ from ._scorer import (
 
 __all__ = [
     "CircularValidation",
+    "DeepEmbeddedValidation",
     "ImportanceWeightedScorer",
     "PredictionEntropyScorer",
     "SupervisedScorer",

@@ -251,3 +251,65 @@ class CircularValidation(_BaseDAScorer):
         name = self.scoring or ("r2" if regression else "accuracy")
         scorer = get_scorer(name) if isinstance(name, str) else name
         return float(scorer(reverse, Xs, y[src]))
+
+
+class DeepEmbeddedValidation(_BaseDAScorer):
+    """Deep embedded validation: importance weighting in the model's feature space.
+
+    The density ratio is estimated by a domain classifier on the model's
+    *features* (for a pipeline, the output of every step but the last; else
+    the inputs), where adaptation made the domains overlap, and the weighted
+    source loss is corrected with a control variate that cuts its variance:
+    ``risk = mean(w l) + eta mean(w) - eta`` with
+    ``eta = -Cov(w l, w) / Var(w)`` (You, Wang, Chen, Long & Jordan, 2019).
+    The score is ``-risk`` on the 0-1 loss (classification) or squared error
+    (regression), so greater is better. Assumes covariate shift in feature
+    space.
+
+    Parameters
+    ----------
+    domain_classifier : classifier, default=None
+        Defaults to ``LogisticRegression()``.
+    max_weight : float, default=20.0
+        Clip of the (mean-1) weights.
+
+    References
+    ----------
+    .. [1] K. You, X. Wang, M. Long and M. Jordan. "Towards Accurate Model
+       Selection in Deep Unsupervised Domain Adaptation". ICML 2019.
+    """
+
+    def __init__(self, domain_classifier=None, max_weight=20.0):
+        self.domain_classifier = domain_classifier
+        self.max_weight = max_weight
+
+    @staticmethod
+    def _features(estimator, X):
+        steps = getattr(estimator, "steps", None)
+        if steps and len(steps) > 1:
+            return np.asarray(estimator[:-1].transform(X), float)
+        return np.asarray(X, float)
+
+    def __call__(self, estimator, X, y, sample_domain=None):
+        from sklearn.base import is_regressor
+
+        from .._instance import domain_classifier_weights
+
+        y = _as_1d(y)
+        sd = self._domains(X, y, sample_domain)
+        src = (sd > 0) & ~unlabelled_mask(y)
+        tgt = sd < 0
+        if src.sum() < 2 or tgt.sum() < 2:
+            raise ValueError("DeepEmbeddedValidation needs at least 2 labelled source rows "
+                             "and 2 target rows in the validation fold.")
+        F = self._features(estimator, X)
+        w = domain_classifier_weights(F[src], F[tgt], self.domain_classifier, self.max_weight)
+        pred = estimator.predict(_safe_indexing(X, src))
+        if is_regressor(estimator):
+            loss = (np.asarray(pred, float) - y[src].astype(float)) ** 2
+        else:
+            loss = (np.asarray(pred) != y[src]).astype(float)
+        wl = w * loss
+        var = np.var(w)
+        eta = -np.cov(wl, w)[0, 1] / var if var > 0 else 0.0
+        return float(-(wl.mean() + eta * w.mean() - eta))
