@@ -148,3 +148,15 @@ def test_trains_on_gpu():
     net.fit(X, y, sample_domain=sd)
     assert next(net.module_.parameters()).is_cuda
     assert np.mean(net.predict(Xt) == yt) > 0.7
+
+
+def test_early_stopping_and_history():
+    from skorch.callbacks import EarlyStopping
+
+    X, y, sd, _, _ = rotated_moons(0, n=100)
+    net = DANClassifier(max_epochs=200, lr=1e-2, random_state=0,
+                        callbacks=[EarlyStopping(monitor="train_loss", patience=3,
+                                                 threshold=1e-2)])
+    net.fit(X, y, sample_domain=sd)
+    assert 3 < len(net.history) < 200
+    assert all(np.isfinite(net.history[:, "train_loss"]))
