@@ -23,7 +23,6 @@ adapt in the environment. Writes benchmarks/results/feature.md.
 import argparse
 import multiprocessing as mp
 import os
-import resource
 import time
 import warnings
 from pathlib import Path
@@ -47,12 +46,26 @@ CORAL_PAPER_MEAN = {"no adaptation": 41.1, "TCA": 42.8, "CORAL": 48.8}
 OFFICE = ["amazon", "caltech", "dslr", "webcam"]
 
 
-def _rss_mb():
+def _status_mb(field):
     with open("/proc/self/status") as fh:
         for line in fh:
-            if line.startswith("VmRSS"):
+            if line.startswith(field):
                 return int(line.split()[1]) / 1024
     return float("nan")
+
+
+def _rss_mb():
+    """Current RSS, after resetting the peak (VmHWM) so that it measures what follows."""
+    try:
+        with open("/proc/self/clear_refs", "w") as fh:
+            fh.write("5")
+    except OSError:
+        pass
+    return _status_mb("VmRSS")
+
+
+def _peak_mb():
+    return _status_mb("VmHWM")
 
 
 def load_pair(source, target):
@@ -179,7 +192,7 @@ def _timing_child(method, n, queue):
             tca = TCA(Xt=Xt, n_components=20, mu=0.1, kernel="rbf", verbose=0, random_state=0)
             Z = np.vstack([tca.fit_transform(Xs, Xt), tca.transform(Xt)])
     secs = time.perf_counter() - start
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak = _peak_mb()
     from sklearn.linear_model import LogisticRegression
 
     Z = np.asarray(Z)

@@ -20,7 +20,6 @@ benchmarks/README.md). Writes benchmarks/results/instance.md.
 import argparse
 import multiprocessing as mp
 import os
-import resource
 import time
 from pathlib import Path
 
@@ -30,12 +29,26 @@ GAMMA = 1.0 / 20
 RESULTS = Path(__file__).parent / "results" / "instance.md"
 
 
-def _rss_mb():
+def _status_mb(field):
     with open("/proc/self/status") as fh:
         for line in fh:
-            if line.startswith("VmRSS"):
+            if line.startswith(field):
                 return int(line.split()[1]) / 1024
     return float("nan")
+
+
+def _rss_mb():
+    """Current RSS, after resetting the peak (VmHWM) so that it measures what follows."""
+    try:
+        with open("/proc/self/clear_refs", "w") as fh:
+            fh.write("5")
+    except OSError:
+        pass
+    return _status_mb("VmRSS")
+
+
+def _peak_mb():
+    return _status_mb("VmHWM")
 
 
 def kmm_data(n, seed=0):
@@ -81,7 +94,7 @@ def _kmm_child(method, n, queue):
     start = time.perf_counter()
     w = _kmm_weights(method, Xs, Xt)
     seconds = time.perf_counter() - start
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak = _peak_mb()
     from sklearn.linear_model import LogisticRegression
 
     acc = LogisticRegression().fit(Xs, ys, sample_weight=w).score(Xt, yt)
