@@ -100,6 +100,41 @@ class _TrAdaBoostMixin:
         first = int(np.ceil(n / 2)) - 1 if self._had_source else 0
         return self.estimators_[first:n], self.estimator_weights_[first:n]
 
+    def _boost(self, X, y, src, tgt, row_errors, limit, bonus=0.0):
+        """The TrAdaBoost loop shared by the classifier and TrAdaBoost.R2.
+
+        ``row_errors(learner)`` gives every row's error in [0, 1]; ``limit`` is
+        the target error at which a learner is no better than chance (it then
+        gets no vote and leaves the target weights as they are); ``bonus`` is
+        SAMME's ``log(K - 1)``. Returns the final row weights.
+        """
+        rng = check_random_state(self.random_state)
+        beta_src = _source_factor(src.sum(), self.n_estimators)
+        self._had_source = bool(src.any())
+        w = np.ones(len(y)) / len(y)
+        self.estimators_, weights, errors, useless = [], [], [], []
+        for t in range(self.n_estimators):
+            est = _fit_learner(self.estimator, X, y, w, rng)
+            e = row_errors(est)
+            eps = np.sum(w[tgt] * e[tgt]) / np.sum(w[tgt])
+            if eps >= limit:
+                useless.append(t)
+            perfect = eps <= 1e-10
+            eps = min(max(eps, 1e-10), limit)
+            alpha = self.learning_rate * (np.log((1 - eps) / eps) + bonus)
+            self.estimators_.append(est)
+            weights.append(alpha)
+            errors.append(eps)
+            if perfect:  # it decides alone from now on
+                break
+            w[src] *= beta_src ** (self.learning_rate * e[src])
+            w[tgt] *= np.exp(alpha * e[tgt])
+            w /= w.sum()
+        _useless_warning(type(self).__name__, useless, limit)
+        self.estimator_weights_ = np.asarray(weights)
+        self.estimator_errors_ = np.asarray(errors)
+        return w
+
     def _check_X(self, X):
         check_is_fitted(self)
         return validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
@@ -197,38 +232,14 @@ class TrAdaBoostClassifier(_TrAdaBoostMixin, BaseDAEstimator):
         """
         X_all, y_all, sd = self._validate_domain_data(X, y, sample_domain)
         X, y, src, tgt = _labelled_rows(self, X_all, y_all, sd)
-        self.classes_, y_idx = np.unique(y, return_inverse=True)
+        self.classes_ = np.unique(y)
         K = len(self.classes_)
         if K < 2:
             raise ValueError(
                 f"TrAdaBoostClassifier needs at least two classes in y; got {K} class."
             )
-        rng = check_random_state(self.random_state)
-        beta_src = _source_factor(src.sum(), self.n_estimators)
-        self._had_source = bool(src.any())
-        w = np.ones(len(y)) / len(y)
-        self.estimators_, weights, errors, useless = [], [], [], []
-        for t in range(self.n_estimators):
-            est = _fit_learner(self.estimator, X, y, w, rng)
-            miss = est.predict(X) != y
-            eps = np.sum(w[tgt] * miss[tgt]) / np.sum(w[tgt])
-            if eps >= (K - 1) / K:
-                useless.append(t)
-            perfect = eps <= 1e-10
-            eps = min(max(eps, 1e-10), (K - 1) / K)
-            alpha = self.learning_rate * (np.log((1 - eps) / eps) + np.log(K - 1))
-            self.estimators_.append(est)
-            weights.append(alpha)
-            errors.append(eps)
-            if perfect:
-                break
-            w[src] *= beta_src ** (self.learning_rate * miss[src])
-            w[tgt] *= np.exp(alpha * miss[tgt])
-            w /= w.sum()
-        _useless_warning(type(self).__name__, useless, (K - 1) / K)
-        del y_idx
-        self.estimator_weights_ = np.asarray(weights)
-        self.estimator_errors_ = np.asarray(errors)
+        w = self._boost(X, y, src, tgt, lambda est: (est.predict(X) != y).astype(float),
+                        limit=(K - 1) / K, bonus=np.log(K - 1))
         self.sample_weight_ = np.zeros(len(y_all))
         self.sample_weight_[~unlabelled_mask(y_all, self._task())] = w
         return self
@@ -446,31 +457,8 @@ class TrAdaBoostR2(_RegressorMixinDA, _TrAdaBoostMixin, BaseDAEstimator):
         X_all, y_all, sd = self._validate_domain_data(X, y, sample_domain)
         X, y, src, tgt = _labelled_rows(self, X_all, y_all, sd)
         y = y.astype(float)
-        rng = check_random_state(self.random_state)
-        beta_src = _source_factor(src.sum(), self.n_estimators)
-        self._had_source = bool(src.any())
-        w = np.ones(len(y)) / len(y)
-        self.estimators_, weights, errors, useless = [], [], [], []
-        for t in range(self.n_estimators):
-            est = _fit_learner(self.estimator, X, y, w, rng)
-            e = _adjusted_errors(est.predict(X), y, self.loss)
-            eps = np.sum(w[tgt] * e[tgt]) / np.sum(w[tgt])
-            if eps >= 0.5:
-                useless.append(t)
-            perfect = eps <= 1e-10
-            eps = min(max(eps, 1e-10), 0.5)
-            alpha = self.learning_rate * np.log((1 - eps) / eps)
-            self.estimators_.append(est)
-            weights.append(alpha)
-            errors.append(eps)
-            if perfect:
-                break
-            w[src] *= beta_src ** (self.learning_rate * e[src])
-            w[tgt] *= np.exp(alpha * e[tgt])
-            w /= w.sum()
-        _useless_warning(type(self).__name__, useless, 0.5)
-        self.estimator_weights_ = np.asarray(weights)
-        self.estimator_errors_ = np.asarray(errors)
+        w = self._boost(X, y, src, tgt,
+                        lambda est: _adjusted_errors(est.predict(X), y, self.loss), limit=0.5)
         self.sample_weight_ = np.zeros(len(y_all))
         self.sample_weight_[~unlabelled_mask(y_all, self._task())] = w
         return self
