@@ -21,13 +21,13 @@ adapt in the environment. Writes benchmarks/results/feature.md.
 """
 
 import argparse
-import multiprocessing as mp
 import os
 import time
 import warnings
 from pathlib import Path
 
 import numpy as np
+from _measure import peak_mb, rss_mb, run_isolated
 
 RESULTS = Path(__file__).parent / "results" / "feature.md"
 DATA = os.environ.get("SKTL_DATA", str(Path(__file__).resolve().parents[2] / "shared" / "data"))
@@ -44,28 +44,6 @@ JDA_PAPER = {  # (1-NN, TCA, JDA) from Long et al. 2013, Table 2
 }
 CORAL_PAPER_MEAN = {"no adaptation": 41.1, "TCA": 42.8, "CORAL": 48.8}
 OFFICE = ["amazon", "caltech", "dslr", "webcam"]
-
-
-def _status_mb(field):
-    with open("/proc/self/status") as fh:
-        for line in fh:
-            if line.startswith(field):
-                return int(line.split()[1]) / 1024
-    return float("nan")
-
-
-def _rss_mb():
-    """Current RSS, after resetting the peak (VmHWM) so that it measures what follows."""
-    try:
-        with open("/proc/self/clear_refs", "w") as fh:
-            fh.write("5")
-    except OSError:
-        pass
-    return _status_mb("VmRSS")
-
-
-def _peak_mb():
-    return _status_mb("VmHWM")
 
 
 def load_pair(source, target):
@@ -162,7 +140,7 @@ def _timing_child(method, n, queue):
         import adapt.feature_based  # noqa: F401
     else:
         import sktl._feature  # noqa: F401  (import cost not measured)
-    before = _rss_mb()
+    before = rss_mb()
     start = time.perf_counter()
     if method.startswith("sktl"):
         from sktl import CORAL, TCA
@@ -192,24 +170,12 @@ def _timing_child(method, n, queue):
             tca = TCA(Xt=Xt, n_components=20, mu=0.1, kernel="rbf", verbose=0, random_state=0)
             Z = np.vstack([tca.fit_transform(Xs, Xt), tca.transform(Xt)])
     secs = time.perf_counter() - start
-    peak = _peak_mb()
+    peak = peak_mb()
     from sklearn.linear_model import LogisticRegression
 
     Z = np.asarray(Z)
     acc = LogisticRegression(max_iter=500).fit(Z[sd > 0], y[sd > 0]).score(Z[sd < 0], y[sd < 0])
     queue.put(dict(seconds=secs, mem=max(peak - before, 0.0), acc=acc))
-
-
-def _run(method, n, timeout=1200):
-    ctx = mp.get_context("spawn")
-    queue = ctx.Queue()
-    proc = ctx.Process(target=_timing_child, args=(method, n, queue))
-    proc.start()
-    proc.join(timeout)
-    if proc.is_alive():
-        proc.kill()
-        return None
-    return queue.get() if not queue.empty() else None
 
 
 def timing(sizes, large):
@@ -219,7 +185,8 @@ def timing(sizes, large):
     lines = ["| rows per domain | method | fit s | peak extra MB | target acc. (logreg) | "
              "time / sktl's | memory / sktl's |", "|---:|---|---:|---:|---:|---:|---:|"]
     for n in list(sizes) + ([100_000] if large else []):
-        res = {m: _run(m, n) for m, lim in limits.items() if n <= lim}
+        res = {m: run_isolated(_timing_child, m, n, timeout=1200)
+               for m, lim in limits.items() if n <= lim}
         for m, r in res.items():
             if r is None:
                 lines.append(f"| {n} | {m} | failed or timed out | | | | |")

@@ -18,37 +18,15 @@ benchmarks/README.md). Writes benchmarks/results/instance.md.
 """
 
 import argparse
-import multiprocessing as mp
 import os
 import time
 from pathlib import Path
 
 import numpy as np
+from _measure import peak_mb, rss_mb, run_isolated
 
 GAMMA = 1.0 / 20
 RESULTS = Path(__file__).parent / "results" / "instance.md"
-
-
-def _status_mb(field):
-    with open("/proc/self/status") as fh:
-        for line in fh:
-            if line.startswith(field):
-                return int(line.split()[1]) / 1024
-    return float("nan")
-
-
-def _rss_mb():
-    """Current RSS, after resetting the peak (VmHWM) so that it measures what follows."""
-    try:
-        with open("/proc/self/clear_refs", "w") as fh:
-            fh.write("5")
-    except OSError:
-        pass
-    return _status_mb("VmRSS")
-
-
-def _peak_mb():
-    return _status_mb("VmHWM")
 
 
 def kmm_data(n, seed=0):
@@ -90,11 +68,11 @@ def _kmm_child(method, n, queue):
         import adapt.instance_based  # noqa: F401  (import cost not timed)
     elif method.startswith("skada"):
         import skada  # noqa: F401
-    before = _rss_mb()
+    before = rss_mb()
     start = time.perf_counter()
     w = _kmm_weights(method, Xs, Xt)
     seconds = time.perf_counter() - start
-    peak = _peak_mb()
+    peak = peak_mb()
     from sklearn.linear_model import LogisticRegression
 
     acc = LogisticRegression().fit(Xs, ys, sample_weight=w).score(Xt, yt)
@@ -165,18 +143,6 @@ def _boost_child(method, n, seed, queue):
     queue.put(dict(seconds=seconds, score=score))
 
 
-def _run(target, *args, timeout=900):
-    ctx = mp.get_context("spawn")
-    queue = ctx.Queue()
-    proc = ctx.Process(target=target, args=(*args, queue))
-    proc.start()
-    proc.join(timeout)
-    if proc.is_alive():
-        proc.kill()
-        return None
-    return queue.get() if not queue.empty() else None
-
-
 def kmm_table(sizes, large):
     methods = {
         "sktl KMM (fista)": 100_000,
@@ -194,7 +160,7 @@ def kmm_table(sizes, large):
         for m, limit in methods.items():
             if n > limit or (m == "sktl KMM (fista)" and n > 10_000):
                 continue
-            r = _run(_kmm_child, m, n)
+            r = run_isolated(_kmm_child, m, n)
             if r is not None:
                 res[m] = r
                 print(f"n={n:>6} {m:<36} {r['seconds']:8.2f}s {r['mem']:8.0f}MB "
@@ -229,7 +195,7 @@ def boost_table(n, seeds):
              "|---|---|---:|---:|---:|---:|"]
     for task, methods in groups.items():
         for m in methods:
-            rs = [r for r in (_run(_boost_child, m, n, s) for s in seeds) if r]
+            rs = [r for r in (run_isolated(_boost_child, m, n, s) for s in seeds) if r]
             if not rs:
                 continue
             sc = [r["score"] for r in rs]
