@@ -72,7 +72,7 @@ for (title, cols, n_col, rows), (ax_t, ax_m) in zip(timing, axes, strict=True):
         ax.set_yscale("log")
         ax.set_xlabel("rows per domain")
         ax.set_ylabel(what)
-        ax.set_title(title)
+        ax.set_title(title.split(":")[0].split("(")[0].strip(), fontsize=10)
     ax_t.legend(fontsize=7)
 fig.tight_layout()
 plt.show()
