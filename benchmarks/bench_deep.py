@@ -43,9 +43,15 @@ def problems(seed):
     yield "conditional shift (10 features)", StandardScaler().fit_transform(X), y, sd
 
 
-def module(n_features):
+def module(n_features, peer=False):
     from sktl.deep import MLPModule
 
+    if peer:  # skada passes sample_weight to the module's forward
+        class PeerMLP(MLPModule):
+            def forward(self, X, sample_weight=None, **kwargs):
+                return super().forward(X)
+
+        return PeerMLP(n_features, 2, hidden_units=(64, 64), dropout=0.1)
     return MLPModule(n_features, 2, hidden_units=(64, 64), dropout=0.1)
 
 
@@ -67,7 +73,7 @@ def peer(method, X, y, sd, seed):
     torch.manual_seed(seed)
     common = dict(max_epochs=EPOCHS, batch_size=BATCH, lr=LR, optimizer=torch.optim.Adam,
                   train_split=None, device=DEVICE, verbose=0)
-    m = module(X.shape[1])
+    m = module(X.shape[1], peer=True)
     if method == "source only":
         net = sd_deep.SourceOnly(m, layer_name="features", **common)
     elif method == "DAN":
