@@ -23,7 +23,7 @@ from sktl.datasets import make_domain_shift
 from sktl.deep import FineTuningClassifier
 
 X, y, sd = make_domain_shift(
-    300, 300, shift="conditional", shift_strength=4.0, random_state=0
+    200, 200, shift="conditional", shift_strength=4.0, random_state=0
 )[:3]
 src, tgt = sd > 0, sd < 0
 Xt, yt = X[tgt], y[tgt]
@@ -45,7 +45,7 @@ for n in counts:
             DecisionTreeClassifier(max_depth=3), n_estimators=20, random_state=0
         ).fit(X, y_few, sample_domain=sd),
         "fine-tuning": FineTuningClassifier(
-            pretrain_epochs=20, max_epochs=15, lr=3e-3, random_state=0
+            pretrain_epochs=15, max_epochs=10, lr=3e-3, random_state=0
         ).fit(X.astype(np.float32), y_few, sample_domain=sd),
     }
     for name, model in models.items():
