@@ -1,5 +1,14 @@
 """Scorers and diagnostics for domain adaptation."""
 
-from ._scorer import PredictionEntropyScorer, SupervisedScorer
+from ._diagnostics import coral_distance, mmd, proxy_a_distance, rank_source_domains
+from ._scorer import ImportanceWeightedScorer, PredictionEntropyScorer, SupervisedScorer
 
-__all__ = ["PredictionEntropyScorer", "SupervisedScorer"]
+__all__ = [
+    "ImportanceWeightedScorer",
+    "PredictionEntropyScorer",
+    "SupervisedScorer",
+    "coral_distance",
+    "mmd",
+    "proxy_a_distance",
+    "rank_source_domains",
+]
