@@ -1,9 +1,17 @@
 """Scorers and diagnostics for domain adaptation."""
 
 from ._diagnostics import coral_distance, mmd, proxy_a_distance, rank_source_domains
-from ._scorer import ImportanceWeightedScorer, PredictionEntropyScorer, SupervisedScorer
+from ._scorer import (
+    CircularValidation,
+    DeepEmbeddedValidation,
+    ImportanceWeightedScorer,
+    PredictionEntropyScorer,
+    SupervisedScorer,
+)
 
 __all__ = [
+    "CircularValidation",
+    "DeepEmbeddedValidation",
     "ImportanceWeightedScorer",
     "PredictionEntropyScorer",
     "SupervisedScorer",

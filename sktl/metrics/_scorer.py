@@ -5,13 +5,50 @@ scikit-learn scorer and asks for ``sample_domain`` through metadata routing.
 Without routing, target rows are recognised by their masked labels.
 """
 
+import inspect
+
 import numpy as np
+from sklearn import get_config
+from sklearn.base import clone, is_regressor
 from sklearn.metrics import get_scorer
+from sklearn.pipeline import Pipeline
 from sklearn.utils import _safe_indexing
 from sklearn.utils.metadata_routing import MetadataRequest
 from sklearn.utils.validation import _num_samples
 
 from ..utils._domain import _as_1d, check_sample_domain, infer_sample_domain, unlabelled_mask
+
+
+def _accepts_sample_domain(method):
+    try:
+        return "sample_domain" in inspect.signature(method).parameters
+    except (TypeError, ValueError):  # pragma: no cover
+        return False
+
+
+def _features(estimator, X, sample_domain):
+    """Run ``X`` through a pipeline's steps before the final estimator.
+
+    Each step that takes ``sample_domain`` in ``transform`` is told the rows'
+    domains, so source rows are mapped as source rows (e.g. CORAL re-colours
+    them) whether or not metadata routing is enabled. Returns the final
+    estimator and the features it sees; a non-pipeline is returned with ``X``.
+    """
+    if not isinstance(estimator, Pipeline):
+        return estimator, X
+    Z = X
+    for _, step in estimator.steps[:-1]:
+        if step in (None, "passthrough"):
+            continue
+        if _accepts_sample_domain(step.transform):
+            Z = step.transform(Z, sample_domain=sample_domain)
+        else:
+            Z = step.transform(Z)
+    return estimator.steps[-1][1], Z
+
+
+def _get_scorer(scoring):
+    return get_scorer(scoring) if isinstance(scoring, str) else scoring
 
 
 class _BaseDAScorer:
@@ -192,5 +229,167 @@ class ImportanceWeightedScorer(_BaseDAScorer):
             np.asarray(Xs, dtype=float), np.asarray(Xt, dtype=float),
             self.domain_classifier, self.max_weight,
         )
-        scorer = get_scorer(self.scoring) if isinstance(self.scoring, str) else self.scoring
-        return float(scorer(estimator, Xs, y[source], sample_weight=w))
+        final, Zs = _features(estimator, Xs, sd[source])
+        return float(_get_scorer(self.scoring)(final, Zs, y[source], sample_weight=w))
+
+
+class CircularValidation(_BaseDAScorer):
+    """Reverse (circular) validation: transfer back from target to source.
+
+    The fitted model pseudo-labels the target rows; a fresh clone is then
+    trained with the roles swapped (pseudo-labelled target rows as the source,
+    the source rows unlabelled as the target) and scored on the true source
+    labels. A model whose target predictions are good lets the reverse model
+    recover the source labels (Bruzzone & Marconcini, 2010; Zhong et al.,
+    2010). It assumes the adaptation is roughly symmetric and costs one
+    extra fit per call. The estimator must train on masked labels (-1 /
+    NaN), as sktl estimators and :func:`~sktl.pipeline.make_da_pipeline`
+    pipelines do.
+
+    Parameters
+    ----------
+    scoring : str or callable, default="accuracy"
+        How the reverse model is scored on the source rows.
+
+    References
+    ----------
+    .. [1] L. Bruzzone and M. Marconcini. "Domain Adaptation Problems: A DASVM
+       Classification Technique and a Circular Validation Strategy". IEEE
+       TPAMI 32(5), 2010.
+    .. [2] E. Zhong, W. Fan, Q. Yang, O. Verscheure and J. Ren. "Cross
+       Validation Framework to Choose amongst Models and Datasets for Transfer
+       Learning". ECML PKDD 2010.
+
+    Examples
+    --------
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from sktl.metrics import CircularValidation
+    >>> from sktl.pipeline import make_da_pipeline
+    >>> from sktl.datasets import make_domain_shift
+    >>> X, y, sd = make_domain_shift(random_state=0, mask_target=True)
+    >>> pipe = make_da_pipeline(LogisticRegression()).fit(X, y)
+    >>> 0 <= CircularValidation()(pipe, X, y, sample_domain=sd) <= 1
+    True
+    """
+
+    def __init__(self, scoring="accuracy"):
+        self.scoring = scoring
+
+    def __call__(self, estimator, X, y, sample_domain=None):
+        y = _as_1d(y)
+        sd = self._domains(X, y, sample_domain)
+        source = (sd > 0) & ~unlabelled_mask(y)
+        target = sd < 0
+        if not source.any() or not target.any():
+            raise ValueError("CircularValidation needs labelled source rows and target rows.")
+        rows = np.flatnonzero(source | target)
+        X_rev = _safe_indexing(X, rows)
+        pseudo = np.asarray(estimator.predict(_safe_indexing(X, target)))
+        if is_regressor(estimator):
+            y_rev = np.full(len(rows), np.nan)
+        else:
+            kind = pseudo.dtype if pseudo.dtype.kind in "iuf" else object
+            y_rev = np.full(len(rows), -1, dtype=kind)
+        is_t = target[rows]
+        y_rev[is_t] = pseudo
+        sd_rev = np.where(is_t, 1, -1)
+        reverse = clone(estimator)
+        if get_config().get("enable_metadata_routing", False) or _accepts_sample_domain(
+            reverse.fit
+        ):
+            reverse.fit(X_rev, y_rev, sample_domain=sd_rev)
+        else:
+            reverse.fit(X_rev, y_rev)
+        Xs = _safe_indexing(X, source)
+        # The source rows are the reverse problem's target rows.
+        final, Zs = _features(reverse, Xs, np.full(len(Xs), -1))
+        return float(_get_scorer(self.scoring)(final, Zs, y[source]))
+
+
+class DeepEmbeddedValidation(_BaseDAScorer):
+    """Deep embedded validation (DEV): importance-weighted source loss with a control variate.
+
+    The features are the output of a pipeline's steps before the final
+    estimator (the raw ``X`` for a non-pipeline). A domain classifier fitted
+    on those features gives density ratios ``w`` for the labelled source rows;
+    the per-row loss ``l`` of the final estimator is weighted, and the control
+    variate ``eta = -Cov(w l, w) / Var(w)`` (``E[w] = 1``) reduces the variance:
+    ``risk = mean(w l) + eta mean(w) - eta``. The score is ``-risk``. Like
+    :class:`ImportanceWeightedScorer` it assumes covariate shift *in the
+    feature space* (You et al., 2019).
+
+    Parameters
+    ----------
+    loss : {"log_loss", "zero_one", "squared_error"} or None, default=None
+        Per-row loss; None uses log loss for classifiers with
+        ``predict_proba``, zero-one loss for other classifiers and squared
+        error for regressors.
+    domain_classifier : classifier with ``predict_proba``, default=None
+        Defaults to ``LogisticRegression()``.
+    max_weight : float, default=None
+        Clip the weights at this value.
+
+    References
+    ----------
+    .. [1] K. You, X. Wang, M. Long and M. I. Jordan. "Towards Accurate Model
+       Selection in Deep Unsupervised Domain Adaptation". ICML 2019.
+
+    Examples
+    --------
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from sktl.metrics import DeepEmbeddedValidation
+    >>> from sktl.pipeline import make_da_pipeline
+    >>> from sktl.datasets import make_domain_shift
+    >>> X, y, sd = make_domain_shift(random_state=0, mask_target=True)
+    >>> pipe = make_da_pipeline(LogisticRegression()).fit(X, y)
+    >>> DeepEmbeddedValidation()(pipe, X, y, sample_domain=sd) <= 0
+    True
+    """
+
+    _LOSSES = ("log_loss", "zero_one", "squared_error")
+
+    def __init__(self, loss=None, domain_classifier=None, max_weight=None):
+        self.loss = loss
+        self.domain_classifier = domain_classifier
+        self.max_weight = max_weight
+
+    def _row_loss(self, final, Z, y):
+        loss = self.loss
+        if loss is None:
+            if is_regressor(final):
+                loss = "squared_error"
+            else:
+                loss = "log_loss" if hasattr(final, "predict_proba") else "zero_one"
+        if loss not in self._LOSSES:
+            raise ValueError(f"loss must be one of {self._LOSSES} or None; got {loss!r}.")
+        if loss == "squared_error":
+            return (np.asarray(final.predict(Z), dtype=float) - y.astype(float)) ** 2
+        if loss == "zero_one":
+            return (np.asarray(final.predict(Z)) != y).astype(float)
+        proba = np.clip(final.predict_proba(Z), 1e-12, 1.0)
+        classes = list(final.classes_)
+        idx = np.array([classes.index(v) if v in classes else -1 for v in y])
+        out = np.full(len(y), -np.log(1e-12))
+        ok = idx >= 0
+        out[ok] = -np.log(proba[np.flatnonzero(ok), idx[ok]])
+        return out
+
+    def __call__(self, estimator, X, y, sample_domain=None):
+        from .._instance import domain_classifier_weights
+
+        y = _as_1d(y)
+        sd = self._domains(X, y, sample_domain)
+        source = (sd > 0) & ~unlabelled_mask(y)
+        target = sd < 0
+        if not source.any() or not target.any():
+            raise ValueError("DeepEmbeddedValidation needs labelled source rows and target rows.")
+        final, Zs = _features(estimator, _safe_indexing(X, source), sd[source])
+        _, Zt = _features(estimator, _safe_indexing(X, target), sd[target])
+        w = domain_classifier_weights(
+            np.asarray(Zs, dtype=float), np.asarray(Zt, dtype=float),
+            self.domain_classifier, self.max_weight,
+        )
+        wl = w * self._row_loss(final, Zs, y[source])
+        var = np.var(w, ddof=1) if len(w) > 1 else 0.0
+        eta = -np.cov(wl, w)[0, 1] / var if var > 0 else 0.0
+        return float(-(wl.mean() + eta * w.mean() - eta))
