@@ -8,7 +8,6 @@ Without routing, target rows are recognised by their masked labels.
 import inspect
 
 import numpy as np
-from sklearn import get_config
 from sklearn.base import clone, is_regressor
 from sklearn.metrics import get_scorer
 from sklearn.pipeline import Pipeline
@@ -16,6 +15,7 @@ from sklearn.utils import _safe_indexing
 from sklearn.utils.metadata_routing import MetadataRequest
 from sklearn.utils.validation import _num_samples
 
+from ..model_selection._masking import _fit_with_domain
 from ..utils._domain import _as_1d, check_sample_domain, infer_sample_domain, unlabelled_mask
 
 
@@ -293,13 +293,7 @@ class CircularValidation(_BaseDAScorer):
         is_t = target[rows]
         y_rev[is_t] = pseudo
         sd_rev = np.where(is_t, 1, -1)
-        reverse = clone(estimator)
-        if get_config().get("enable_metadata_routing", False) or _accepts_sample_domain(
-            reverse.fit
-        ):
-            reverse.fit(X_rev, y_rev, sample_domain=sd_rev)
-        else:
-            reverse.fit(X_rev, y_rev)
+        reverse = _fit_with_domain(clone(estimator), X_rev, y_rev, sd_rev)
         Xs = _safe_indexing(X, source)
         # The source rows are the reverse problem's target rows.
         final, Zs = _features(reverse, Xs, np.full(len(Xs), -1))

@@ -1,5 +1,11 @@
 """Domain-aware cross-validation."""
 
-from ._split import SourceTargetShuffleSplit
+from ._masking import MaskTargetLabels
+from ._split import LeaveOneDomainOut, SourceTargetShuffleSplit, StratifiedSourceTargetShuffleSplit
 
-__all__ = ["SourceTargetShuffleSplit"]
+__all__ = [
+    "LeaveOneDomainOut",
+    "MaskTargetLabels",
+    "SourceTargetShuffleSplit",
+    "StratifiedSourceTargetShuffleSplit",
+]
