@@ -1,6 +1,12 @@
 """Scorers and diagnostics for domain adaptation."""
 
-from ._diagnostics import coral_distance, mmd, proxy_a_distance, rank_source_domains
+from ._diagnostics import (
+    check_negative_transfer,
+    coral_distance,
+    mmd,
+    proxy_a_distance,
+    rank_source_domains,
+)
 from ._scorer import (
     CircularValidation,
     DeepEmbeddedValidation,
@@ -15,6 +21,7 @@ __all__ = [
     "ImportanceWeightedScorer",
     "PredictionEntropyScorer",
     "SupervisedScorer",
+    "check_negative_transfer",
     "coral_distance",
     "mmd",
     "proxy_a_distance",

@@ -241,3 +241,102 @@ def rank_source_domains(X, sample_domain, *, target=None, distance="mmd"):
     if not out:
         raise ValueError("sample_domain has no source domain.")
     return sorted(out, key=lambda t: t[1])
+
+
+def check_negative_transfer(adapted, X, y, sample_domain=None, *, baseline=None,
+                            scoring=None, cv=None, tol=0.0):
+    """Compare an adapted model with no adaptation ("when to transfer").
+
+    Both models are fitted on the same cross-validation training folds and
+    scored on the same held-out folds with a label-free (or supervised)
+    domain-adaptation scorer. The verdict trusts the adapted model only when
+    its mean score beats the baseline's by more than ``tol`` *and* by more
+    than one standard error of the paired fold differences; otherwise it
+    recommends the baseline, which is the safer choice when adaptation cannot
+    be shown to help (negative transfer, Pan & Yang, 2010). The answer is
+    only as good as the scorer's assumptions (see each scorer's notes).
+
+    Parameters
+    ----------
+    adapted : estimator
+        The adapted model, e.g. ``make_da_pipeline(CORAL(), LogisticRegression())``.
+    X : array-like of shape (n_samples, n_features)
+    y : array-like of shape (n_samples,)
+        Labels, -1 / NaN for unlabelled target rows.
+    sample_domain : array-like of shape (n_samples,), default=None
+        Inferred from the masked labels when None.
+    baseline : estimator, default=None
+        The non-adapted model. None keeps the steps of ``adapted`` (a
+        Pipeline) that are not domain-adaptation steps.
+    scoring : callable, default=None
+        A scorer ``scoring(est, X, y, sample_domain=...)``; None uses
+        :class:`~sktl.metrics.DeepEmbeddedValidation`.
+    cv : splitter, default=None
+        Defaults to ``SourceTargetShuffleSplit(n_splits=5, random_state=0)``.
+    tol : float, default=0.0
+        Margin the adapted score must exceed the baseline's by.
+
+    Returns
+    -------
+    report : dict
+        ``adapted_scores`` and ``baseline_scores`` (one per fold),
+        ``difference`` (mean adapted minus baseline), ``std_error`` and
+        ``recommendation`` ("adapted" or "baseline").
+
+    References
+    ----------
+    .. [1] S. J. Pan and Q. Yang. "A Survey on Transfer Learning". IEEE TKDE
+       22(10), 2010.
+
+    Examples
+    --------
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from sktl import CORAL
+    >>> from sktl.datasets import make_domain_shift
+    >>> from sktl.metrics import check_negative_transfer
+    >>> from sktl.pipeline import make_da_pipeline
+    >>> X, y, sd = make_domain_shift(random_state=0, mask_target=True)
+    >>> report = check_negative_transfer(make_da_pipeline(CORAL(), LogisticRegression()), X, y, sd)
+    >>> report["recommendation"] in ("adapted", "baseline")
+    True
+    """
+    from sklearn.base import clone
+    from sklearn.pipeline import Pipeline
+    from sklearn.utils import _safe_indexing
+
+    from .._base import DAMixin, LabelledOnly
+    from ..model_selection import SourceTargetShuffleSplit
+    from ..model_selection._masking import _fit_with_domain
+    from ..pipeline import make_da_pipeline
+    from ..utils._domain import check_y_domain
+    from ._scorer import DeepEmbeddedValidation
+
+    y, sd = check_y_domain(y, sample_domain, len(X))
+    if baseline is None:
+        if not isinstance(adapted, Pipeline):
+            raise ValueError("Give baseline= when adapted is not a Pipeline.")
+        steps = [clone(s) for _, s in adapted.steps if not isinstance(s, DAMixin)]
+        if not steps:
+            raise ValueError("adapted has no non-adaptation step to build a baseline from.")
+        if isinstance(steps[-1], LabelledOnly):
+            steps[-1] = steps[-1].estimator
+        baseline = make_da_pipeline(*steps)
+    scorer = DeepEmbeddedValidation() if scoring is None else scoring
+    cv = SourceTargetShuffleSplit(n_splits=5, random_state=0) if cv is None else cv
+    scores = {"adapted": [], "baseline": []}
+    for train, test in cv.split(X, y, sample_domain=sd):
+        Xtr, Xte = _safe_indexing(X, train), _safe_indexing(X, test)
+        for name, model in (("adapted", adapted), ("baseline", baseline)):
+            fitted = _fit_with_domain(clone(model), Xtr, y[train], sd[train])
+            scores[name].append(float(scorer(fitted, Xte, y[test], sample_domain=sd[test])))
+    a, b = np.asarray(scores["adapted"]), np.asarray(scores["baseline"])
+    diff = a - b
+    se = float(diff.std(ddof=1) / np.sqrt(len(diff))) if len(diff) > 1 else 0.0
+    better = diff.mean() > tol and diff.mean() > se
+    return {
+        "adapted_scores": a,
+        "baseline_scores": b,
+        "difference": float(diff.mean()),
+        "std_error": se,
+        "recommendation": "adapted" if better else "baseline",
+    }
