@@ -9,6 +9,7 @@ import inspect
 
 import numpy as np
 from sklearn.base import clone, is_regressor
+from sklearn.dummy import DummyClassifier
 from sklearn.metrics import get_scorer
 from sklearn.pipeline import Pipeline
 from sklearn.utils import _safe_indexing
@@ -293,8 +294,13 @@ class CircularValidation(_BaseDAScorer):
         is_t = target[rows]
         y_rev[is_t] = pseudo
         sd_rev = np.where(is_t, 1, -1)
-        reverse = _fit_with_domain(clone(estimator), X_rev, y_rev, sd_rev)
         Xs = _safe_indexing(X, source)
+        if not is_regressor(estimator) and len(np.unique(pseudo)) < 2:
+            # One pseudo-class: the reverse model can only predict that class.
+            constant = DummyClassifier(strategy="constant", constant=pseudo[0])
+            return float(_get_scorer(self.scoring)(constant.fit(Xs, pseudo[: 1].repeat(len(Xs))),
+                                                   Xs, y[source]))
+        reverse = _fit_with_domain(clone(estimator), X_rev, y_rev, sd_rev)
         # The source rows are the reverse problem's target rows.
         final, Zs = _features(reverse, Xs, np.full(len(Xs), -1))
         return float(_get_scorer(self.scoring)(final, Zs, y[source]))
