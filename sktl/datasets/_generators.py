@@ -43,7 +43,7 @@ def _blobs(n, n_features, priors, centres, scale, rng):
 def _label(n_s, n_t, n_features, task, n_classes, strength, noise, rng):
     if task == "regression":
         ys = rng.normal(0.0, 1.0, n_s)
-        yt = rng.normal(1.0 * strength, 0.6, n_t)
+        yt = rng.normal(1.0 * strength, 1.0 / (1.0 + 0.7 * strength), n_t)
         y = np.r_[ys, yt]
         W = rng.normal(size=n_features)
         X = y[:, None] * W[None, :] + (0.5 + noise) * rng.normal(size=(len(y), n_features))
@@ -78,8 +78,9 @@ def _conditional(n_s, n_t, n_features, task, n_classes, strength, noise, rng):
         centres = 2.5 * rng.normal(size=(n_classes, n_features))
         Z, y = _blobs(n_s + n_t, n_features, np.full(n_classes, 1 / n_classes),
                       centres, 1.0 + noise, rng)
+    centre = Z[:n_s].mean(axis=0)  # deform around the source centroid
     X = Z.copy()
-    X[n_s:] = Z[n_s:] @ A.T
+    X[n_s:] = (Z[n_s:] - centre) @ A.T + centre
     return X, y
 
 

@@ -1,9 +1,10 @@
-"""Scorers and diagnostics for domain adaptation."""
+"""Scorers for model selection without target labels, and transfer diagnostics."""
 
 from ._diagnostics import (
-    check_negative_transfer,
     coral_distance,
     mmd,
+    mmd_test,
+    negative_transfer_check,
     proxy_a_distance,
     rank_source_domains,
 )
@@ -21,9 +22,10 @@ __all__ = [
     "ImportanceWeightedScorer",
     "PredictionEntropyScorer",
     "SupervisedScorer",
-    "check_negative_transfer",
     "coral_distance",
     "mmd",
+    "mmd_test",
+    "negative_transfer_check",
     "proxy_a_distance",
     "rank_source_domains",
 ]

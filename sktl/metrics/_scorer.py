@@ -174,24 +174,25 @@ class SupervisedScorer(_BaseDAScorer):
 
 
 class ImportanceWeightedScorer(_BaseDAScorer):
-    """Importance-weighted score on the labelled source rows; no target labels.
+    """Importance-weighted source score: an estimate of the target score.
 
-    Under covariate shift (``p_s(y | x) = p_t(y | x)``) the target risk equals
-    the source risk weighted by ``w(x) = p_t(x) / p_s(x)`` (Sugiyama, Krauledat
-    & Müller, 2007). The weights come from a domain classifier
-    (:func:`sktl._instance.domain_classifier_weights`) fitted on the rows being
-    scored. The estimate is unbiased only under covariate shift and has high
-    variance when the domains barely overlap (large weights).
+    Under covariate shift the target risk equals the source risk weighted by
+    the density ratio ``p_t(x) / p_s(x)`` (Sugiyama, Krauledat & Müller,
+    2007). The ratio is estimated on the held-out fold by a domain
+    classifier (see :func:`sktl._instance.domain_classifier_weights`) and the
+    labelled source rows are scored with those weights. Assumes covariate
+    shift (``p(y | x)`` shared) and overlapping supports; noisy when the
+    weights are extreme, which ``max_weight`` tempers.
 
     Parameters
     ----------
-    scoring : str or callable, default="accuracy"
-        Scikit-learn scoring whose per-sample form is weighted; the scorer
-        must accept ``sample_weight``.
-    domain_classifier : classifier with ``predict_proba``, default=None
+    scoring : str or callable, default=None
+        Scikit-learn scoring that accepts ``sample_weight``; None means
+        "accuracy" for classifiers and "r2" for regressors.
+    domain_classifier : classifier, default=None
         Defaults to ``LogisticRegression()``.
-    max_weight : float, default=None
-        Clip the (mean-one) weights at this value to limit the variance.
+    max_weight : float, default=20.0
+        Clip of the (mean-1) weights.
 
     References
     ----------
@@ -202,55 +203,58 @@ class ImportanceWeightedScorer(_BaseDAScorer):
     --------
     >>> from sklearn.linear_model import LogisticRegression
     >>> from sktl.metrics import ImportanceWeightedScorer
+    >>> from sktl.pipeline import make_da_pipeline
     >>> from sktl.datasets import make_domain_shift
     >>> X, y, sd = make_domain_shift(random_state=0, mask_target=True)
-    >>> clf = LogisticRegression().fit(X[sd > 0], y[sd > 0])
-    >>> 0 <= ImportanceWeightedScorer()(clf, X, y, sample_domain=sd) <= 1
+    >>> pipe = make_da_pipeline(LogisticRegression()).fit(X, y)
+    >>> 0 <= ImportanceWeightedScorer()(pipe, X, y, sample_domain=sd) <= 1
     True
     """
 
-    def __init__(self, scoring="accuracy", domain_classifier=None, max_weight=None):
+    def __init__(self, scoring=None, domain_classifier=None, max_weight=20.0):
         self.scoring = scoring
         self.domain_classifier = domain_classifier
         self.max_weight = max_weight
 
     def __call__(self, estimator, X, y, sample_domain=None):
+        from sklearn.base import is_regressor
+
         from .._instance import domain_classifier_weights
 
         y = _as_1d(y)
         sd = self._domains(X, y, sample_domain)
-        source = (sd > 0) & ~unlabelled_mask(y)
-        target = sd < 0
-        if not source.any() or not target.any():
+        src = (sd > 0) & ~unlabelled_mask(y)
+        tgt = sd < 0
+        if not src.any() or tgt.sum() < 2:
             raise ValueError(
-                "ImportanceWeightedScorer needs labelled source rows and target rows."
+                "ImportanceWeightedScorer needs labelled source rows and at least 2 "
+                "target rows in the validation fold."
             )
-        Xs, Xt = _safe_indexing(X, source), _safe_indexing(X, target)
-        w = domain_classifier_weights(
-            np.asarray(Xs, dtype=float), np.asarray(Xt, dtype=float),
-            self.domain_classifier, self.max_weight,
-        )
-        final, Zs = _features(estimator, Xs, sd[source])
-        return float(_get_scorer(self.scoring)(final, Zs, y[source], sample_weight=w))
+        Xs, Xt = np.asarray(_safe_indexing(X, src), float), np.asarray(_safe_indexing(X, tgt),
+                                                                       float)
+        w = domain_classifier_weights(Xs, Xt, self.domain_classifier, self.max_weight)
+        name = self.scoring or ("r2" if is_regressor(estimator) else "accuracy")
+        scorer = get_scorer(name) if isinstance(name, str) else name
+        return float(scorer(estimator, _safe_indexing(X, src), y[src], sample_weight=w))
 
 
 class CircularValidation(_BaseDAScorer):
-    """Reverse (circular) validation: transfer back from target to source.
+    """Reverse (circular) validation: adapt back from the target to the source.
 
-    The fitted model pseudo-labels the target rows; a fresh clone is then
-    trained with the roles swapped (pseudo-labelled target rows as the source,
-    the source rows unlabelled as the target) and scored on the true source
-    labels. A model whose target predictions are good lets the reverse model
-    recover the source labels (Bruzzone & Marconcini, 2010; Zhong et al.,
-    2010). It assumes the adaptation is roughly symmetric and costs one
-    extra fit per call. The estimator must train on masked labels (-1 /
-    NaN), as sktl estimators and :func:`~sktl.pipeline.make_da_pipeline`
-    pipelines do.
+    The fitted model pseudo-labels the target rows of the fold; a clone is
+    then trained in the reverse direction (pseudo-labelled target as source,
+    source rows unlabelled as target) and scored on the true source labels
+    (Bruzzone & Marconcini, 2010; Zhong et al., 2010). A model whose target
+    predictions are consistent with the source scores high. Assumes the
+    method is symmetric enough to adapt both ways; costs one extra fit per
+    call. The clone is fitted with masked labels, so its domains are
+    inferred from them.
 
     Parameters
     ----------
-    scoring : str or callable, default="accuracy"
-        How the reverse model is scored on the source rows.
+    scoring : str or callable, default=None
+        Scoring on the source rows; None means "accuracy" for classifiers
+        and "r2" for regressors.
 
     References
     ----------
@@ -258,138 +262,92 @@ class CircularValidation(_BaseDAScorer):
        Classification Technique and a Circular Validation Strategy". IEEE
        TPAMI 32(5), 2010.
     .. [2] E. Zhong, W. Fan, Q. Yang, O. Verscheure and J. Ren. "Cross
-       Validation Framework to Choose amongst Models and Datasets for Transfer
-       Learning". ECML PKDD 2010.
-
-    Examples
-    --------
-    >>> from sklearn.linear_model import LogisticRegression
-    >>> from sktl.metrics import CircularValidation
-    >>> from sktl.pipeline import make_da_pipeline
-    >>> from sktl.datasets import make_domain_shift
-    >>> X, y, sd = make_domain_shift(random_state=0, mask_target=True)
-    >>> pipe = make_da_pipeline(LogisticRegression()).fit(X, y)
-    >>> 0 <= CircularValidation()(pipe, X, y, sample_domain=sd) <= 1
-    True
+       Validation Framework to Choose amongst Models and Datasets for
+       Transfer Learning". ECML PKDD 2010.
     """
 
-    def __init__(self, scoring="accuracy"):
+    def __init__(self, scoring=None):
         self.scoring = scoring
 
     def __call__(self, estimator, X, y, sample_domain=None):
+        from sklearn.base import clone, is_regressor
+
         y = _as_1d(y)
         sd = self._domains(X, y, sample_domain)
-        source = (sd > 0) & ~unlabelled_mask(y)
-        target = sd < 0
-        if not source.any() or not target.any():
+        src = (sd > 0) & ~unlabelled_mask(y)
+        tgt = sd < 0
+        if not src.any() or not tgt.any():
             raise ValueError("CircularValidation needs labelled source rows and target rows.")
-        rows = np.flatnonzero(source | target)
-        X_rev = _safe_indexing(X, rows)
-        pseudo = np.asarray(estimator.predict(_safe_indexing(X, target)))
-        if is_regressor(estimator):
-            y_rev = np.full(len(rows), np.nan)
-        else:
-            kind = pseudo.dtype if pseudo.dtype.kind in "iuf" else object
-            y_rev = np.full(len(rows), -1, dtype=kind)
-        is_t = target[rows]
-        y_rev[is_t] = pseudo
-        sd_rev = np.where(is_t, 1, -1)
-        Xs = _safe_indexing(X, source)
-        if not is_regressor(estimator) and len(np.unique(pseudo)) < 2:
-            # One pseudo-class: the reverse model can only predict that class.
-            constant = DummyClassifier(strategy="constant", constant=pseudo[0])
-            return float(_get_scorer(self.scoring)(constant.fit(Xs, pseudo[: 1].repeat(len(Xs))),
-                                                   Xs, y[source]))
-        reverse = _fit_with_domain(clone(estimator), X_rev, y_rev, sd_rev)
-        # The source rows are the reverse problem's target rows.
-        final, Zs = _features(reverse, Xs, np.full(len(Xs), -1))
-        return float(_get_scorer(self.scoring)(final, Zs, y[source]))
+        Xs, Xt = _safe_indexing(X, src), _safe_indexing(X, tgt)
+        pseudo = estimator.predict(Xt)
+        regression = is_regressor(estimator)
+        mask = np.full(src.sum(), np.nan if regression else -1,
+                       dtype=float if regression else np.asarray(pseudo).dtype)
+        X_rev = np.vstack([np.asarray(Xt, float), np.asarray(Xs, float)])
+        y_rev = np.concatenate([pseudo, mask])
+        reverse = clone(estimator).fit(X_rev, y_rev)
+        name = self.scoring or ("r2" if regression else "accuracy")
+        scorer = get_scorer(name) if isinstance(name, str) else name
+        return float(scorer(reverse, Xs, y[src]))
 
 
 class DeepEmbeddedValidation(_BaseDAScorer):
-    """Deep embedded validation (DEV): importance-weighted source loss with a control variate.
+    """Deep embedded validation: importance weighting in the model's feature space.
 
-    The features are the output of a pipeline's steps before the final
-    estimator (the raw ``X`` for a non-pipeline). A domain classifier fitted
-    on those features gives density ratios ``w`` for the labelled source rows;
-    the per-row loss ``l`` of the final estimator is weighted, and the control
-    variate ``eta = -Cov(w l, w) / Var(w)`` (``E[w] = 1``) reduces the variance:
-    ``risk = mean(w l) + eta mean(w) - eta``. The score is ``-risk``. Like
-    :class:`ImportanceWeightedScorer` it assumes covariate shift *in the
-    feature space* (You et al., 2019).
+    The density ratio is estimated by a domain classifier on the model's
+    *features* (for a pipeline, the output of every step but the last; else
+    the inputs), where adaptation made the domains overlap, and the weighted
+    source loss is corrected with a control variate that cuts its variance:
+    ``risk = mean(w l) + eta mean(w) - eta`` with
+    ``eta = -Cov(w l, w) / Var(w)`` (You, Wang, Chen, Long & Jordan, 2019).
+    The score is ``-risk`` on the 0-1 loss (classification) or squared error
+    (regression), so greater is better. Assumes covariate shift in feature
+    space.
 
     Parameters
     ----------
-    loss : {"log_loss", "zero_one", "squared_error"} or None, default=None
-        Per-row loss; None uses log loss for classifiers with
-        ``predict_proba``, zero-one loss for other classifiers and squared
-        error for regressors.
-    domain_classifier : classifier with ``predict_proba``, default=None
+    domain_classifier : classifier, default=None
         Defaults to ``LogisticRegression()``.
-    max_weight : float, default=None
-        Clip the weights at this value.
+    max_weight : float, default=20.0
+        Clip of the (mean-1) weights.
 
     References
     ----------
-    .. [1] K. You, X. Wang, M. Long and M. I. Jordan. "Towards Accurate Model
+    .. [1] K. You, X. Wang, M. Long and M. Jordan. "Towards Accurate Model
        Selection in Deep Unsupervised Domain Adaptation". ICML 2019.
-
-    Examples
-    --------
-    >>> from sklearn.linear_model import LogisticRegression
-    >>> from sktl.metrics import DeepEmbeddedValidation
-    >>> from sktl.pipeline import make_da_pipeline
-    >>> from sktl.datasets import make_domain_shift
-    >>> X, y, sd = make_domain_shift(random_state=0, mask_target=True)
-    >>> pipe = make_da_pipeline(LogisticRegression()).fit(X, y)
-    >>> DeepEmbeddedValidation()(pipe, X, y, sample_domain=sd) <= 0
-    True
     """
 
-    _LOSSES = ("log_loss", "zero_one", "squared_error")
-
-    def __init__(self, loss=None, domain_classifier=None, max_weight=None):
-        self.loss = loss
+    def __init__(self, domain_classifier=None, max_weight=20.0):
         self.domain_classifier = domain_classifier
         self.max_weight = max_weight
 
-    def _row_loss(self, final, Z, y):
-        loss = self.loss
-        if loss is None:
-            if is_regressor(final):
-                loss = "squared_error"
-            else:
-                loss = "log_loss" if hasattr(final, "predict_proba") else "zero_one"
-        if loss not in self._LOSSES:
-            raise ValueError(f"loss must be one of {self._LOSSES} or None; got {loss!r}.")
-        if loss == "squared_error":
-            return (np.asarray(final.predict(Z), dtype=float) - y.astype(float)) ** 2
-        if loss == "zero_one":
-            return (np.asarray(final.predict(Z)) != y).astype(float)
-        proba = np.clip(final.predict_proba(Z), 1e-12, 1.0)
-        classes = list(final.classes_)
-        idx = np.array([classes.index(v) if v in classes else -1 for v in y])
-        out = np.full(len(y), -np.log(1e-12))
-        ok = idx >= 0
-        out[ok] = -np.log(proba[np.flatnonzero(ok), idx[ok]])
-        return out
+    @staticmethod
+    def _features(estimator, X):
+        steps = getattr(estimator, "steps", None)
+        if steps and len(steps) > 1:
+            return np.asarray(estimator[:-1].transform(X), float)
+        return np.asarray(X, float)
 
     def __call__(self, estimator, X, y, sample_domain=None):
+        from sklearn.base import is_regressor
+
         from .._instance import domain_classifier_weights
 
         y = _as_1d(y)
         sd = self._domains(X, y, sample_domain)
-        source = (sd > 0) & ~unlabelled_mask(y)
-        target = sd < 0
-        if not source.any() or not target.any():
-            raise ValueError("DeepEmbeddedValidation needs labelled source rows and target rows.")
-        final, Zs = _features(estimator, _safe_indexing(X, source), sd[source])
-        _, Zt = _features(estimator, _safe_indexing(X, target), sd[target])
-        w = domain_classifier_weights(
-            np.asarray(Zs, dtype=float), np.asarray(Zt, dtype=float),
-            self.domain_classifier, self.max_weight,
-        )
-        wl = w * self._row_loss(final, Zs, y[source])
-        var = np.var(w, ddof=1) if len(w) > 1 else 0.0
+        src = (sd > 0) & ~unlabelled_mask(y)
+        tgt = sd < 0
+        if src.sum() < 2 or tgt.sum() < 2:
+            raise ValueError("DeepEmbeddedValidation needs at least 2 labelled source rows "
+                             "and 2 target rows in the validation fold.")
+        F = self._features(estimator, X)
+        w = domain_classifier_weights(F[src], F[tgt], self.domain_classifier, self.max_weight)
+        pred = estimator.predict(_safe_indexing(X, src))
+        if is_regressor(estimator):
+            loss = (np.asarray(pred, float) - y[src].astype(float)) ** 2
+        else:
+            loss = (np.asarray(pred) != y[src]).astype(float)
+        wl = w * loss
+        var = np.var(w)
         eta = -np.cov(wl, w)[0, 1] / var if var > 0 else 0.0
         return float(-(wl.mean() + eta * w.mean() - eta))

@@ -1,11 +1,5 @@
 """Domain-aware cross-validation."""
 
-from ._masking import MaskTargetLabels
-from ._split import LeaveOneDomainOut, SourceTargetShuffleSplit, StratifiedSourceTargetShuffleSplit
+from ._split import LeaveOneDomainOut, SourceTargetShuffleSplit, UnlabelledTargetTraining
 
-__all__ = [
-    "LeaveOneDomainOut",
-    "MaskTargetLabels",
-    "SourceTargetShuffleSplit",
-    "StratifiedSourceTargetShuffleSplit",
-]
+__all__ = ["LeaveOneDomainOut", "SourceTargetShuffleSplit", "UnlabelledTargetTraining"]

@@ -19,7 +19,7 @@ import numbers
 import warnings
 
 import numpy as np
-from sklearn.utils import check_array
+from sklearn.utils import check_array, column_or_1d
 from sklearn.utils.multiclass import type_of_target
 
 from ..exceptions import DomainWarning
@@ -40,7 +40,7 @@ def _as_1d(y, name="y"):
     """Return ``y`` as a 1-d numpy array, without copying when possible."""
     y = np.asarray(y)
     if y.ndim == 2 and y.shape[1] == 1:
-        y = y.ravel()
+        y = column_or_1d(y, warn=True)  # scikit-learn's DataConversionWarning
     if y.ndim != 1:
         raise ValueError(f"{name} must be 1-dimensional; got an array of shape {y.shape}.")
     return y
