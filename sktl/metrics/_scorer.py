@@ -5,51 +5,13 @@ scikit-learn scorer and asks for ``sample_domain`` through metadata routing.
 Without routing, target rows are recognised by their masked labels.
 """
 
-import inspect
-
 import numpy as np
-from sklearn.base import clone, is_regressor
-from sklearn.dummy import DummyClassifier
 from sklearn.metrics import get_scorer
-from sklearn.pipeline import Pipeline
 from sklearn.utils import _safe_indexing
 from sklearn.utils.metadata_routing import MetadataRequest
 from sklearn.utils.validation import _num_samples
 
-from ..model_selection._masking import _fit_with_domain
 from ..utils._domain import _as_1d, check_sample_domain, infer_sample_domain, unlabelled_mask
-
-
-def _accepts_sample_domain(method):
-    try:
-        return "sample_domain" in inspect.signature(method).parameters
-    except (TypeError, ValueError):  # pragma: no cover
-        return False
-
-
-def _features(estimator, X, sample_domain):
-    """Run ``X`` through a pipeline's steps before the final estimator.
-
-    Each step that takes ``sample_domain`` in ``transform`` is told the rows'
-    domains, so source rows are mapped as source rows (e.g. CORAL re-colours
-    them) whether or not metadata routing is enabled. Returns the final
-    estimator and the features it sees; a non-pipeline is returned with ``X``.
-    """
-    if not isinstance(estimator, Pipeline):
-        return estimator, X
-    Z = X
-    for _, step in estimator.steps[:-1]:
-        if step in (None, "passthrough"):
-            continue
-        if _accepts_sample_domain(step.transform):
-            Z = step.transform(Z, sample_domain=sample_domain)
-        else:
-            Z = step.transform(Z)
-    return estimator.steps[-1][1], Z
-
-
-def _get_scorer(scoring):
-    return get_scorer(scoring) if isinstance(scoring, str) else scoring
 
 
 class _BaseDAScorer:

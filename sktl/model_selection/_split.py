@@ -96,7 +96,6 @@ class SourceTargetShuffleSplit(BaseCrossValidator):
         """
         self._check_params()
         sd = _resolve_split_domain(X, y, groups, sample_domain)
-        strata = self._strata(sd, y)
         rng = check_random_state(self.random_state)
         strata = sd.astype(object)
         if self.stratify:
@@ -115,9 +114,6 @@ class SourceTargetShuffleSplit(BaseCrossValidator):
                 test.append(idx[:n_test])
                 train.append(idx[n_test:])
             yield np.sort(np.concatenate(train)), np.sort(np.concatenate(test))
-
-    def _strata(self, sd, y):
-        return sd
 
     def get_n_splits(self, X=None, y=None, groups=None, sample_domain=None):
         """Number of splits.
