@@ -166,3 +166,12 @@ def test_stratified_split_and_hidden_target_labels():
     assert fitted.predict(X[:3]).shape == (3,)
     with pytest.raises(ValueError, match="sample_domain"):
         UnlabelledTargetTraining(KMM(LogisticRegression())).fit(X, y)
+
+
+def test_circular_validation_with_one_predicted_class():
+    """A model that predicts one class on the target must get a score, not a crash."""
+    X, y, sd = make_domain_shift(300, 300, shift="conditional", random_state=0, mask_target=True)
+    model = make_da_pipeline(LogisticRegression(C=1e-8, class_weight={0: 1, 1: 10})).fit(X, y)
+    assert np.unique(model.predict(X[sd < 0])).size == 1
+    score = CircularValidation()(model, X, y, sample_domain=sd)
+    assert score == pytest.approx(np.mean(y[sd > 0] == model.predict(X[sd < 0])[0]))

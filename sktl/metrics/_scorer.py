@@ -243,13 +243,20 @@ class CircularValidation(_BaseDAScorer):
         Xs, Xt = _safe_indexing(X, src), _safe_indexing(X, tgt)
         pseudo = estimator.predict(Xt)
         regression = is_regressor(estimator)
+        name = self.scoring or ("r2" if regression else "accuracy")
+        scorer = get_scorer(name) if isinstance(name, str) else name
+        if not regression and len(np.unique(pseudo)) < 2:
+            # One pseudo-class: no classifier can be trained back, and the
+            # reverse model could only predict that class on the source rows.
+            from sklearn.dummy import DummyClassifier
+
+            constant = DummyClassifier(strategy="constant", constant=pseudo[0])
+            return float(scorer(constant.fit(Xs, np.repeat(pseudo[:1], len(Xs))), Xs, y[src]))
         mask = np.full(src.sum(), np.nan if regression else -1,
                        dtype=float if regression else np.asarray(pseudo).dtype)
         X_rev = np.vstack([np.asarray(Xt, float), np.asarray(Xs, float)])
         y_rev = np.concatenate([pseudo, mask])
         reverse = clone(estimator).fit(X_rev, y_rev)
-        name = self.scoring or ("r2" if regression else "accuracy")
-        scorer = get_scorer(name) if isinstance(name, str) else name
         return float(scorer(reverse, Xs, y[src]))
 
 
