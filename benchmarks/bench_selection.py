@@ -6,7 +6,7 @@ reweighting, CORAL, TCA, subspace alignment, each with a few
 hyper-parameters) is scored by cross-validation with
 ``SourceTargetShuffleSplit`` and each scorer: plain source accuracy (what
 ``GridSearchCV`` does by default), prediction entropy, importance-weighted
-accuracy and circular validation. Each scorer's pick is compared with the
+accuracy, circular validation and deep embedded validation. Each scorer's pick is compared with the
 candidate of best *true* target accuracy (target labels are never used for
 fitting or scoring). Reported: how often the pick is within 1 point of the
 best, and the mean accuracy lost.
@@ -80,7 +80,12 @@ def study():
     from sklearn import config_context
     from sklearn.base import clone
 
-    from sktl.metrics import CircularValidation, ImportanceWeightedScorer, PredictionEntropyScorer
+    from sktl.metrics import (
+        CircularValidation,
+        DeepEmbeddedValidation,
+        ImportanceWeightedScorer,
+        PredictionEntropyScorer,
+    )
     from sktl.model_selection import SourceTargetShuffleSplit
     from sktl.utils import mask_target_labels
 
@@ -91,6 +96,7 @@ def study():
         "prediction entropy": PredictionEntropyScorer(),
         "importance weighted": ImportanceWeightedScorer(),
         "circular validation": CircularValidation(),
+        "deep embedded validation": DeepEmbeddedValidation(),
     }
     picks = {name: [] for name in scorers}
     detail = []

@@ -166,3 +166,35 @@ def test_stratified_split_and_hidden_target_labels():
     assert fitted.predict(X[:3]).shape == (3,)
     with pytest.raises(ValueError, match="sample_domain"):
         UnlabelledTargetTraining(KMM(LogisticRegression())).fit(X, y)
+
+
+def test_circular_validation_with_one_predicted_class():
+    """A model that predicts one class on the target must get a score, not a crash."""
+    X, y, sd = make_domain_shift(300, 300, shift="conditional", random_state=0, mask_target=True)
+    model = make_da_pipeline(LogisticRegression(C=1e-8, class_weight={0: 1, 1: 10})).fit(X, y)
+    assert np.unique(model.predict(X[sd < 0])).size == 1
+    score = CircularValidation()(model, X, y, sample_domain=sd)
+    assert score == pytest.approx(np.mean(y[sd > 0] == model.predict(X[sd < 0])[0]))
+
+
+def test_label_free_scorers_map_source_rows_as_source():
+    """IWS and DEV must score source rows as the classifier saw them in training.
+
+    CORAL re-colours source rows; ``Pipeline.predict`` would map them as target
+    rows. On these data that changes the source accuracy, so the scorers must
+    equal a computation done by hand with source rows mapped as source.
+    """
+    from sktl import CORAL
+    from sktl._instance import domain_classifier_weights
+
+    X, y, sd = make_domain_shift(200, 200, shift="covariate", random_state=0, mask_target=True)
+    X = X * np.where(sd[:, None] > 0, [5.0, 0.2], 1.0)  # very different covariances
+    pipe = make_da_pipeline(CORAL(), LogisticRegression()).fit(X, y)
+    src, tgt = sd > 0, sd < 0
+    Zs = pipe[0].transform(X[src], sample_domain=sd[src])
+    right = pipe[-1].predict(Zs) == y[src]
+    wrong = pipe.predict(X[src]) == y[src]
+    assert abs(right.mean() - wrong.mean()) > 0.05  # the premise
+    w = domain_classifier_weights(X[src], X[tgt], max_weight=20.0)
+    assert ImportanceWeightedScorer()(pipe, X, y, sample_domain=sd) == pytest.approx(
+        np.average(right, weights=w))

@@ -14,6 +14,32 @@ from sklearn.utils.validation import _num_samples
 from ..utils._domain import _as_1d, check_sample_domain, infer_sample_domain, unlabelled_mask
 
 
+def _through_steps(estimator, X, sample_domain):
+    """The final estimator and the features it sees for rows of known domains.
+
+    ``Pipeline.predict`` maps every new row as a *target* row; source rows
+    must go through domain-adaptation steps as source rows (CORAL re-colours
+    them, subspace methods use the source basis), else a scorer judges the
+    classifier on inputs it was never trained on. Steps whose ``transform``
+    takes ``sample_domain`` are told the rows' domains.
+    """
+    import inspect
+
+    steps = getattr(estimator, "steps", None)
+    if not steps:
+        return estimator, X
+    Z = X
+    for _, step in steps[:-1]:
+        if step is None or step == "passthrough":
+            continue
+        try:
+            takes = "sample_domain" in inspect.signature(step.transform).parameters
+        except (TypeError, ValueError):  # pragma: no cover
+            takes = False
+        Z = step.transform(Z, sample_domain=sample_domain) if takes else step.transform(Z)
+    return steps[-1][1], Z
+
+
 class _BaseDAScorer:
     """Common plumbing: metadata request and domain resolution."""
 
@@ -197,7 +223,8 @@ class ImportanceWeightedScorer(_BaseDAScorer):
         w = domain_classifier_weights(Xs, Xt, self.domain_classifier, self.max_weight)
         name = self.scoring or ("r2" if is_regressor(estimator) else "accuracy")
         scorer = get_scorer(name) if isinstance(name, str) else name
-        return float(scorer(estimator, _safe_indexing(X, src), y[src], sample_weight=w))
+        final, Zs = _through_steps(estimator, _safe_indexing(X, src), sd[src])
+        return float(scorer(final, Zs, y[src], sample_weight=w))
 
 
 class CircularValidation(_BaseDAScorer):
@@ -243,13 +270,20 @@ class CircularValidation(_BaseDAScorer):
         Xs, Xt = _safe_indexing(X, src), _safe_indexing(X, tgt)
         pseudo = estimator.predict(Xt)
         regression = is_regressor(estimator)
+        name = self.scoring or ("r2" if regression else "accuracy")
+        scorer = get_scorer(name) if isinstance(name, str) else name
+        if not regression and len(np.unique(pseudo)) < 2:
+            # One pseudo-class: no classifier can be trained back, and the
+            # reverse model could only predict that class on the source rows.
+            from sklearn.dummy import DummyClassifier
+
+            constant = DummyClassifier(strategy="constant", constant=pseudo[0])
+            return float(scorer(constant.fit(Xs, np.repeat(pseudo[:1], len(Xs))), Xs, y[src]))
         mask = np.full(src.sum(), np.nan if regression else -1,
                        dtype=float if regression else np.asarray(pseudo).dtype)
         X_rev = np.vstack([np.asarray(Xt, float), np.asarray(Xs, float)])
         y_rev = np.concatenate([pseudo, mask])
         reverse = clone(estimator).fit(X_rev, y_rev)
-        name = self.scoring or ("r2" if regression else "accuracy")
-        scorer = get_scorer(name) if isinstance(name, str) else name
         return float(scorer(reverse, Xs, y[src]))
 
 
@@ -283,13 +317,6 @@ class DeepEmbeddedValidation(_BaseDAScorer):
         self.domain_classifier = domain_classifier
         self.max_weight = max_weight
 
-    @staticmethod
-    def _features(estimator, X):
-        steps = getattr(estimator, "steps", None)
-        if steps and len(steps) > 1:
-            return np.asarray(estimator[:-1].transform(X), float)
-        return np.asarray(X, float)
-
     def __call__(self, estimator, X, y, sample_domain=None):
         from sklearn.base import is_regressor
 
@@ -302,9 +329,11 @@ class DeepEmbeddedValidation(_BaseDAScorer):
         if src.sum() < 2 or tgt.sum() < 2:
             raise ValueError("DeepEmbeddedValidation needs at least 2 labelled source rows "
                              "and 2 target rows in the validation fold.")
-        F = self._features(estimator, X)
-        w = domain_classifier_weights(F[src], F[tgt], self.domain_classifier, self.max_weight)
-        pred = estimator.predict(_safe_indexing(X, src))
+        final, Fs = _through_steps(estimator, _safe_indexing(X, src), sd[src])
+        _, Ft = _through_steps(estimator, _safe_indexing(X, tgt), sd[tgt])
+        w = domain_classifier_weights(np.asarray(Fs, float), np.asarray(Ft, float),
+                                      self.domain_classifier, self.max_weight)
+        pred = final.predict(Fs)
         if is_regressor(estimator):
             loss = (np.asarray(pred, float) - y[src].astype(float)) ** 2
         else:
