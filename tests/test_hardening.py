@@ -79,3 +79,60 @@ def test_random_bad_input(entry, task, scale, dtype, n_target, constant_col, see
         assert str(exc), "error raised without a message"
         return
     assert np.all(np.isfinite(out))
+
+
+@pytest.mark.parametrize("entry,task", CASES, ids=IDS)
+def test_fresh_process_predicts_same(entry, task, tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    X, y, sd, X_new, _ = make_data(task, entry.needs_target_labels)
+    est = _fit(entry.make(task), X, y, sd)
+    ref = np.asarray(_out(est, entry.kind, X_new), dtype=float)
+    joblib.dump((est, X_new), tmp_path / "model.joblib")
+    method = "transform" if entry.kind == "transformer" else "predict"
+    code = (
+        "import joblib, numpy as np, sys\n"
+        f"est, X = joblib.load(r'{tmp_path / 'model.joblib'}')\n"
+        f"np.save(r'{tmp_path / 'out.npy'}', np.asarray(est.{method}(X), dtype=float))\n"
+    )
+    root = str(Path(__file__).resolve().parents[1])
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=root,
+                   env={"PYTHONPATH": root, "PATH": ""}, timeout=120)
+    np.testing.assert_allclose(np.load(tmp_path / "out.npy"), ref)
+
+
+@pytest.mark.parametrize("entry,task", CASES, ids=IDS)
+def test_dataframe_in_feature_names_checked(entry, task):
+    pd = pytest.importorskip("pandas")
+    X, y, sd, X_new, _ = make_data(task, entry.needs_target_labels)
+    cols = [f"f{i}" for i in range(X.shape[1])]
+    Xdf, Xdf_new = pd.DataFrame(X, columns=cols), pd.DataFrame(X_new, columns=cols)
+    before = Xdf.copy()
+    est = _fit(entry.make(task), Xdf, y, sd)
+    pd.testing.assert_frame_equal(Xdf, before)
+    assert list(est.feature_names_in_) == cols
+    ref = np.asarray(_out(est, entry.kind, Xdf_new))
+    with pytest.warns(UserWarning, match="valid feature names"):
+        plain = np.asarray(_out(est, entry.kind, X_new))
+    np.testing.assert_allclose(ref, plain)
+    renamed = Xdf_new.rename(columns={"f0": "other"})
+    with pytest.raises(ValueError, match="feature names"):
+        _out(est, entry.kind, renamed)
+
+
+TRANSFORMERS = [(e, t) for e, t in CASES if e.kind == "transformer"]
+
+
+@pytest.mark.parametrize("entry,task", TRANSFORMERS,
+                         ids=[f"{e.name}-{t}" for e, t in TRANSFORMERS])
+def test_set_output_pandas(entry, task):
+    pd = pytest.importorskip("pandas")
+    X, y, sd, X_new, _ = make_data(task, entry.needs_target_labels)
+    cols = [f"f{i}" for i in range(X.shape[1])]
+    est = entry.make(task).set_output(transform="pandas")
+    _fit(est, pd.DataFrame(X, columns=cols), y, sd)
+    out = est.transform(pd.DataFrame(X_new, columns=cols))
+    assert isinstance(out, pd.DataFrame)
+    assert out.shape[0] == X_new.shape[0]
