@@ -7,12 +7,12 @@ from sklearn.base import clone
 from sklearn.utils._param_validation import HasMethods
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._base import BaseDAEstimator, _fit_params_subset
+from ._base import BaseDAEstimator, _DelegatingMixin, _fit_params_subset
 from .exceptions import DomainWarning
 from .utils._domain import unlabelled_mask
 
 
-class FEDA(BaseDAEstimator):
+class FEDA(_DelegatingMixin, BaseDAEstimator):
     """Frustratingly easy domain adaptation by feature augmentation.
 
     Each row ``x`` of domain ``d`` becomes ``[x, 0, ..., x, ..., 0]``: a copy

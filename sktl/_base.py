@@ -17,6 +17,7 @@ not passed at all.
 """
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.base import BaseEstimator, MetaEstimatorMixin, TransformerMixin, clone
 from sklearn.utils import _safe_indexing
 from sklearn.utils._tags import get_tags
@@ -40,18 +41,36 @@ def _estimator_task(estimator):
     return {"classifier": "classification", "regressor": "regression"}.get(kind, "auto")
 
 
-def _copy_type_tags(tags, estimator):
-    """Make a meta-estimator's tags say what its base estimator is."""
+def _index_rows(X, mask):
+    """Rows of ``X`` (array, list, DataFrame or sparse matrix) selected by ``mask``."""
+    if sp.issparse(X):
+        return X.tocsr()[mask]
+    if hasattr(X, "iloc"):
+        return _safe_indexing(X, mask)
+    return np.asarray(X)[mask]
+
+
+def _copy_type_tags(tags, estimator, input_tags=False):
+    """Make a meta-estimator's tags say what its base estimator is.
+
+    With ``input_tags`` the accepted inputs (sparse, NaN, ...) are copied too,
+    for wrappers that hand ``X`` to the base estimator untouched.
+    """
     if estimator is None:
         return tags
     inner = get_tags(estimator)
+    if input_tags:
+        tags.input_tags = inner.input_tags
+    else:  # sktl validates X itself: dense and finite
+        tags.input_tags.allow_nan = False
     tags.estimator_type = inner.estimator_type
     tags.classifier_tags = inner.classifier_tags
+    if tags.classifier_tags is not None and not input_tags:
+        tags.classifier_tags.multi_label = False  # one label column per row
     tags.regressor_tags = inner.regressor_tags
     # sample_domain masking is defined for one output column
     tags.target_tags.single_output = True
     tags.target_tags.multi_output = False
-    tags.input_tags.allow_nan = False
     return tags
 
 
@@ -89,8 +108,9 @@ class DAMixin:
     __metadata_request__fit = {"sample_domain": True}
     _parameter_constraints: dict = {}
 
-    # Subclasses set these to describe what ``fit`` needs.
-    _requires_labelled_source = True
+    # Subclasses set these to describe what they need.
+    _requires_labelled_source = True  # fit raises when no source row is labelled
+    _strict_domains = False  # predict/transform reject unseen *target* codes too
 
     def _task(self):
         return _estimator_task(getattr(self, "estimator", None))
@@ -133,8 +153,6 @@ class DAMixin:
                 f"estimator was fitted on domains {self.domains_.tolist()}."
             )
         return sd
-
-    _strict_domains = False
 
     @staticmethod
     def _source_target_masks(sample_domain):
@@ -216,7 +234,40 @@ class BaseDATransformer(DAMixin, TransformerMixin, BaseEstimator):
         return self._transform(X, self._predict_domain(sample_domain, X.shape[0]))
 
 
-class _DelegatingMixin:
+class _LabelledScoreMixin:
+    """``score`` on the labelled rows: accuracy for classifiers, R² for regressors."""
+
+    def score(self, X, y, sample_weight=None):
+        """Score on the labelled rows of ``X``.
+
+        Rows whose label is masked (-1 / NaN) are ignored, so a held-out fold
+        that mixes source and unlabelled target rows scores the labelled ones.
+        The score is the accuracy for a classifier and R² for a regressor.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        score : float
+        """
+        from sklearn.metrics import accuracy_score, r2_score
+
+        y = _as_1d(y)
+        task = _estimator_task(getattr(self, "estimator", None))
+        keep = ~unlabelled_mask(y, task)
+        if not keep.any():
+            raise ValueError("score needs labelled rows; every label in y is masked.")
+        sw = None if sample_weight is None else np.asarray(sample_weight)[keep]
+        pred = self.predict(_index_rows(X, keep))
+        metric = r2_score if task == "regression" else accuracy_score
+        return float(metric(y[keep], pred, sample_weight=sw))
+
+
+class _DelegatingMixin(_LabelledScoreMixin):
     """Prediction methods delegated to a fitted ``estimator_``."""
 
     @available_if(_delegates("predict"))
@@ -278,32 +329,6 @@ class _DelegatingMixin:
         """
         check_is_fitted(self)
         return self.estimator_.decision_function(self._prepare(X))
-
-    @available_if(_delegates("score"))
-    def score(self, X, y, sample_weight=None):
-        """Score of the base estimator on the labelled rows of ``X``.
-
-        Rows whose label is masked (-1 / NaN) are ignored, so a held-out fold
-        that mixes source and unlabelled target rows scores the labelled ones.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-        y : array-like of shape (n_samples,)
-        sample_weight : array-like of shape (n_samples,), default=None
-
-        Returns
-        -------
-        score : float
-        """
-        check_is_fitted(self)
-        y = _as_1d(y)
-        keep = ~unlabelled_mask(y, _estimator_task(self.estimator_))
-        if not keep.any():
-            raise ValueError("score needs labelled rows; every label in y is masked.")
-        Xk = self._prepare(_safe_indexing(X, keep))
-        sw = None if sample_weight is None else np.asarray(sample_weight)[keep]
-        return self.estimator_.score(Xk, y[keep], sample_weight=sw)
 
     @property
     def classes_(self):
@@ -387,7 +412,7 @@ class LabelledOnly(_DelegatingMixin, MetaEstimatorMixin, BaseEstimator):
                 "No labelled rows to fit on: every label is masked (-1 / NaN)."
             )
         self.estimator_ = clone(self.estimator).fit(
-            _safe_indexing(X, keep), y[keep], **_fit_params_subset(fit_params, keep, n)
+            _index_rows(X, keep), y[keep], **_fit_params_subset(fit_params, keep, n)
         )
         for attr in ("n_features_in_", "feature_names_in_"):
             if hasattr(self.estimator_, attr):
@@ -395,10 +420,10 @@ class LabelledOnly(_DelegatingMixin, MetaEstimatorMixin, BaseEstimator):
         return self
 
     def __sklearn_tags__(self):
-        return _copy_type_tags(super().__sklearn_tags__(), self.estimator)
+        return _copy_type_tags(super().__sklearn_tags__(), self.estimator, input_tags=True)
 
 
-class BaseDAEstimator(DAMixin, _DelegatingMixin, MetaEstimatorMixin, BaseEstimator):
+class BaseDAEstimator(DAMixin, _LabelledScoreMixin, MetaEstimatorMixin, BaseEstimator):
     """Base class for domain-adaptation meta-estimators around ``estimator``.
 
     Its tags mirror the base estimator's (classifier or regressor), so
@@ -410,7 +435,7 @@ class BaseDAEstimator(DAMixin, _DelegatingMixin, MetaEstimatorMixin, BaseEstimat
         return _copy_type_tags(super().__sklearn_tags__(), self.estimator)
 
 
-class BaseReweighter(BaseDAEstimator):
+class BaseReweighter(_DelegatingMixin, BaseDAEstimator):
     """Base class for instance-reweighting methods.
 
     Subclasses implement ``_fit_weights(X_source, X_target)`` returning one

@@ -1,13 +1,18 @@
 """Feature-based transfer: map both domains into a space where they agree."""
 
-from numbers import Real
+from numbers import Integral, Real
 
 import numpy as np
 from scipy import linalg
-from sklearn.base import OneToOneFeatureMixin
-from sklearn.utils._param_validation import Interval
+from sklearn.base import ClassNamePrefixFeaturesOutMixin, OneToOneFeatureMixin, clone
+from sklearn.metrics.pairwise import pairwise_kernels
+from sklearn.neighbors import KNeighborsClassifier
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils.validation import validate_data
 
-from ._base import BaseDATransformer
+from ._base import BaseDAEstimator, BaseDATransformer, _DelegatingMixin
+from .utils._domain import unlabelled_mask
 
 
 def _sym_power(C, power):
@@ -88,3 +93,546 @@ class CORAL(OneToOneFeatureMixin, BaseDATransformer):
         mean = self.source_mean_.astype(X.dtype, copy=False)
         out[src] = (X[src] - mean) @ self.coral_matrix_.astype(X.dtype, copy=False) + mean
         return out
+
+
+def _kernel_params(est, n_features):
+    gamma = est.gamma if est.gamma is not None else 1.0 / n_features
+    return {"gamma": gamma, "degree": est.degree, "coef0": est.coef0}
+
+
+def _mmd_vectors(sample_domain, y_pseudo=None, classes=None):
+    """Columns ``e`` with ``L = sum e e'`` the (class-conditional) MMD matrix.
+
+    The marginal column is ``1/n_s`` on source rows and ``-1/n_t`` on target
+    rows (Pan et al., 2011); each class ``c`` adds the same built from the
+    source rows of class ``c`` and the target rows pseudo-labelled ``c``
+    (Long et al., 2013).
+    """
+    src, tgt = sample_domain > 0, sample_domain < 0
+    cols = [src / src.sum() - tgt / tgt.sum()]
+    if y_pseudo is not None:
+        for c in classes:
+            s, t = src & (y_pseudo == c), tgt & (y_pseudo == c)
+            if s.any() and t.any():
+                cols.append(s / s.sum() - t / t.sum())
+    return np.column_stack(cols).astype(float)
+
+
+def _generalised_top(A, B, k):
+    """Top-``k`` eigenvectors of ``A w = lambda B w`` (A symmetric, B SPD)."""
+    n = A.shape[0]
+    vals, vecs = linalg.eigh(A, B, subset_by_index=[n - k, n - 1])
+    return vals[::-1], vecs[:, ::-1]
+
+
+def _dual_top(K, V, mu, k, random_state):
+    """Top-``k`` solutions of ``K H K w = lambda (K V V' K + mu I) w``.
+
+    ``B = mu I + U U'`` with ``U = K V`` of low rank, so ``B^{-1/2}`` has a
+    closed form; the top eigenvectors of the symmetric operator
+    ``B^{-1/2} K H K B^{-1/2}`` are found by Lanczos (ARPACK) with one pass
+    over ``K`` per product, never forming an n x n product of matrices.
+    """
+    from scipy.sparse.linalg import LinearOperator, eigsh
+
+    n = K.shape[0]
+    U = K @ V
+    Q, R = np.linalg.qr(U)
+    lam, P = np.linalg.eigh(R @ R.T)
+    QP = Q @ P
+    scale = 1.0 / np.sqrt(mu + np.clip(lam, 0, None)) - 1.0 / np.sqrt(mu)
+
+    def b_inv_sqrt(x):
+        return x / np.sqrt(mu) + QP @ (scale[:, None] * (QP.T @ x)) if x.ndim == 2 \
+            else x / np.sqrt(mu) + QP @ (scale * (QP.T @ x))
+
+    def centre(x):
+        return x - x.mean(axis=0)
+
+    def matvec(x):
+        z = b_inv_sqrt(x)
+        z = K @ centre(K @ z)
+        return b_inv_sqrt(z)
+
+    if k >= n // 4 or n <= 600:
+        M = matvec(np.eye(n))
+        M = 0.5 * (M + M.T)
+        vals, Y = linalg.eigh(M, subset_by_index=[n - k, n - 1])
+        vals, Y = vals[::-1], Y[:, ::-1]
+    else:
+        op = LinearOperator((n, n), matvec=matvec, matmat=matvec, dtype=float)
+        v0 = random_state.uniform(-1, 1, n)
+        vals, Y = eigsh(op, k=k, which="LA", v0=v0, tol=1e-10)
+        order = np.argsort(vals)[::-1]
+        vals, Y = vals[order], Y[:, order]
+    return vals, b_inv_sqrt(Y)
+
+
+def _fix_signs(W):
+    """Deterministic eigenvector signs: the largest entry of each column > 0."""
+    idx = np.abs(W).argmax(axis=0)
+    return W * np.sign(W[idx, np.arange(W.shape[1])])
+
+
+class TCA(ClassNamePrefixFeaturesOutMixin, BaseDATransformer):
+    """Transfer component analysis: a kernel embedding where domains agree.
+
+    TCA (Pan et al., 2011) learns ``n_components`` directions ``W`` in the
+    kernel space of the training rows of both domains that keep their
+    variance while shrinking the maximum mean discrepancy between source and
+    target: ``W`` holds the top solutions of the generalised symmetric
+    eigenproblem ``K H K w = lambda (K L K + mu I) w``, with ``K`` the kernel
+    matrix, ``H`` the centring matrix and ``L`` the MMD matrix. Rows of
+    either domain are embedded as ``k(x, X_train) W``.
+
+    Only the components asked for are computed. ``L`` has rank one, so the
+    right-hand side ``mu I + (K e)(K e)'`` is inverted in closed form and the
+    top eigenvectors come from Lanczos iterations that each cost one pass
+    over ``K``: no ``n x n`` matrix product or full decomposition. With the
+    linear kernel and fewer features than rows the problem is solved in the
+    ``d x d`` primal instead, as in the JDA paper's protocol. With
+    ``n_landmarks`` set, the kernel is replaced by a Nyström factor on that
+    many landmarks and the primal is solved in that feature space: time and
+    memory become linear in the number of rows.
+
+    Parameters
+    ----------
+    n_components : int, default=10
+        Number of transfer components.
+    kernel : {"linear", "rbf", "poly", "sigmoid", "laplacian", "cosine"} or callable, \
+            default="linear"
+        Kernel, named as in :class:`~sklearn.decomposition.KernelPCA`.
+    gamma : float, default=None
+        Kernel coefficient; None means ``1 / n_features``.
+    degree : int, default=3
+        Degree of the "poly" kernel.
+    coef0 : float, default=1
+        Independent term of the "poly" and "sigmoid" kernels.
+    mu : float, default=1.0
+        Trade-off: larger ``mu`` keeps more variance, smaller matches the
+        domains harder.
+    normalize_mmd : bool, default=False
+        Divide the MMD matrix by its Frobenius norm, as the JDA authors' code
+        does (their published TCA/JDA numbers use it; ``mu`` is then
+        scale-free). False is Pan et al.'s formulation.
+    n_landmarks : int, default=None
+        Use a Nyström approximation on this many landmarks (for large data).
+    random_state : int, RandomState instance or None, default=None
+        Seeds the Lanczos start vector and the landmark choice.
+
+    Attributes
+    ----------
+    components_ : ndarray of shape (n_train or n_features or n_landmarks, n_components)
+        The transfer directions ``W``.
+    eigenvalues_ : ndarray of shape (n_components,)
+        Their generalised eigenvalues (variance kept per unit of MMD + ``mu``).
+    mode_ : {"dual", "primal", "nystrom"}
+        How the problem was solved.
+    domains_ : ndarray of int
+        Domain codes seen during fit.
+    n_features_in_ : int
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of str
+        Names of features seen during fit, when ``X`` had string column names.
+
+    References
+    ----------
+    .. [1] S. J. Pan, I. W. Tsang, J. T. Kwok and Q. Yang. "Domain Adaptation
+       via Transfer Component Analysis". IEEE Trans. Neural Networks 22(2), 2011.
+    .. [2] M. Long, J. Wang, G. Ding, J. Sun and P. S. Yu. "Transfer Feature
+       Learning with Joint Distribution Adaptation". ICCV 2013.
+
+    Examples
+    --------
+    >>> from sktl import TCA
+    >>> from sktl.datasets import make_domain_shift
+    >>> X, y, sd = make_domain_shift(100, 100, n_features=5, random_state=0, mask_target=True)
+    >>> TCA(n_components=2, kernel="rbf").fit_transform(X, y, sample_domain=sd).shape
+    (200, 2)
+    """
+
+    _parameter_constraints = {
+        "n_components": [Interval(Integral, 1, None, closed="left")],
+        "kernel": [StrOptions({"linear", "rbf", "poly", "polynomial", "sigmoid", "laplacian",
+                               "cosine"}), callable],
+        "gamma": [Interval(Real, 0, None, closed="neither"), None],
+        "degree": [Interval(Integral, 0, None, closed="left")],
+        "coef0": [Real],
+        "mu": [Interval(Real, 0, None, closed="neither")],
+        "normalize_mmd": ["boolean"],
+        "n_landmarks": [Interval(Integral, 1, None, closed="left"), None],
+        "random_state": ["random_state"],
+    }
+
+    def __init__(self, n_components=10, *, kernel="linear", gamma=None, degree=3, coef0=1,
+                 mu=1.0, normalize_mmd=False, n_landmarks=None, random_state=None):
+        self.n_components = n_components
+        self.kernel = kernel
+        self.gamma = gamma
+        self.degree = degree
+        self.coef0 = coef0
+        self.mu = mu
+        self.normalize_mmd = normalize_mmd
+        self.n_landmarks = n_landmarks
+        self.random_state = random_state
+
+    def _k(self, A, C):
+        if callable(self.kernel):
+            return pairwise_kernels(A, C, metric=self.kernel)
+        return pairwise_kernels(A, C, metric=self.kernel, filter_params=True,
+                                **_kernel_params(self, self.n_features_in_))
+
+    def _features(self, X):
+        """Inputs of the primal problem: raw features or Nyström features."""
+        if self.mode_ == "nystrom":
+            return self._k(X, self.landmarks_) @ self.nystrom_map_
+        return X
+
+    def _mmd_columns(self, X, y, sample_domain):
+        return self._normalise(_mmd_vectors(sample_domain))
+
+    def _normalise(self, E):
+        """Scale ``M = E E'`` to unit Frobenius norm when ``normalize_mmd`` is set.
+
+        The JDA authors' code divides the MMD matrix by its Frobenius norm
+        (and weighs the marginal term by the number of classes), which makes
+        ``mu`` scale-free; their published TCA/JDA numbers use it.
+        """
+        if not self.normalize_mmd:
+            return E
+        norm = np.linalg.norm(E.T @ E)  # ||E E'||_F = ||E' E||_F
+        return E / np.sqrt(norm) if norm > 0 else E
+
+    def _fit(self, X, y, sample_domain):
+        rng = check_random_state(self.random_state)
+        n, d = X.shape
+        if not (sample_domain < 0).any():  # no target: the rows are their own target
+            sample_domain = np.r_[sample_domain, -np.ones_like(sample_domain)]
+            X = np.vstack([X, X])
+            y = None if y is None else np.r_[y, y]
+        if self.n_landmarks is not None:
+            self.mode_ = "nystrom"
+            m = min(self.n_landmarks, len(X))
+            self.landmarks_ = X[rng.choice(len(X), m, replace=False)]
+            vals, vecs = linalg.eigh(self._k(self.landmarks_, self.landmarks_))
+            keep = vals > vals.max() * 1e-10
+            self.nystrom_map_ = vecs[:, keep] / np.sqrt(vals[keep])
+        elif self.kernel == "linear" and d < len(X):
+            self.mode_ = "primal"
+        else:
+            self.mode_ = "dual"
+        k = self.n_components
+        if self.mode_ == "dual":
+            if k > len(X) - 1:
+                raise ValueError(f"n_components={k} must be below the number of training "
+                                 f"rows ({len(X)}).")
+            self.X_fit_ = X
+            K = self._k(X, X)
+            self.eigenvalues_, W = self._solve_dual(K, X, y, sample_domain, rng)
+        else:
+            F = self._features(X)
+            if k > F.shape[1]:
+                raise ValueError(f"n_components={k} exceeds the {F.shape[1]} features of "
+                                 f"the {self.mode_} problem; lower n_components.")
+            self.eigenvalues_, W = self._solve_primal(F, y, sample_domain)
+        self.components_ = _fix_signs(W)
+        return self
+
+    def _solve_primal(self, F, y, sample_domain):
+        V = F.T @ self._mmd_columns(F, y, sample_domain)
+        Fc = F - F.mean(axis=0)
+        A = Fc.T @ Fc
+        B = V @ V.T + self.mu * np.eye(F.shape[1])
+        return _generalised_top(A, B, self.n_components)
+
+    def _solve_dual(self, K, X, y, sample_domain, rng):
+        V = self._mmd_columns(X, y, sample_domain)
+        return _dual_top(K, V, self.mu, self.n_components, rng)
+
+    def _transform(self, X, sample_domain):
+        if self.mode_ == "dual":
+            return self._k(X, self.X_fit_) @ self.components_
+        return self._features(X) @ self.components_
+
+    @property
+    def _n_features_out(self):
+        return self.components_.shape[1]
+
+
+class JDA(TCA):
+    """Joint distribution adaptation: TCA that also matches class conditionals.
+
+    JDA (Long et al., 2013) adds to TCA's marginal MMD one MMD term per class
+    between the source rows of that class and the target rows *pseudo-
+    labelled* with it, and iterates: embed, train ``estimator`` on the
+    embedded source, pseudo-label the target, solve again. It needs the source
+    labels ``y``; the target may stay unlabelled (labelled target rows keep
+    their labels instead of pseudo-labels).
+
+    Parameters
+    ----------
+    n_components : int, default=10
+        Number of components.
+    kernel : str or callable, default="linear"
+        As in :class:`TCA` ("linear" is the paper's primal).
+    gamma : float, default=None
+        Kernel coefficient; None means ``1 / n_features``.
+    degree : int, default=3
+        Degree of the "poly" kernel.
+    coef0 : float, default=1
+        Independent term of the "poly" and "sigmoid" kernels.
+    mu : float, default=1.0
+        Regularisation (``lambda`` in the paper).
+    normalize_mmd : bool, default=False
+        As in :class:`TCA`; True also weighs the marginal term by the number
+        of classes, like the authors' code.
+    n_landmarks : int, default=None
+        Nyström landmarks for large data, as in :class:`TCA`.
+    n_iter : int, default=10
+        Pseudo-labelling iterations (the paper uses 10).
+    estimator : classifier, default=None
+        Pseudo-labeller on the embedding; defaults to 1-nearest-neighbour as
+        in the paper.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the eigensolver and the landmark choice.
+
+    Attributes
+    ----------
+    components_ : ndarray
+        The transfer directions.
+    eigenvalues_ : ndarray of shape (n_components,)
+        Their generalised eigenvalues.
+    mode_ : {"dual", "primal", "nystrom"}
+        How the problem was solved.
+    pseudo_labels_ : ndarray of shape (n_target,)
+        Final pseudo-labels of the training target rows.
+    domains_ : ndarray of int
+        Domain codes seen during fit.
+    n_features_in_ : int
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of str
+        Names of features seen during fit, when ``X`` had string column names.
+
+    References
+    ----------
+    .. [1] M. Long, J. Wang, G. Ding, J. Sun and P. S. Yu. "Transfer Feature
+       Learning with Joint Distribution Adaptation". ICCV 2013.
+
+    Examples
+    --------
+    >>> from sktl import JDA
+    >>> from sktl.datasets import make_domain_shift
+    >>> X, y, sd = make_domain_shift(100, 100, n_features=5, random_state=0, mask_target=True)
+    >>> JDA(n_components=3, n_iter=3).fit_transform(X, y, sample_domain=sd).shape
+    (200, 3)
+    """
+
+    _parameter_constraints = {
+        **TCA._parameter_constraints,
+        "n_iter": [Interval(Integral, 1, None, closed="left")],
+        "estimator": [HasMethods(["fit", "predict"]), None],
+    }
+    _requires_labelled_source = True
+
+    def __init__(self, n_components=10, *, kernel="linear", gamma=None, degree=3, coef0=1,
+                 mu=1.0, normalize_mmd=False, n_landmarks=None, n_iter=10, estimator=None,
+                 random_state=None):
+        super().__init__(n_components, kernel=kernel, gamma=gamma, degree=degree,
+                         coef0=coef0, mu=mu, normalize_mmd=normalize_mmd,
+                         n_landmarks=n_landmarks, random_state=random_state)
+        self.n_iter = n_iter
+        self.estimator = estimator
+
+    def _task(self):
+        return "classification"
+
+    def _fit(self, X, y, sample_domain):
+        if y is None:
+            raise ValueError("JDA needs the source labels y.")
+        self._pseudo = None
+        super()._fit(X, y, sample_domain)
+        tgt = sample_domain < 0
+        if not tgt.any():
+            return self
+        labelled = ~unlabelled_mask(y, "classification")
+        clf = KNeighborsClassifier(1) if self.estimator is None else self.estimator
+        fit_rows = labelled & (sample_domain > 0)
+        for _ in range(self.n_iter):
+            Z = self._transform(X, sample_domain)
+            pseudo = np.asarray(y, dtype=object).copy()
+            guess = clone(clf).fit(Z[fit_rows], y[fit_rows]).predict(Z[tgt & ~labelled])
+            pseudo[tgt & ~labelled] = guess
+            self._pseudo = pseudo
+            super()._fit(X, y, sample_domain)
+        self.pseudo_labels_ = self._pseudo[tgt]
+        del self._pseudo
+        return self
+
+    def _mmd_columns(self, X, y, sample_domain):
+        pseudo = getattr(self, "_pseudo", None)
+        if pseudo is None or len(pseudo) != len(sample_domain):
+            return self._normalise(_mmd_vectors(sample_domain))
+        labelled = ~unlabelled_mask(y, "classification") if y is not None else None
+        classes = np.unique(y[labelled & (sample_domain > 0)])
+        E = _mmd_vectors(sample_domain, pseudo, classes)
+        if self.normalize_mmd:  # the authors' code weighs the marginal term by C
+            E[:, 0] *= np.sqrt(len(classes))
+        return self._normalise(E)
+
+
+class SubspaceAlignment(ClassNamePrefixFeaturesOutMixin, BaseDATransformer):
+    """Subspace alignment: map the source PCA basis onto the target's.
+
+    Each domain is centred and described by its top ``n_components``
+    principal directions ``P_s`` and ``P_t``; source rows are projected with
+    ``P_s M`` where ``M = P_s' P_t`` aligns the source basis to the target
+    basis, target rows with ``P_t`` (Fernando et al., 2013). New rows are
+    target rows by default.
+
+    Parameters
+    ----------
+    n_components : int, default=10
+        Dimension of the subspaces.
+
+    Attributes
+    ----------
+    source_components_, target_components_ : ndarray of shape (n_features, n_components)
+        The principal directions of each domain.
+    alignment_ : ndarray of shape (n_components, n_components)
+        ``M = P_s' P_t``.
+    source_mean_, target_mean_ : ndarray of shape (n_features,)
+        Domain means removed before projecting.
+    domains_ : ndarray of int
+        Domain codes seen during fit.
+    n_features_in_ : int
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of str
+        Names of features seen during fit, when ``X`` had string column names.
+
+    References
+    ----------
+    .. [1] B. Fernando, A. Habrard, M. Sebban and T. Tuytelaars. "Unsupervised
+       Visual Domain Adaptation Using Subspace Alignment". ICCV 2013.
+
+    Examples
+    --------
+    >>> from sktl import SubspaceAlignment
+    >>> from sktl.datasets import make_domain_shift
+    >>> X, y, sd = make_domain_shift(50, 50, n_features=4, random_state=0, mask_target=True)
+    >>> SubspaceAlignment(n_components=2).fit_transform(X, y, sample_domain=sd).shape
+    (100, 2)
+    """
+
+    _parameter_constraints = {"n_components": [Interval(Integral, 1, None, closed="left")]}
+
+    def __init__(self, n_components=10):
+        self.n_components = n_components
+
+    def _fit(self, X, y, sample_domain):
+        src, tgt = self._source_target_masks(sample_domain)
+        k = self.n_components
+        if k > X.shape[1]:
+            raise ValueError(f"n_components={k} exceeds the {X.shape[1]} features.")
+
+        def basis(rows):
+            mean = rows.mean(axis=0)
+            _, _, vt = linalg.svd(rows - mean, full_matrices=False)
+            P = np.zeros((X.shape[1], k))
+            P[:, : min(k, vt.shape[0])] = vt[:k].T
+            return mean, _fix_signs(P) if np.any(P) else P
+
+        self.source_mean_, self.source_components_ = basis(X[src])
+        self.target_mean_, self.target_components_ = basis(X[tgt])
+        self.alignment_ = self.source_components_.T @ self.target_components_
+        return self
+
+    def _transform(self, X, sample_domain):
+        out = (X - self.target_mean_) @ self.target_components_
+        src = sample_domain > 0
+        out[src] = (X[src] - self.source_mean_) @ self.source_components_ @ self.alignment_
+        return out
+
+    @property
+    def _n_features_out(self):
+        return self.n_components
+
+
+class CORALEstimator(_DelegatingMixin, BaseDAEstimator):
+    """CORAL as an estimator: fit ``estimator`` on CORAL-aligned source rows.
+
+    The estimator form of :class:`CORAL` (Sun, Feng & Saenko, 2016): source
+    rows are re-coloured with the target covariance, the base estimator is
+    fitted on the labelled rows, and new (target) rows are predicted as they
+    are. Equivalent to ``make_da_pipeline(CORAL(reg), estimator)``.
+
+    Parameters
+    ----------
+    estimator : estimator object
+        Any classifier or regressor.
+    reg : float, default=1.0
+        Ridge added to both covariances.
+
+    Attributes
+    ----------
+    coral_ : CORAL
+        The fitted alignment.
+    estimator_ : estimator object
+        The fitted base estimator.
+    domains_ : ndarray of int
+        Domain codes seen during fit.
+    n_features_in_ : int
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of str
+        Names of features seen during fit, when ``X`` had string column names.
+
+    References
+    ----------
+    .. [1] B. Sun, J. Feng and K. Saenko. "Return of Frustratingly Easy Domain
+       Adaptation". AAAI 2016.
+
+    Examples
+    --------
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from sktl import CORALEstimator
+    >>> from sktl.datasets import make_domain_shift
+    >>> X, y, sd = make_domain_shift(random_state=0, mask_target=True)
+    >>> CORALEstimator(LogisticRegression()).fit(X, y, sample_domain=sd).predict(X[:3]).shape
+    (3,)
+    """
+
+    _parameter_constraints = {
+        "estimator": [HasMethods(["fit"])],
+        "reg": [Interval(Real, 0, None, closed="left")],
+    }
+
+    def __init__(self, estimator, *, reg=1.0):
+        self.estimator = estimator
+        self.reg = reg
+
+    def fit(self, X, y, sample_domain=None):
+        """Align the source rows, then fit the estimator on the labelled rows.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+            Labels, -1 / NaN for unlabelled rows.
+        sample_domain : array-like of shape (n_samples,), default=None
+            Domain code of each row (positive = source, negative = target).
+
+        Returns
+        -------
+        self : object
+        """
+        X, y, sd = self._validate_domain_data(X, y, sample_domain)
+        # the domains are resolved already (with their warning, if any): fit the
+        # alignment on them directly rather than validating a second time
+        self.coral_ = CORAL(reg=self.reg)._fit(X, y, sd)
+        self.coral_.n_features_in_, self.coral_.domains_ = self.n_features_in_, self.domains_
+        Xa = self.coral_._transform(X, sd)
+        keep = ~unlabelled_mask(y, self._task())
+        self.estimator_ = clone(self.estimator).fit(Xa[keep], y[keep])
+        return self
+
+    def _prepare(self, X):
+        return validate_data(self, X, reset=False, dtype=[np.float64, np.float32])

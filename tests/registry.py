@@ -37,6 +37,11 @@ class Entry:
     expected_failed_checks : dict
         ``{check_name: reason}`` for estimator checks that genuinely conflict
         with domain adaptation (documented here, reviewed in PRs).
+    sklearn_checks : bool
+        Run scikit-learn's ``parametrize_with_checks``. Off only for the skorch
+        nets: skorch's ``NeuralNet`` stores every ``**kwargs`` entry as a
+        parameter and re-initialises modules in ``fit``, which several checks
+        reject for every skorch model; they get all the other shared tests.
     """
 
     name: str
@@ -50,6 +55,7 @@ class Entry:
         """The grid for ``task``."""
         return self.grid(task) if callable(self.grid) else self.grid
     expected_failed_checks: dict = field(default_factory=dict)
+    sklearn_checks: bool = True
 
 
 def base_estimator(task):
@@ -63,10 +69,77 @@ def _coral(task):
     return CORAL()
 
 
+def _tca(task):
+    from sktl import TCA
+
+    return TCA(n_components=2, kernel="rbf", random_state=0)
+
+
+def _tca_landmarks(task):
+    from sktl import TCA
+
+    return TCA(n_components=2, kernel="rbf", n_landmarks=30, random_state=0)
+
+
+def _jda(task):
+    from sktl import JDA
+
+    return JDA(n_components=2, n_iter=2, random_state=0)
+
+
+def _subspace(task):
+    from sktl import SubspaceAlignment
+
+    return SubspaceAlignment(n_components=2)
+
+
+def _coral_estimator(task):
+    from sktl import CORALEstimator
+
+    return CORALEstimator(base_estimator(task))
+
+
 def _discriminative(task):
     from sktl import DiscriminativeReweighter
 
     return DiscriminativeReweighter(base_estimator(task))
+
+
+def _kmm(task):
+    from sktl import KMM
+
+    return KMM(base_estimator(task), random_state=0)
+
+
+def _tradaboost(task):
+    from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
+
+    from sktl import TrAdaBoostClassifier, TrAdaBoostR2
+
+    if task == "classification":
+        return TrAdaBoostClassifier(DecisionTreeClassifier(max_depth=2), n_estimators=8,
+                                    random_state=0)
+    return TrAdaBoostR2(DecisionTreeRegressor(max_depth=3), n_estimators=8, random_state=0)
+
+
+def _two_stage(task):
+    from sklearn.tree import DecisionTreeRegressor
+
+    from sktl import TwoStageTrAdaBoostR2
+
+    return TwoStageTrAdaBoostR2(DecisionTreeRegressor(max_depth=3), n_estimators=4,
+                                n_steps=3, n_folds=2, random_state=0)
+
+
+def _deep(name):
+    def make(task):
+        import sktl.deep as deep
+
+        cls = getattr(deep, name + ("Classifier" if task == "classification" else "Regressor"))
+        kw = {"pretrain_epochs": 3} if name == "FineTuning" else {}
+        return cls(max_epochs=3, batch_size=32, random_state=0, **kw)
+
+    return make
 
 
 def _feda(task):
@@ -78,8 +151,33 @@ def _feda(task):
 REGISTRY = [
     Entry("CORAL", _coral, "transformer", ("classification", "regression"),
           grid={"reg": [0.1, 1.0]}),
+    Entry("TCA", _tca, "transformer", ("classification", "regression"),
+          grid={"mu": [0.1, 1.0]}),
+    Entry("TCA-landmarks", _tca_landmarks, "transformer", ("classification",),
+          grid={"n_landmarks": [20, 30]}),
+    Entry("JDA", _jda, "transformer", ("classification",), grid={"mu": [0.1, 1.0]}),
+    Entry("SubspaceAlignment", _subspace, "transformer", ("classification", "regression"),
+          grid={"n_components": [1, 2]}),
+    Entry("CORALEstimator", _coral_estimator, "estimator", ("classification", "regression"),
+          grid={"reg": [0.1, 1.0]}),
     Entry("DiscriminativeReweighter", _discriminative, "reweighter",
           ("classification", "regression"), grid={"max_weight": [None, 10.0]}),
+    Entry("KMM", _kmm, "reweighter", ("classification", "regression"),
+          grid={"gamma": [0.1, 1.0]}),
+    Entry("TrAdaBoost", _tradaboost, "estimator", ("classification", "regression"),
+          needs_target_labels=True, grid={"n_estimators": [4, 8]}),
+    Entry("TwoStageTrAdaBoostR2", _two_stage, "estimator", ("regression",),
+          needs_target_labels=True, grid={"n_steps": [2, 3]}),
+    Entry("DAN", _deep("DAN"), "estimator", ("classification", "regression"),
+          grid={"reg": [0.5, 1.0]}, sklearn_checks=False),
+    Entry("DANN", _deep("DANN"), "estimator", ("classification", "regression"),
+          grid={"module__hidden_units": [(16,), (32,)]}, sklearn_checks=False),
+    Entry("DeepCORAL", _deep("DeepCORAL"), "estimator", ("classification", "regression"),
+          grid={"reg": [0.5, 1.0]}, sklearn_checks=False),
+    Entry("JAN", _deep("JAN"), "estimator", ("classification",),
+          grid={"reg": [0.3, 1.0]}, sklearn_checks=False),
+    Entry("FineTuning", _deep("FineTuning"), "estimator", ("classification", "regression"),
+          needs_target_labels=True, grid={"freeze": [None, 1]}, sklearn_checks=False),
     Entry("FEDA", _feda, "estimator", ("classification", "regression"),
           needs_target_labels=True,
           grid=lambda task: {"estimator": [base_estimator(task), base_estimator(task)]}),

@@ -6,10 +6,12 @@ import sys
 import numpy as np
 import pytest
 from sklearn import config_context
+from sklearn.base import is_classifier
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
+from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from sktl import CORAL, FEDA, DiscriminativeReweighter, LabelledOnly, make_da_pipeline
 from sktl.datasets import make_domain_shift
@@ -178,3 +180,13 @@ def test_import_is_light():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert float(out.stdout) < 0.5
+
+
+@parametrize_with_checks(
+    [LabelledOnly(LogisticRegression()), LabelledOnly(Ridge())],
+    expected_failed_checks=lambda est: {
+        "check_classifiers_classes": "y = -1 marks an unlabelled row (skada's convention)"
+    } if is_classifier(est) else {},
+)
+def test_labelled_only_estimator_checks(estimator, check):
+    check(estimator)

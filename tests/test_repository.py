@@ -30,6 +30,6 @@ def test_ruff_clean():
     ruff = shutil.which("ruff") or str(Path(sys.executable).with_name("ruff"))
     if not Path(ruff).exists():
         pytest.skip("ruff not installed")
-    out = subprocess.run([ruff, "check", "sktl", "tests", "benchmarks"], cwd=ROOT,
+    out = subprocess.run([ruff, "check", "sktl", "tests", "benchmarks", "docs"], cwd=ROOT,
                          capture_output=True, text=True)
     assert out.returncode == 0, out.stdout + out.stderr

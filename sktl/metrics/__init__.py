@@ -1,5 +1,31 @@
-"""Scorers and diagnostics for domain adaptation."""
+"""Scorers for model selection without target labels, and transfer diagnostics."""
 
-from ._scorer import PredictionEntropyScorer, SupervisedScorer
+from ._diagnostics import (
+    coral_distance,
+    mmd,
+    mmd_test,
+    negative_transfer_check,
+    proxy_a_distance,
+    rank_source_domains,
+)
+from ._scorer import (
+    CircularValidation,
+    DeepEmbeddedValidation,
+    ImportanceWeightedScorer,
+    PredictionEntropyScorer,
+    SupervisedScorer,
+)
 
-__all__ = ["PredictionEntropyScorer", "SupervisedScorer"]
+__all__ = [
+    "CircularValidation",
+    "DeepEmbeddedValidation",
+    "ImportanceWeightedScorer",
+    "PredictionEntropyScorer",
+    "SupervisedScorer",
+    "coral_distance",
+    "mmd",
+    "mmd_test",
+    "negative_transfer_check",
+    "proxy_a_distance",
+    "rank_source_domains",
+]

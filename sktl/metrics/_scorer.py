@@ -133,3 +133,183 @@ class SupervisedScorer(_BaseDAScorer):
             raise ValueError("SupervisedScorer found no labelled target rows to score.")
         scorer = get_scorer(self.scoring) if isinstance(self.scoring, str) else self.scoring
         return float(scorer(estimator, _safe_indexing(X, keep), y[keep]))
+
+
+class ImportanceWeightedScorer(_BaseDAScorer):
+    """Importance-weighted source score: an estimate of the target score.
+
+    Under covariate shift the target risk equals the source risk weighted by
+    the density ratio ``p_t(x) / p_s(x)`` (Sugiyama, Krauledat & Müller,
+    2007). The ratio is estimated on the held-out fold by a domain
+    classifier (see :func:`sktl._instance.domain_classifier_weights`) and the
+    labelled source rows are scored with those weights. Assumes covariate
+    shift (``p(y | x)`` shared) and overlapping supports; noisy when the
+    weights are extreme, which ``max_weight`` tempers.
+
+    Parameters
+    ----------
+    scoring : str or callable, default=None
+        Scikit-learn scoring that accepts ``sample_weight``; None means
+        "accuracy" for classifiers and "r2" for regressors.
+    domain_classifier : classifier, default=None
+        Defaults to ``LogisticRegression()``.
+    max_weight : float, default=20.0
+        Clip of the (mean-1) weights.
+
+    References
+    ----------
+    .. [1] M. Sugiyama, M. Krauledat and K.-R. Müller. "Covariate Shift
+       Adaptation by Importance Weighted Cross Validation". JMLR 8, 2007.
+
+    Examples
+    --------
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from sktl.metrics import ImportanceWeightedScorer
+    >>> from sktl.pipeline import make_da_pipeline
+    >>> from sktl.datasets import make_domain_shift
+    >>> X, y, sd = make_domain_shift(random_state=0, mask_target=True)
+    >>> pipe = make_da_pipeline(LogisticRegression()).fit(X, y)
+    >>> 0 <= ImportanceWeightedScorer()(pipe, X, y, sample_domain=sd) <= 1
+    True
+    """
+
+    def __init__(self, scoring=None, domain_classifier=None, max_weight=20.0):
+        self.scoring = scoring
+        self.domain_classifier = domain_classifier
+        self.max_weight = max_weight
+
+    def __call__(self, estimator, X, y, sample_domain=None):
+        from sklearn.base import is_regressor
+
+        from .._instance import domain_classifier_weights
+
+        y = _as_1d(y)
+        sd = self._domains(X, y, sample_domain)
+        src = (sd > 0) & ~unlabelled_mask(y)
+        tgt = sd < 0
+        if not src.any() or tgt.sum() < 2:
+            raise ValueError(
+                "ImportanceWeightedScorer needs labelled source rows and at least 2 "
+                "target rows in the validation fold."
+            )
+        Xs, Xt = np.asarray(_safe_indexing(X, src), float), np.asarray(_safe_indexing(X, tgt),
+                                                                       float)
+        w = domain_classifier_weights(Xs, Xt, self.domain_classifier, self.max_weight)
+        name = self.scoring or ("r2" if is_regressor(estimator) else "accuracy")
+        scorer = get_scorer(name) if isinstance(name, str) else name
+        return float(scorer(estimator, _safe_indexing(X, src), y[src], sample_weight=w))
+
+
+class CircularValidation(_BaseDAScorer):
+    """Reverse (circular) validation: adapt back from the target to the source.
+
+    The fitted model pseudo-labels the target rows of the fold; a clone is
+    then trained in the reverse direction (pseudo-labelled target as source,
+    source rows unlabelled as target) and scored on the true source labels
+    (Bruzzone & Marconcini, 2010; Zhong et al., 2010). A model whose target
+    predictions are consistent with the source scores high. Assumes the
+    method is symmetric enough to adapt both ways; costs one extra fit per
+    call. The clone is fitted with masked labels, so its domains are
+    inferred from them.
+
+    Parameters
+    ----------
+    scoring : str or callable, default=None
+        Scoring on the source rows; None means "accuracy" for classifiers
+        and "r2" for regressors.
+
+    References
+    ----------
+    .. [1] L. Bruzzone and M. Marconcini. "Domain Adaptation Problems: A DASVM
+       Classification Technique and a Circular Validation Strategy". IEEE
+       TPAMI 32(5), 2010.
+    .. [2] E. Zhong, W. Fan, Q. Yang, O. Verscheure and J. Ren. "Cross
+       Validation Framework to Choose amongst Models and Datasets for
+       Transfer Learning". ECML PKDD 2010.
+    """
+
+    def __init__(self, scoring=None):
+        self.scoring = scoring
+
+    def __call__(self, estimator, X, y, sample_domain=None):
+        from sklearn.base import clone, is_regressor
+
+        y = _as_1d(y)
+        sd = self._domains(X, y, sample_domain)
+        src = (sd > 0) & ~unlabelled_mask(y)
+        tgt = sd < 0
+        if not src.any() or not tgt.any():
+            raise ValueError("CircularValidation needs labelled source rows and target rows.")
+        Xs, Xt = _safe_indexing(X, src), _safe_indexing(X, tgt)
+        pseudo = estimator.predict(Xt)
+        regression = is_regressor(estimator)
+        mask = np.full(src.sum(), np.nan if regression else -1,
+                       dtype=float if regression else np.asarray(pseudo).dtype)
+        X_rev = np.vstack([np.asarray(Xt, float), np.asarray(Xs, float)])
+        y_rev = np.concatenate([pseudo, mask])
+        reverse = clone(estimator).fit(X_rev, y_rev)
+        name = self.scoring or ("r2" if regression else "accuracy")
+        scorer = get_scorer(name) if isinstance(name, str) else name
+        return float(scorer(reverse, Xs, y[src]))
+
+
+class DeepEmbeddedValidation(_BaseDAScorer):
+    """Deep embedded validation: importance weighting in the model's feature space.
+
+    The density ratio is estimated by a domain classifier on the model's
+    *features* (for a pipeline, the output of every step but the last; else
+    the inputs), where adaptation made the domains overlap, and the weighted
+    source loss is corrected with a control variate that cuts its variance:
+    ``risk = mean(w l) + eta mean(w) - eta`` with
+    ``eta = -Cov(w l, w) / Var(w)`` (You, Wang, Chen, Long & Jordan, 2019).
+    The score is ``-risk`` on the 0-1 loss (classification) or squared error
+    (regression), so greater is better. Assumes covariate shift in feature
+    space.
+
+    Parameters
+    ----------
+    domain_classifier : classifier, default=None
+        Defaults to ``LogisticRegression()``.
+    max_weight : float, default=20.0
+        Clip of the (mean-1) weights.
+
+    References
+    ----------
+    .. [1] K. You, X. Wang, M. Long and M. Jordan. "Towards Accurate Model
+       Selection in Deep Unsupervised Domain Adaptation". ICML 2019.
+    """
+
+    def __init__(self, domain_classifier=None, max_weight=20.0):
+        self.domain_classifier = domain_classifier
+        self.max_weight = max_weight
+
+    @staticmethod
+    def _features(estimator, X):
+        steps = getattr(estimator, "steps", None)
+        if steps and len(steps) > 1:
+            return np.asarray(estimator[:-1].transform(X), float)
+        return np.asarray(X, float)
+
+    def __call__(self, estimator, X, y, sample_domain=None):
+        from sklearn.base import is_regressor
+
+        from .._instance import domain_classifier_weights
+
+        y = _as_1d(y)
+        sd = self._domains(X, y, sample_domain)
+        src = (sd > 0) & ~unlabelled_mask(y)
+        tgt = sd < 0
+        if src.sum() < 2 or tgt.sum() < 2:
+            raise ValueError("DeepEmbeddedValidation needs at least 2 labelled source rows "
+                             "and 2 target rows in the validation fold.")
+        F = self._features(estimator, X)
+        w = domain_classifier_weights(F[src], F[tgt], self.domain_classifier, self.max_weight)
+        pred = estimator.predict(_safe_indexing(X, src))
+        if is_regressor(estimator):
+            loss = (np.asarray(pred, float) - y[src].astype(float)) ** 2
+        else:
+            loss = (np.asarray(pred) != y[src]).astype(float)
+        wl = w * loss
+        var = np.var(w)
+        eta = -np.cov(wl, w)[0, 1] / var if var > 0 else 0.0
+        return float(-(wl.mean() + eta * w.mean() - eta))

@@ -1,5 +1,5 @@
 """Domain-aware cross-validation."""
 
-from ._split import SourceTargetShuffleSplit
+from ._split import LeaveOneDomainOut, SourceTargetShuffleSplit, UnlabelledTargetTraining
 
-__all__ = ["SourceTargetShuffleSplit"]
+__all__ = ["LeaveOneDomainOut", "SourceTargetShuffleSplit", "UnlabelledTargetTraining"]

@@ -1,0 +1,278 @@
+"""Diagnostics that say whether domains differ, which source to use and whether to adapt."""
+
+import numpy as np
+from sklearn.base import clone
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics.pairwise import pairwise_kernels
+from sklearn.model_selection import cross_val_score
+from sklearn.utils import Bunch, check_array, check_random_state
+
+from ..utils._domain import check_sample_domain
+
+
+def _pair(X_source, X_target):
+    Xs = check_array(X_source, input_name="X_source")
+    Xt = check_array(X_target, input_name="X_target")
+    if Xs.shape[1] != Xt.shape[1]:
+        raise ValueError(f"X_source has {Xs.shape[1]} features and X_target {Xt.shape[1]}.")
+    if len(Xs) < 2 or len(Xt) < 2:
+        raise ValueError("Each domain needs at least 2 rows to compare distributions.")
+    return Xs, Xt
+
+
+def _gram(X, kernel, gamma):
+    if gamma is None and kernel in ("rbf", "laplacian"):
+        # median heuristic: 1 / median squared distance
+        rng = np.random.default_rng(0)
+        sub = X[rng.choice(len(X), min(len(X), 1000), replace=False)]
+        d2 = ((sub[:, None, :] - sub[None, :, :]) ** 2).sum(-1)
+        med = np.median(d2[np.triu_indices(len(sub), 1)])
+        gamma = 1.0 / med if med > 0 else 1.0
+    kw = {} if kernel == "linear" else {"gamma": gamma}
+    return pairwise_kernels(X, X, metric=kernel, filter_params=True, **kw)
+
+
+def _mmd2_from_gram(K, n_s, unbiased):
+    Kss, Ktt, Kst = K[:n_s, :n_s], K[n_s:, n_s:], K[:n_s, n_s:]
+    m, n = Kss.shape[0], Ktt.shape[0]
+    if unbiased:
+        return ((Kss.sum() - np.trace(Kss)) / (m * (m - 1))
+                + (Ktt.sum() - np.trace(Ktt)) / (n * (n - 1)) - 2 * Kst.mean())
+    return Kss.mean() + Ktt.mean() - 2 * Kst.mean()
+
+
+def mmd(X_source, X_target, *, kernel="rbf", gamma=None, unbiased=False):
+    """Squared maximum mean discrepancy between two samples.
+
+    The distance between the domains' kernel mean embeddings (Gretton et al.,
+    2012): 0 when the distributions agree (for a characteristic kernel such
+    as rbf), larger the more they differ.
+
+    Parameters
+    ----------
+    X_source, X_target : array-like of shape (n, n_features)
+    kernel : str, default="rbf"
+        Any scikit-learn pairwise kernel.
+    gamma : float, default=None
+        Kernel width; None uses the median heuristic on the pooled rows.
+    unbiased : bool, default=False
+        The unbiased U-statistic (can be slightly negative) instead of the
+        biased V-statistic.
+
+    Returns
+    -------
+    mmd2 : float
+
+    References
+    ----------
+    .. [1] A. Gretton, K. Borgwardt, M. Rasch, B. Schölkopf and A. Smola. "A
+       Kernel Two-Sample Test". JMLR 13, 2012.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sktl.metrics import mmd
+    >>> rng = np.random.default_rng(0)
+    >>> mmd(rng.normal(size=(200, 2)), rng.normal(2, 1, size=(200, 2))) > 0.1
+    True
+    """
+    Xs, Xt = _pair(X_source, X_target)
+    K = _gram(np.vstack([Xs, Xt]), kernel, gamma)
+    return float(_mmd2_from_gram(K, len(Xs), unbiased))
+
+
+def mmd_test(X_source, X_target, *, kernel="rbf", gamma=None, n_permutations=200,
+             random_state=None):
+    """Permutation two-sample test of "the domains have the same distribution".
+
+    Parameters
+    ----------
+    X_source, X_target : array-like of shape (n, n_features)
+    kernel : str, default="rbf"
+    gamma : float, default=None
+        None uses the median heuristic.
+    n_permutations : int, default=200
+        Random relabellings of the pooled rows.
+    random_state : int, RandomState instance or None, default=None
+
+    Returns
+    -------
+    result : Bunch
+        ``mmd2`` (unbiased statistic) and ``p_value`` (small: the domains differ).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sktl.metrics import mmd_test
+    >>> rng = np.random.default_rng(0)
+    >>> mmd_test(rng.normal(size=(100, 2)), rng.normal(1, 1, size=(100, 2)),
+    ...          random_state=0).p_value < 0.05
+    True
+    """
+    Xs, Xt = _pair(X_source, X_target)
+    K = _gram(np.vstack([Xs, Xt]), kernel, gamma)
+    n_s, n = len(Xs), len(Xs) + len(Xt)
+    stat = _mmd2_from_gram(K, n_s, True)
+    rng = check_random_state(random_state)
+    null = np.empty(n_permutations)
+    for i in range(n_permutations):
+        p = rng.permutation(n)
+        null[i] = _mmd2_from_gram(K[np.ix_(p, p)], n_s, True)
+    p_value = (1 + np.sum(null >= stat)) / (1 + n_permutations)
+    return Bunch(mmd2=float(stat), p_value=float(p_value))
+
+
+def proxy_a_distance(X_source, X_target, *, estimator=None, cv=5, random_state=None):
+    """Proxy A-distance: how well a classifier tells the domains apart.
+
+    ``2 (1 - 2 err)`` with ``err`` the cross-validated error of a domain
+    classifier (Ben-David et al., 2007): 0 for indistinguishable domains, 2
+    for perfectly separable ones.
+
+    Parameters
+    ----------
+    X_source, X_target : array-like of shape (n, n_features)
+    estimator : classifier, default=None
+        Defaults to ``LogisticRegression()``.
+    cv : int, default=5
+        Folds (stratified, shuffled with ``random_state``).
+    random_state : int, RandomState instance or None, default=None
+
+    Returns
+    -------
+    pad : float
+
+    References
+    ----------
+    .. [1] S. Ben-David, J. Blitzer, K. Crammer and F. Pereira. "Analysis of
+       Representations for Domain Adaptation". NIPS 2007.
+    """
+    from sklearn.model_selection import StratifiedKFold
+
+    Xs, Xt = _pair(X_source, X_target)
+    X = np.vstack([Xs, Xt])
+    d = np.r_[np.zeros(len(Xs)), np.ones(len(Xt))]
+    clf = LogisticRegression() if estimator is None else clone(estimator)
+    folds = StratifiedKFold(min(cv, len(Xs), len(Xt)), shuffle=True,
+                            random_state=check_random_state(random_state).randint(2**31 - 1))
+    err = 1.0 - cross_val_score(clf, X, d, cv=folds).mean()
+    return float(2.0 * (1.0 - 2.0 * min(err, 0.5)))
+
+
+def coral_distance(X_source, X_target):
+    """CORAL distance ``||C_s - C_t||_F^2 / (4 d^2)`` between covariances.
+
+    The second-order discrepancy that CORAL removes (Sun & Saenko, 2016).
+
+    Parameters
+    ----------
+    X_source, X_target : array-like of shape (n, n_features)
+
+    Returns
+    -------
+    distance : float
+
+    References
+    ----------
+    .. [1] B. Sun and K. Saenko. "Deep CORAL: Correlation Alignment for Deep
+       Domain Adaptation". ECCV Workshops 2016.
+    """
+    Xs, Xt = _pair(X_source, X_target)
+    d = Xs.shape[1]
+    diff = np.atleast_2d(np.cov(Xs, rowvar=False)) - np.atleast_2d(np.cov(Xt, rowvar=False))
+    return float((diff**2).sum() / (4 * d * d))
+
+
+_DISTANCES = {
+    "mmd": lambda a, b: mmd(a, b),
+    "proxy_a": lambda a, b: proxy_a_distance(a, b, random_state=0),
+    "coral": coral_distance,
+}
+
+
+def rank_source_domains(X, sample_domain, *, target=None, metric="mmd"):
+    """Rank source domains by their distance to a target: what to transfer from.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features)
+    sample_domain : array-like of shape (n_samples,)
+        Positive codes for source domains, negative for target domains.
+    target : int, default=None
+        The target domain code; None takes the only target domain.
+    metric : {"mmd", "proxy_a", "coral"} or callable, default="mmd"
+        ``metric(X_source, X_target)`` returning a distance.
+
+    Returns
+    -------
+    ranking : list of (int, float)
+        ``(source code, distance)``, closest first.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sktl.metrics import rank_source_domains
+    >>> rng = np.random.default_rng(0)
+    >>> X = np.vstack([rng.normal(0, 1, (50, 2)), rng.normal(3, 1, (50, 2)),
+    ...                rng.normal(0.2, 1, (50, 2))])
+    >>> sd = np.repeat([1, 2, -3], 50)
+    >>> [code for code, _ in rank_source_domains(X, sd)]
+    [1, 2]
+    """
+    X = check_array(X)
+    sd = check_sample_domain(sample_domain, len(X))
+    targets = np.unique(sd[sd < 0])
+    if target is None:
+        if len(targets) != 1:
+            raise ValueError(f"Several target domains {targets.tolist()}: pass target=.")
+        target = targets[0]
+    if target not in targets:
+        raise ValueError(f"target={target} is not a target domain code in sample_domain.")
+    fn = metric if callable(metric) else _DISTANCES.get(metric)
+    if fn is None:
+        raise ValueError(f"metric must be one of {sorted(_DISTANCES)} or a callable.")
+    Xt = X[sd == target]
+    dist = [(int(c), float(fn(X[sd == c], Xt))) for c in np.unique(sd[sd > 0])]
+    return sorted(dist, key=lambda p: p[1])
+
+
+def negative_transfer_check(adapted, baseline, X, y, sample_domain, *, scoring, cv,
+                            margin=0.0):
+    """Compare an adapted model with no adaptation: when to transfer.
+
+    Both estimators are cross-validated with the same domain-aware splitter
+    and label-free (or few-label) scorer, with metadata routing so each gets
+    ``sample_domain``. Adaptation is recommended only when its mean score
+    beats the baseline's by more than ``margin``; otherwise the report says
+    to keep the baseline (negative transfer is likely).
+
+    Parameters
+    ----------
+    adapted, baseline : estimator
+        E.g. ``make_da_pipeline(StandardScaler(), CORAL(), LogisticRegression())``
+        and ``make_da_pipeline(StandardScaler(), LogisticRegression())``.
+    X, y, sample_domain : array-like
+        Training data in the sample_domain convention.
+    scoring : callable
+        A scorer such as :class:`~sktl.metrics.ImportanceWeightedScorer`.
+    cv : splitter
+        E.g. :class:`~sktl.model_selection.SourceTargetShuffleSplit`.
+    margin : float, default=0.0
+        How much better the adapted model must score.
+
+    Returns
+    -------
+    report : Bunch
+        ``adapted_scores``, ``baseline_scores``, ``gain`` (mean difference) and
+        ``recommendation`` ("adapt" or "do not adapt").
+    """
+    from sklearn import config_context
+
+    with config_context(enable_metadata_routing=True):
+        a = cross_val_score(adapted, X, y, cv=cv, scoring=scoring,
+                            params={"sample_domain": sample_domain})
+        b = cross_val_score(baseline, X, y, cv=cv, scoring=scoring,
+                            params={"sample_domain": sample_domain})
+    gain = float(np.mean(a) - np.mean(b))
+    return Bunch(adapted_scores=a, baseline_scores=b, gain=gain,
+                 recommendation="adapt" if gain > margin else "do not adapt")
