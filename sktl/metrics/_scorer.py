@@ -14,30 +14,18 @@ from sklearn.utils.validation import _num_samples
 from ..utils._domain import _as_1d, check_sample_domain, infer_sample_domain, unlabelled_mask
 
 
-def _through_steps(estimator, X, sample_domain):
-    """The final estimator and the features it sees for rows of known domains.
+def _deployed_features(estimator, X):
+    """What the final estimator sees for rows at prediction time.
 
-    ``Pipeline.predict`` maps every new row as a *target* row; source rows
-    must go through domain-adaptation steps as source rows (CORAL re-colours
-    them, subspace methods use the source basis), else a scorer judges the
-    classifier on inputs it was never trained on. Steps whose ``transform``
-    takes ``sample_domain`` are told the rows' domains.
+    A fitted pipeline maps new rows as *target* rows; that is the function
+    whose target risk a scorer estimates, so source rows are mapped the same
+    way (under covariate shift, ``E_t[loss(f(x), y)] = E_s[w(x) loss(f(x), y)]``
+    for the deployed ``f``).
     """
-    import inspect
-
     steps = getattr(estimator, "steps", None)
-    if not steps:
-        return estimator, X
-    Z = X
-    for _, step in steps[:-1]:
-        if step is None or step == "passthrough":
-            continue
-        try:
-            takes = "sample_domain" in inspect.signature(step.transform).parameters
-        except (TypeError, ValueError):  # pragma: no cover
-            takes = False
-        Z = step.transform(Z, sample_domain=sample_domain) if takes else step.transform(Z)
-    return steps[-1][1], Z
+    if steps and len(steps) > 1:
+        return np.asarray(estimator[:-1].transform(X), float)
+    return np.asarray(X, float)
 
 
 class _BaseDAScorer:
@@ -223,8 +211,8 @@ class ImportanceWeightedScorer(_BaseDAScorer):
         w = domain_classifier_weights(Xs, Xt, self.domain_classifier, self.max_weight)
         name = self.scoring or ("r2" if is_regressor(estimator) else "accuracy")
         scorer = get_scorer(name) if isinstance(name, str) else name
-        final, Zs = _through_steps(estimator, _safe_indexing(X, src), sd[src])
-        return float(scorer(final, Zs, y[src], sample_weight=w))
+        # the deployed model (new rows are target rows) on reweighted source rows
+        return float(scorer(estimator, _safe_indexing(X, src), y[src], sample_weight=w))
 
 
 class CircularValidation(_BaseDAScorer):
@@ -329,11 +317,11 @@ class DeepEmbeddedValidation(_BaseDAScorer):
         if src.sum() < 2 or tgt.sum() < 2:
             raise ValueError("DeepEmbeddedValidation needs at least 2 labelled source rows "
                              "and 2 target rows in the validation fold.")
-        final, Fs = _through_steps(estimator, _safe_indexing(X, src), sd[src])
-        _, Ft = _through_steps(estimator, _safe_indexing(X, tgt), sd[tgt])
-        w = domain_classifier_weights(np.asarray(Fs, float), np.asarray(Ft, float),
+        Xs, Xt = _safe_indexing(X, src), _safe_indexing(X, tgt)
+        w = domain_classifier_weights(_deployed_features(estimator, Xs),
+                                      _deployed_features(estimator, Xt),
                                       self.domain_classifier, self.max_weight)
-        pred = final.predict(Fs)
+        pred = estimator.predict(Xs)
         if is_regressor(estimator):
             loss = (np.asarray(pred, float) - y[src].astype(float)) ** 2
         else:
