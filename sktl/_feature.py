@@ -217,6 +217,9 @@ class TCA(ClassNamePrefixFeaturesOutMixin, BaseDATransformer):
         scale-free). False is Pan et al.'s formulation.
     n_landmarks : int, default=None
         Use a Nyström approximation on this many landmarks (for large data).
+    max_dense_memory : float, default=4.0
+        Memory bound in GiB of the exact kernel mode; larger problems are
+        refused with a pointer to ``n_landmarks`` instead of swapping.
     random_state : int, RandomState instance or None, default=None
         Seeds the Lanczos start vector and the landmark choice.
 
@@ -261,11 +264,13 @@ class TCA(ClassNamePrefixFeaturesOutMixin, BaseDATransformer):
         "mu": [Interval(Real, 0, None, closed="neither")],
         "normalize_mmd": ["boolean"],
         "n_landmarks": [Interval(Integral, 1, None, closed="left"), None],
+        "max_dense_memory": [Interval(Real, 0, None, closed="neither")],
         "random_state": ["random_state"],
     }
 
     def __init__(self, n_components=10, *, kernel="linear", gamma=None, degree=3, coef0=1,
-                 mu=1.0, normalize_mmd=False, n_landmarks=None, random_state=None):
+                 mu=1.0, normalize_mmd=False, n_landmarks=None, max_dense_memory=4.0,
+                 random_state=None):
         self.n_components = n_components
         self.kernel = kernel
         self.gamma = gamma
@@ -274,6 +279,7 @@ class TCA(ClassNamePrefixFeaturesOutMixin, BaseDATransformer):
         self.mu = mu
         self.normalize_mmd = normalize_mmd
         self.n_landmarks = n_landmarks
+        self.max_dense_memory = max_dense_memory
         self.random_state = random_state
 
     def _k(self, A, C):
@@ -326,6 +332,13 @@ class TCA(ClassNamePrefixFeaturesOutMixin, BaseDATransformer):
             if k > len(X) - 1:
                 raise ValueError(f"n_components={k} must be below the number of training "
                                  f"rows ({len(X)}).")
+            needed = 3 * 8 * len(X) ** 2 / 2**30  # the kernel and two n x n work arrays
+            if needed > self.max_dense_memory:
+                raise ValueError(
+                    f"The exact TCA of {len(X)} rows would need about {needed:.1f} GiB "
+                    f"(max_dense_memory={self.max_dense_memory} GiB). Set n_landmarks "
+                    "(e.g. 500) for memory linear in the rows, or raise max_dense_memory."
+                )
             self.X_fit_ = X
             K = self._k(X, X)
             self.eigenvalues_, W = self._solve_dual(K, X, y, sample_domain, rng)
@@ -388,6 +401,8 @@ class JDA(TCA):
         of classes, like the authors' code.
     n_landmarks : int, default=None
         Nyström landmarks for large data, as in :class:`TCA`.
+    max_dense_memory : float, default=4.0
+        Memory bound in GiB of the exact kernel mode, as in :class:`TCA`.
     n_iter : int, default=10
         Pseudo-labelling iterations (the paper uses 10).
     estimator : classifier, default=None
@@ -435,11 +450,12 @@ class JDA(TCA):
     _requires_labelled_source = True
 
     def __init__(self, n_components=10, *, kernel="linear", gamma=None, degree=3, coef0=1,
-                 mu=1.0, normalize_mmd=False, n_landmarks=None, n_iter=10, estimator=None,
-                 random_state=None):
+                 mu=1.0, normalize_mmd=False, n_landmarks=None, max_dense_memory=4.0,
+                 n_iter=10, estimator=None, random_state=None):
         super().__init__(n_components, kernel=kernel, gamma=gamma, degree=degree,
                          coef0=coef0, mu=mu, normalize_mmd=normalize_mmd,
-                         n_landmarks=n_landmarks, random_state=random_state)
+                         n_landmarks=n_landmarks, max_dense_memory=max_dense_memory,
+                         random_state=random_state)
         self.n_iter = n_iter
         self.estimator = estimator
 

@@ -141,3 +141,5 @@ def test_clear_errors():
         TCA(mu=0).fit(X, ym, sample_domain=sd)
     with pytest.raises(ValueError, match="n_components"):
         SubspaceAlignment(n_components=4).fit(X, ym, sample_domain=sd)
+    with pytest.raises(ValueError, match="n_landmarks"):
+        TCA(n_components=2, kernel="rbf", max_dense_memory=1e-9).fit(X, ym, sample_domain=sd)
