@@ -103,11 +103,7 @@ def test_fresh_process_predicts_same(entry, task, tmp_path):
     np.testing.assert_allclose(np.load(tmp_path / "out.npy"), ref)
 
 
-_NO_NAMES = pytest.mark.xfail(
-    strict=True, reason="sktl.deep bug: skorch-based estimators do not set "
-    "feature_names_in_ nor check feature names between fit and predict")
-DF_CASES = [pytest.param(e, t, id=f"{e.name}-{t}",
-                         marks=() if e.sklearn_checks else _NO_NAMES) for e, t in CASES]
+DF_CASES = [pytest.param(e, t, id=f"{e.name}-{t}") for e, t in CASES]
 
 
 @pytest.mark.parametrize("entry,task", DF_CASES)

@@ -10,6 +10,7 @@ override :meth:`DomainAdaptationNet.domain_loss`.
 
 import numpy as np
 import torch
+from sklearn.utils.validation import _check_feature_names
 from skorch import NeuralNet
 from skorch.dataset import unpack_data
 from torch import nn
@@ -249,7 +250,9 @@ class DomainAdaptationNet(NeuralNet):
         return {"loss": loss, "y_pred": y_pred}
 
     # -- scikit-learn API ------------------------------------------------------
-    def _prepare_X(self, X):
+    def _prepare_X(self, X, reset=None):
+        if reset is not None:  # record (fit) or check (predict) DataFrame column names
+            _check_feature_names(self, X, reset=reset)
         if hasattr(X, "to_numpy"):
             X = X.to_numpy()
         X = np.asarray(X)
@@ -281,7 +284,7 @@ class DomainAdaptationNet(NeuralNet):
         -------
         self : object
         """
-        X = self._prepare_X(X)
+        X = self._prepare_X(X, reset=True)
         y, sd = check_y_domain(y, sample_domain, len(X), task=self._task)
         if y is None:
             raise ValueError(f"{type(self).__name__} needs y.")
@@ -310,7 +313,7 @@ class DomainAdaptationNet(NeuralNet):
             from sklearn.exceptions import NotFittedError
 
             raise NotFittedError(f"This {type(self).__name__} is not fitted yet.")
-        X = self._prepare_X(X)
+        X = self._prepare_X(X, reset=False)
         if X.shape[1:] != tuple(self.input_shape_):
             raise ValueError(f"X has {X.shape[1]} features, but {type(self).__name__} is "
                              f"expecting {self.input_shape_[0]} features as input.")

@@ -125,7 +125,7 @@ class _FineTuning(DomainAdaptationNet):
         -------
         self : object
         """
-        X = self._prepare_X(X)
+        X = self._prepare_X(X, reset=True)
         y, sd = check_y_domain(y, sample_domain, len(X), task=self._task,
                                require_labelled_source=self.pretrained in (None, False))
         if y is None:
