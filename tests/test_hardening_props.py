@@ -139,3 +139,39 @@ def test_set_output_pandas(entry, task):
     out = est.transform(pd.DataFrame(X_new, columns=cols))
     assert isinstance(out, pd.DataFrame)
     assert out.shape[0] == X_new.shape[0]
+
+
+@pytest.mark.parametrize("entry,task", CASES, ids=IDS)
+@settings(max_examples=4, deadline=None, suppress_health_check=list(HealthCheck))
+@given(
+    duplicate_col=st.booleans(),
+    source_labels=st.sampled_from(["normal", "single_class", "imbalanced"]),
+    unseen_target_class=st.booleans(),
+    seed=st.integers(0, 1000),
+)
+def test_awkward_labels_and_columns(entry, task, duplicate_col, source_labels,
+                                    unseen_target_class, seed):
+    """Duplicate columns, single-class or 95/5 source, a target class unseen in source."""
+    X, y, sd, X_new, _ = make_data(task, entry.needs_target_labels, seed=seed)
+    y = y.copy()
+    if duplicate_col:
+        X, X_new = np.c_[X, X[:, 0]], np.c_[X_new, X_new[:, 0]]
+    if task == "classification":
+        src = np.flatnonzero(sd > 0)
+        if source_labels == "single_class":
+            y[src] = y[src][0]
+        elif source_labels == "imbalanced":
+            y[src] = np.where(np.arange(len(src)) % 20 == 0, 1, 0)
+        labelled_tgt = np.flatnonzero((sd < 0) & (y != -1))
+        if unseen_target_class and len(labelled_tgt):
+            y[labelled_tgt[0]] = 7
+    try:
+        est = _fit(entry.make(task), X, y, sd)
+        out = _out(est, entry.kind, X_new)
+    except (ValueError, TypeError) as exc:
+        assert str(exc), "error raised without a message"
+        return
+    if entry.kind == "transformer" or task == "regression":
+        assert np.all(np.isfinite(np.asarray(out, dtype=float)))
+    else:
+        assert len(out) == len(X_new)
