@@ -1,10 +1,12 @@
 """Feature-based transfer: map both domains into a space where they agree."""
 
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
 from scipy import linalg
 from sklearn.base import ClassNamePrefixFeaturesOutMixin, OneToOneFeatureMixin, clone
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics.pairwise import pairwise_kernels
 from sklearn.neighbors import KNeighborsClassifier
 from sklearn.utils import check_random_state
@@ -13,6 +15,7 @@ from sklearn.utils.validation import validate_data
 
 from ._base import BaseDAEstimator, BaseDATransformer, _DelegatingMixin
 from .utils._domain import unlabelled_mask
+from .utils._kernel import nystrom_map
 
 
 def _sym_power(C, power):
@@ -133,7 +136,7 @@ def _dual_top(K, V, mu, k, random_state):
     ``B^{-1/2} K H K B^{-1/2}`` are found by Lanczos (ARPACK) with one pass
     over ``K`` per product, never forming an n x n product of matrices.
     """
-    from scipy.sparse.linalg import LinearOperator, eigsh
+    from scipy.sparse.linalg import ArpackNoConvergence, LinearOperator, eigsh
 
     n = K.shape[0]
     U = K @ V
@@ -162,7 +165,15 @@ def _dual_top(K, V, mu, k, random_state):
     else:
         op = LinearOperator((n, n), matvec=matvec, matmat=matvec, dtype=float)
         v0 = random_state.uniform(-1, 1, n)
-        vals, Y = eigsh(op, k=k, which="LA", v0=v0, tol=1e-10)
+        try:
+            vals, Y = eigsh(op, k=k, which="LA", v0=v0, tol=1e-10)
+        except ArpackNoConvergence:
+            warnings.warn(
+                "TCA's Lanczos eigensolver did not converge; falling back to the dense "
+                "solver (slower, O(n^3)). Lower n_components or use n_landmarks.",
+                ConvergenceWarning, stacklevel=4)
+            M = matvec(np.eye(n))
+            vals, Y = linalg.eigh(0.5 * (M + M.T), subset_by_index=[n - k, n - 1])
         order = np.argsort(vals)[::-1]
         vals, Y = vals[order], Y[:, order]
     return vals, b_inv_sqrt(Y)
@@ -320,9 +331,8 @@ class TCA(ClassNamePrefixFeaturesOutMixin, BaseDATransformer):
             self.mode_ = "nystrom"
             m = min(self.n_landmarks, len(X))
             self.landmarks_ = X[rng.choice(len(X), m, replace=False)]
-            vals, vecs = linalg.eigh(self._k(self.landmarks_, self.landmarks_))
-            keep = vals > vals.max() * 1e-10
-            self.nystrom_map_ = vecs[:, keep] / np.sqrt(vals[keep])
+            self.nystrom_map_ = nystrom_map(self._k(self.landmarks_, self.landmarks_),
+                                            self.landmarks_)
         elif self.kernel == "linear" and d < len(X):
             self.mode_ = "primal"
         else:

@@ -10,6 +10,7 @@ from sklearn.utils import check_random_state, gen_batches
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 
 from ._base import BaseReweighter
+from .utils._kernel import nystrom_map
 
 _GIB = 2**30
 
@@ -429,9 +430,7 @@ class KMM(BaseReweighter):
         X_all = np.vstack([X_source, X_target])
         m = min(self.n_components, len(X_all))
         landmarks = X_all[rng.choice(len(X_all), m, replace=False)]
-        vals, vecs = np.linalg.eigh(kfn(landmarks, landmarks))
-        keep = vals > max(vals.max(), 0) * 1e-10
-        proj = vecs[:, keep] / np.sqrt(vals[keep])
+        proj = nystrom_map(kfn(landmarks, landmarks), landmarks)
         phi_s = np.vstack([kfn(X_source[sl], landmarks) @ proj
                            for sl in gen_batches(len(X_source), 8192)])
         phi_t_sum = np.zeros(proj.shape[1])

@@ -1,6 +1,6 @@
 """Warnings and errors raised by sktl."""
 
-__all__ = ["DomainWarning"]
+__all__ = ["DomainWarning", "NearSingularKernelWarning"]
 
 
 class DomainWarning(UserWarning):
@@ -8,4 +8,12 @@ class DomainWarning(UserWarning):
 
     Raised, for instance, when an estimator is fitted with no target rows at
     all and therefore cannot adapt.
+    """
+
+
+class NearSingularKernelWarning(UserWarning):
+    """A kernel matrix was near-singular and was regularised.
+
+    Issued when near-duplicate rows make a kernel matrix numerically singular
+    and some of its directions are dropped to keep the problem well-posed.
     """

@@ -94,3 +94,20 @@ def test_near_singular_covariance_and_constant_columns():
     Z = CORAL(reg=0.0).fit(X, y, sample_domain=sd).transform(np.c_[X_new, np.ones(len(X_new)),
                                                                    X_new[:, 0]])
     assert np.all(np.isfinite(Z))
+
+
+def test_near_singular_kernels_warn_and_stay_finite():
+    from sktl import KMM, TCA
+    from sktl.exceptions import NearSingularKernelWarning
+
+    X, y, sd, X_new, _ = make_data("classification", False)
+    X = np.repeat(X[:20], 8, axis=0)  # many duplicate rows: singular landmark kernels
+    y, sd = np.repeat(y[:20], 8), np.repeat(np.where(np.arange(20) < 10, 1, -2), 8)
+    with pytest.warns(NearSingularKernelWarning, match="duplicate"):
+        w = KMM(solver="nystrom", n_components=100, random_state=0).fit(
+            X, sample_domain=sd).weights_
+    assert np.all(np.isfinite(w))
+    with pytest.warns(NearSingularKernelWarning, match="duplicate"):
+        Z = TCA(2, kernel="rbf", n_landmarks=100, random_state=0).fit(
+            X, y, sample_domain=sd).transform(X_new)
+    assert np.all(np.isfinite(Z))

@@ -1,0 +1,33 @@
+"""Kernel helpers shared by the kernel methods (KMM, TCA)."""
+
+import warnings
+
+import numpy as np
+from scipy import linalg
+
+from ..exceptions import NearSingularKernelWarning
+
+
+def nystrom_map(K_landmarks, landmarks, rtol=1e-10):
+    """Map ``P`` with ``k(X, L) @ P`` the Nyström features of rows ``X``.
+
+    ``K_landmarks`` is the kernel among the ``landmarks``; directions whose
+    eigenvalue is below ``rtol`` times the largest are dropped (a pseudo-
+    inverse square root), which keeps the features well-posed. A smooth
+    kernel in few dimensions has many such directions and that is harmless;
+    duplicated landmark rows make the kernel exactly singular, which usually
+    means duplicated data, so a :class:`~sktl.exceptions.NearSingularKernelWarning`
+    says so.
+    """
+    n_dup = len(landmarks) - len(np.unique(landmarks, axis=0))
+    if n_dup:
+        warnings.warn(
+            f"{n_dup} of the {len(landmarks)} landmarks duplicate other rows, so the "
+            "landmark kernel is near-singular; the duplicated directions are dropped "
+            "(regularised pseudo-inverse). De-duplicate the rows or use fewer landmarks.",
+            NearSingularKernelWarning,
+            stacklevel=3,
+        )
+    vals, vecs = linalg.eigh(K_landmarks)
+    keep = vals > max(vals.max(), 0.0) * rtol
+    return vecs[:, keep] / np.sqrt(vals[keep])
