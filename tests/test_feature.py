@@ -143,3 +143,28 @@ def test_clear_errors():
         SubspaceAlignment(n_components=4).fit(X, ym, sample_domain=sd)
     with pytest.raises(ValueError, match="n_landmarks"):
         TCA(n_components=2, kernel="rbf", max_dense_memory=1e-9).fit(X, ym, sample_domain=sd)
+
+
+def test_jda_solves_the_papers_problem_for_its_final_pseudo_labels():
+    """Primal JDA with the authors' normalisation, rebuilt densely from Long et al. (2013).
+
+    ``M = C e0 e0' + sum_c e_c e_c'`` divided by its Frobenius norm; the components are the
+    top solutions of ``X' H X w = lambda (X' M X + mu I) w`` for the last pseudo-labels.
+    """
+    X, y, ym, sd = _data(n=200, d=6, seed=5)
+    jda = JDA(n_components=3, mu=0.5, normalize_mmd=True, n_iter=4).fit(X, ym, sample_domain=sd)
+    assert jda.mode_ == "primal"
+    src, tgt, n = sd > 0, sd < 0, len(X)
+    pseudo = np.empty(n, dtype=object)
+    pseudo[src], pseudo[tgt] = y[src], jda.pseudo_labels_
+    classes = np.unique(y[src])
+    e0 = src / src.sum() - tgt / tgt.sum()
+    M = len(classes) * np.outer(e0, e0)
+    for c in classes:
+        s, t = src & (pseudo == c), tgt & (pseudo == c)
+        e = s / s.sum() - t / t.sum()
+        M += np.outer(e, e)
+    M /= np.linalg.norm(M)
+    H = np.eye(n) - 1.0 / n
+    _, W = linalg.eigh(X.T @ H @ X, X.T @ M @ X + 0.5 * np.eye(6), subset_by_index=[3, 5])
+    assert np.max(linalg.subspace_angles(jda.components_, W)) < 1e-6
