@@ -168,3 +168,15 @@ def test_jda_solves_the_papers_problem_for_its_final_pseudo_labels():
     H = np.eye(n) - 1.0 / n
     _, W = linalg.eigh(X.T @ H @ X, X.T @ M @ X + 0.5 * np.eye(6), subset_by_index=[3, 5])
     assert np.max(linalg.subspace_angles(jda.components_, W)) < 1e-6
+
+
+def test_fit_transform_reuses_the_kernel_without_leaving_state():
+    X, _, ym, sd = _data(n=400, d=5, seed=6)  # 800 rows: the Lanczos (dual) path
+    tca = TCA(n_components=4, kernel="rbf", mu=0.5, random_state=0)
+    Z = tca.fit_transform(X, ym, sample_domain=sd)
+    assert tca.mode_ == "dual" and "_train_Z" not in vars(tca)
+    np.testing.assert_allclose(Z, tca.transform(X), atol=1e-10)
+    assert "_train_Z" not in vars(TCA(4, kernel="rbf", random_state=0).fit(X, ym, sample_domain=sd))
+    jda = JDA(n_components=4, kernel="rbf", n_iter=2, random_state=0)
+    np.testing.assert_allclose(jda.fit_transform(X, ym, sample_domain=sd), jda.transform(X),
+                               atol=1e-10)
