@@ -435,7 +435,9 @@ class JDA(TCA):
     labelled* with it, and iterates: embed, train ``estimator`` on the
     embedded source, pseudo-label the target, solve again. It needs the source
     labels ``y``; the target may stay unlabelled (labelled target rows keep
-    their labels instead of pseudo-labels).
+    their labels instead of pseudo-labels). A class that no target row is
+    pseudo-labelled with adds no conditional term (the authors' code keeps its
+    source half, which only pulls that class's source mean to the origin).
 
     Parameters
     ----------
