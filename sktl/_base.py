@@ -168,10 +168,11 @@ class BaseDATransformer(DAMixin, TransformerMixin, BaseEstimator):
     """Base class for domain-adaptation transformers.
 
     Subclasses implement ``_fit(X, y, sample_domain)`` and
-    ``_transform(X, sample_domain)``. ``fit_transform`` transforms the
-    training rows as the domains they belong to (e.g. CORAL re-colours
-    source rows), while ``transform`` on new rows treats them as target rows
-    unless ``sample_domain`` says otherwise.
+    ``_transform(X, sample_domain)``, and may override ``_fit_transform``
+    when the fit already produces the training rows' output.
+    ``fit_transform`` transforms the training rows as the domains they
+    belong to (e.g. CORAL re-colours source rows), while ``transform`` on new
+    rows treats them as target rows unless ``sample_domain`` says otherwise.
     """
 
     __metadata_request__transform = {"sample_domain": True}
@@ -213,8 +214,12 @@ class BaseDATransformer(DAMixin, TransformerMixin, BaseEstimator):
         X_new : ndarray of shape (n_samples, n_features_out)
         """
         X, y, sd = self._validate_domain_data(X, y, sample_domain)
-        self._fit(X, y, sd)
-        return self._transform(X, sd)
+        return self._fit_transform(X, y, sd)
+
+    def _fit_transform(self, X, y, sample_domain):
+        """Fit on validated data, then transform the training rows."""
+        self._fit(X, y, sample_domain)
+        return self._transform(X, sample_domain)
 
     def transform(self, X, sample_domain=None):
         """Transform rows, as target rows unless ``sample_domain`` says otherwise.

@@ -320,50 +320,16 @@ class TCA(ClassNamePrefixFeaturesOutMixin, BaseDATransformer):
         norm = np.linalg.norm(E.T @ E)  # ||E E'||_F = ||E' E||_F
         return E / np.sqrt(norm) if norm > 0 else E
 
-    def fit(self, X, y=None, sample_domain=None):
-        """Learn the transfer components from source and target rows.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-        y : array-like of shape (n_samples,), default=None
-            Labels (masked on target rows); only JDA uses them.
-        sample_domain : array-like of shape (n_samples,), default=None
-            Domain code of each row (> 0 source, < 0 target).
-
-        Returns
-        -------
-        self : object
-            The fitted transformer.
-        """
-        super().fit(X, y, sample_domain)
-        self.__dict__.pop("_train_Z", None)
+    def _fit(self, X, y, sample_domain):
+        self._solve(X, y, sample_domain)
         return self
 
-    def fit_transform(self, X, y=None, sample_domain=None):
-        """Fit, then embed the training rows (reusing the kernel of the fit).
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-        y : array-like of shape (n_samples,), default=None
-        sample_domain : array-like of shape (n_samples,), default=None
-
-        Returns
-        -------
-        X_new : ndarray of shape (n_samples, n_components)
-        """
-        X, y, sd = self._validate_domain_data(X, y, sample_domain)
-        self._fit(X, y, sd)
-        return self._training_embedding(X, sd)
-
-    def _training_embedding(self, X, sample_domain):
-        """The embedding of the rows just fitted; the dual fit leaves it behind once."""
-        Z = self.__dict__.pop("_train_Z", None)
+    def _fit_transform(self, X, y, sample_domain):
+        Z = self._solve(X, y, sample_domain)
         return self._transform(X, sample_domain) if Z is None else Z
 
-    def _fit(self, X, y, sample_domain):
-        self.__dict__.pop("_train_Z", None)
+    def _solve(self, X, y, sample_domain):
+        """Fit the components; return the training embedding if the dual solve has it, else None."""
         rng = check_random_state(self.random_state)
         n, d = X.shape
         if not (sample_domain < 0).any():  # no target: the rows are their own target
@@ -403,8 +369,8 @@ class TCA(ClassNamePrefixFeaturesOutMixin, BaseDATransformer):
             self.eigenvalues_, W = self._solve_primal(F, y, sample_domain)
         self.components_ = _fix_signs(W)
         if self.mode_ == "dual" and len(X) == n:  # kernel at hand: no second pass
-            self._train_Z = K @ self.components_
-        return self
+            return K @ self.components_
+        return None
 
     def _solve_primal(self, F, y, sample_domain):
         V = F.T @ self._mmd_columns(F, y, sample_domain)
@@ -519,27 +485,28 @@ class JDA(TCA):
     def _task(self):
         return "classification"
 
-    def _fit(self, X, y, sample_domain):
+    def _solve(self, X, y, sample_domain):
         if y is None:
             raise ValueError("JDA needs the source labels y.")
         self._pseudo = None
-        super()._fit(X, y, sample_domain)
+        Z = super()._solve(X, y, sample_domain)
         tgt = sample_domain < 0
         if not tgt.any():
-            return self
+            return Z
         labelled = ~unlabelled_mask(y, "classification")
         clf = KNeighborsClassifier(1) if self.estimator is None else self.estimator
         fit_rows = labelled & (sample_domain > 0)
         for _ in range(self.n_iter):
-            Z = self._training_embedding(X, sample_domain)
+            if Z is None:
+                Z = self._transform(X, sample_domain)
             pseudo = np.asarray(y, dtype=object).copy()
             guess = clone(clf).fit(Z[fit_rows], y[fit_rows]).predict(Z[tgt & ~labelled])
             pseudo[tgt & ~labelled] = guess
             self._pseudo = pseudo
-            super()._fit(X, y, sample_domain)
+            Z = super()._solve(X, y, sample_domain)
         self.pseudo_labels_ = self._pseudo[tgt]
         del self._pseudo
-        return self
+        return Z
 
     def _mmd_columns(self, X, y, sample_domain):
         pseudo = getattr(self, "_pseudo", None)
