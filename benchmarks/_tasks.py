@@ -1,0 +1,155 @@
+"""The benchmark tasks shared by the selection, parity and label-shift studies.
+
+Every real shifted task the project has in ``../shared/data`` (or
+``$SKTL_DATA``) plus generated shifts of each kind, as :class:`Task` objects
+that load lazily. :func:`split_tasks` cuts them into a **development** half
+(tune defaults and criteria there) and a **confirmation** half (report only),
+stratified by family and fixed by :data:`SPLIT_SEED`, so that nothing is
+chosen on the tasks a result is confirmed on.
+
+Large domains are subsampled (stratified by class, seeded by the task name)
+to at most ``max_rows`` rows per domain, so that a study over every task and
+every candidate fits in CI-sized machines; the cap is part of a result's
+protocol and is printed with it.
+
+    >>> from benchmarks._tasks import all_tasks, split_tasks   # doctest: +SKIP
+    >>> dev, confirm = split_tasks(all_tasks())                  # doctest: +SKIP
+"""
+
+import os
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+DATA = Path(os.environ.get("SKTL_DATA",
+                           Path(__file__).resolve().parents[2] / "shared" / "data"))
+SPLIT_SEED = 20261130  # fixes the development / confirmation halves; never change it
+MAX_ROWS = 600
+
+OFFICE = ("amazon", "caltech", "dslr", "webcam")
+AMAZON = ("books", "dvd", "elec", "kitchen")
+CORN = ("m5", "mp5", "mp6")
+
+
+@dataclass(frozen=True)
+class Task:
+    """One shifted problem: ``load()`` returns ``X, y, sample_domain`` with true target labels."""
+
+    name: str
+    family: str
+    task: str  # "classification" or "regression"
+    loader: object
+    max_rows: int = MAX_ROWS
+
+    def load(self):
+        X, y, sd = self.loader()
+        X, y, sd = _subsample(np.asarray(X, float), np.asarray(y), np.asarray(sd),
+                              self.max_rows, self.task, seed=zlib.crc32(self.name.encode()))
+        return X, y, sd
+
+
+def _subsample(X, y, sd, max_rows, task, seed):
+    rng = np.random.default_rng(seed)
+    keep = []
+    for code in np.unique(sd):
+        idx = np.flatnonzero(sd == code)
+        if len(idx) <= max_rows:
+            keep.append(idx)
+            continue
+        if task == "classification":  # stratified: the same share of every class
+            chosen = []
+            for c in np.unique(y[idx]):
+                rows = idx[y[idx] == c]
+                k = max(1, int(round(max_rows * len(rows) / len(idx))))
+                chosen.append(rng.choice(rows, min(k, len(rows)), replace=False))
+            keep.append(np.concatenate(chosen))
+        else:
+            keep.append(rng.choice(idx, max_rows, replace=False))
+    keep = np.sort(np.concatenate(keep))
+    return X[keep], y[keep], sd[keep]
+
+
+def _office(s, t):
+    from sktl.datasets import load_office_caltech
+
+    X, y, sd = load_office_caltech(s, t, data_home=DATA)
+    return X / np.maximum(X.sum(axis=1, keepdims=True), 1e-12), y, sd  # GFK: rows sum to 1
+
+
+def _generated(shift, task, seed, strength=1.5):
+    from sktl.datasets import make_domain_shift
+
+    return lambda: make_domain_shift(400, 400, shift=shift, task=task, n_features=5,
+                                     n_classes=3 if shift == "label" else 2,
+                                     shift_strength=strength, noise=0.3, random_state=seed)
+
+
+def all_tasks(max_rows=MAX_ROWS, real=True):
+    """Every task, generated first; real ones only when the data folder exists."""
+    from sktl import datasets as ds
+
+    tasks = []
+    for shift in ("covariate", "label", "conditional"):
+        for kind in ("classification", "regression"):
+            for seed in (0, 1):
+                tasks.append(Task(f"generated {shift} {kind[:5]}. #{seed}", f"generated {kind}",
+                                  kind, _generated(shift, kind, seed), max_rows))
+    for kind in ("classification", "regression"):  # no shift: adapting can only hurt
+        tasks.append(Task(f"generated no shift {kind[:5]}.", "generated no shift", kind,
+                          _generated("covariate", kind, 7, strength=0.0), max_rows))
+    for s, t in (("red", "white"), ("white", "red")):
+        for kind in ("classification", "regression"):
+            tasks.append(Task(f"wine {s} → {t} {kind[:5]}.", "wine", kind,
+                              lambda s=s, t=t, k=kind: ds.load_wine_quality(s, t, task=k),
+                              max_rows))
+    if not (real and DATA.is_dir()):
+        return tasks
+    for s in OFFICE:
+        for t in OFFICE:
+            if s != t:
+                tasks.append(Task(f"office {s} → {t}", "office", "classification",
+                                  lambda s=s, t=t: _office(s, t), max_rows))
+    for s, t in (("usps", "mnist"), ("mnist", "usps")):
+        tasks.append(Task(f"digits {s} → {t}", "digits", "classification",
+                          lambda s=s, t=t: ds.load_mnist_usps(s, t, data_home=DATA), max_rows))
+    for s, t in (("coil1", "coil2"), ("coil2", "coil1")):
+        tasks.append(Task(f"COIL {s} → {t}", "coil", "classification",
+                          lambda s=s, t=t: ds.load_coil(s, t, data_home=DATA), max_rows))
+    for s in AMAZON:
+        for t in AMAZON:
+            if s != t:
+                tasks.append(Task(f"amazon {s} → {t}", "amazon", "classification",
+                                  lambda s=s, t=t: ds.load_amazon_reviews(s, t, data_home=DATA),
+                                  max_rows))
+    for prop in ("moisture", "protein"):
+        for s in CORN:
+            for t in CORN:
+                if s != t:
+                    tasks.append(Task(
+                        f"corn {s} → {t} {prop}", "corn", "regression",
+                        lambda s=s, t=t, p=prop: ds.load_corn_nir(s, t, target_property=p,
+                                                                  data_home=DATA), max_rows))
+    return tasks
+
+
+def split_tasks(tasks, seed=SPLIT_SEED):
+    """``(development, confirmation)``: each family shuffled by ``seed`` and dealt alternately."""
+    rng = np.random.default_rng(seed)
+    dev, confirm = [], []
+    families = sorted({t.family for t in tasks})
+    for i, fam in enumerate(families):
+        members = [t for t in tasks if t.family == fam]
+        order = rng.permutation(len(members))
+        for j, k in enumerate(order):
+            ((dev, confirm) if (j + i) % 2 == 0 else (confirm, dev))[0].append(members[k])
+    return dev, confirm
+
+
+if __name__ == "__main__":
+    dev, confirm = split_tasks(all_tasks())
+    for label, part in (("development", dev), ("confirmation", confirm)):
+        print(f"{label}: {len(part)} tasks")
+        for t in part:
+            print(f"  {t.family:22s} {t.task:15s} {t.name}")
