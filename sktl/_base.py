@@ -27,6 +27,7 @@ from sklearn.utils.validation import _num_samples, check_is_fitted, validate_dat
 from .utils._domain import (
     TARGET_DOMAIN,
     _as_1d,
+    check_label_convention,
     check_sample_domain,
     check_y_domain,
     unlabelled_mask,
@@ -132,6 +133,14 @@ class DAMixin:
             task=self._task(),
             require_labelled_source=self._requires_labelled_source and y is not None,
         )
+        if not (sd > 0).any():
+            raise ValueError(
+                "No source rows: "
+                + ("sample_domain has no positive code. Mark source rows with positive "
+                   "domain codes (e.g. 1)." if sample_domain is not None else
+                   "every label in y is masked (-1 / NaN), so every row was taken as a "
+                   "target row. Pass sample_domain or the source rows' labels.")
+            )
         if reset:
             self.domains_ = np.unique(sd)
         return X, y, sd
@@ -411,11 +420,15 @@ class LabelledOnly(_DelegatingMixin, MetaEstimatorMixin, BaseEstimator):
         n = _num_samples(X)
         if y.shape[0] != n:
             raise ValueError(f"y has {y.shape[0]} entries but X has {n} rows.")
-        keep = ~unlabelled_mask(y, _estimator_task(self.estimator))
+        task = _estimator_task(self.estimator)
+        keep = ~unlabelled_mask(y, task)
         if not keep.any():
             raise ValueError(
                 "No labelled rows to fit on: every label is masked (-1 / NaN)."
             )
+        check_label_convention(
+            y, None if sample_domain is None else check_sample_domain(sample_domain, n),
+            task=task)
         self.estimator_ = clone(self.estimator).fit(
             _index_rows(X, keep), y[keep], **_fit_params_subset(fit_params, keep, n)
         )
