@@ -5,7 +5,7 @@ import warnings
 import numpy as np
 from sklearn.base import clone
 from sklearn.utils._param_validation import HasMethods
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
 from ._base import BaseDAEstimator, _DelegatingMixin, _fit_params_subset
 from .exceptions import DomainWarning
@@ -100,7 +100,7 @@ class FEDA(_DelegatingMixin, BaseDAEstimator):
         return self
 
     def _prepare(self, X, sample_domain=None):
-        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
+        X = self._check_new_X(X)
         return self._augment(X, self._predict_domain(sample_domain, X.shape[0]))
 
     def predict(self, X, sample_domain=None):

@@ -112,6 +112,17 @@ class DAMixin:
     # Subclasses set these to describe what they need.
     _requires_labelled_source = True  # fit raises when no source row is labelled
     _strict_domains = False  # predict/transform reject unseen *target* codes too
+    _accept_sparse = False  # "csr": scipy.sparse rows are taken (as CSR), never densified
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = bool(self._accept_sparse)
+        return tags
+
+    def _check_new_X(self, X):
+        """Validate rows seen after fit (same features, finite, dense or sparse as in fit)."""
+        return validate_data(self, X, reset=False, dtype=[np.float64, np.float32],
+                             accept_sparse=self._accept_sparse)
 
     def _task(self):
         return _estimator_task(getattr(self, "estimator", None))
@@ -125,6 +136,7 @@ class DAMixin:
         if reset:
             self._validate_params()
         check_params.setdefault("dtype", [np.float64, np.float32])
+        check_params.setdefault("accept_sparse", self._accept_sparse)
         X = validate_data(self, X, reset=reset, **check_params)
         y, sd = check_y_domain(
             y,
@@ -244,7 +256,7 @@ class BaseDATransformer(DAMixin, TransformerMixin, BaseEstimator):
         X_new : ndarray of shape (n_samples, n_features_out)
         """
         check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
+        X = self._check_new_X(X)
         return self._transform(X, self._predict_domain(sample_domain, X.shape[0]))
 
 
@@ -517,4 +529,4 @@ class BaseReweighter(_DelegatingMixin, BaseDAEstimator):
         return self
 
     def _prepare(self, X):
-        return validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
+        return self._check_new_X(X)

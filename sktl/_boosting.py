@@ -16,7 +16,7 @@ from sklearn.ensemble._base import _set_random_states
 from sklearn.model_selection import KFold
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
 from ._base import BaseDAEstimator
 from .exceptions import DomainWarning
@@ -137,7 +137,7 @@ class _TrAdaBoostMixin:
 
     def _check_X(self, X):
         check_is_fitted(self)
-        return validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
+        return self._check_new_X(X)
 
 
 class TrAdaBoostClassifier(_TrAdaBoostMixin, BaseDAEstimator):

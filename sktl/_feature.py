@@ -11,7 +11,6 @@ from sklearn.metrics.pairwise import pairwise_kernels
 from sklearn.neighbors import KNeighborsClassifier
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
-from sklearn.utils.validation import validate_data
 
 from ._base import BaseDAEstimator, BaseDATransformer, _DelegatingMixin
 from .utils._domain import unlabelled_mask
@@ -124,7 +123,13 @@ def _mmd_vectors(sample_domain, y_pseudo=None, classes=None):
 def _generalised_top(A, B, k):
     """Top-``k`` eigenvectors of ``A w = lambda B w`` (A symmetric, B SPD)."""
     n = A.shape[0]
-    vals, vecs = linalg.eigh(A, B, subset_by_index=[n - k, n - 1])
+    try:
+        vals, vecs = linalg.eigh(A, B, subset_by_index=[n - k, n - 1])
+    except linalg.LinAlgError as exc:  # B lost definiteness to rounding (huge features)
+        raise ValueError(
+            "The eigenproblem is numerically singular (the features' scale swamps mu): "
+            "standardise the features first (e.g. StandardScaler) or raise mu."
+        ) from exc
     return vals[::-1], vecs[:, ::-1]
 
 
@@ -675,4 +680,4 @@ class CORALEstimator(_DelegatingMixin, BaseDAEstimator):
         return self
 
     def _prepare(self, X):
-        return validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
+        return self._check_new_X(X)

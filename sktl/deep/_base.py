@@ -13,6 +13,8 @@ from collections.abc import Mapping
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator
+from sklearn.utils import check_array
+from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_feature_names
 from skorch import NeuralNet
 from skorch.dataset import unpack_data
@@ -262,31 +264,28 @@ class DomainAdaptationNet(NeuralNet, BaseEstimator):
     def _prepare_X(self, X, reset=None):
         if reset is not None:  # record (fit) or check (predict) DataFrame column names
             _check_feature_names(self, X, reset=reset)
-        if hasattr(X, "to_numpy"):
-            X = X.to_numpy()
-        X = np.asarray(X)
-        if X.dtype.kind not in "fiub":
-            raise TypeError(f"X must be numeric; got dtype {X.dtype}.")
-        if X.ndim < 2:
-            raise ValueError(f"Expected a 2-d X (rows, features); got shape {X.shape}.")
-        if X.shape[0] == 0 or 0 in X.shape[1:]:
-            raise ValueError(f"Found array with shape {X.shape}: X needs at least 1 row "
-                             "and 1 feature.")
-        X = X.astype(np.float32)
-        if not np.all(np.isfinite(X)):
-            raise ValueError("Input X contains NaN or infinity.")
+        # scikit-learn's validation and messages: rows first, any number of
+        # dimensions after (images), float32, finite, dense
+        X = check_array(X, allow_nd=True, dtype=np.float32, input_name="X")
+        if 0 in X.shape[1:]:
+            raise ValueError(f"Found array with 0 feature(s) (shape={X.shape}) while a "
+                             "minimum of 1 is required.")
         return X
 
     def _encode_y(self, y, mask):
         """Labels for the loop (class codes, -1 / NaN unlabelled); sets ``classes_``."""
+        if mask.all():
+            raise ValueError(f"{type(self).__name__} has no labelled row to learn from: every "
+                             "label in y is masked (-1 / NaN).")
         if self._task != "classification":
             self.n_outputs_ = 1
             return np.where(mask, np.nan, y).astype(np.float32)
+        check_classification_targets(y[~mask])  # "Unknown label type: continuous"
         self.classes_, codes = np.unique(y[~mask], return_inverse=True)
         if len(self.classes_) < 2:
             raise ValueError(
                 f"{type(self).__name__} needs samples of at least 2 classes in the labelled "
-                f"rows; got only the class {self.classes_.tolist()}.")
+                f"rows; got one class: {self.classes_.tolist()}.")
         y_enc = np.full(len(y), -1, dtype=np.int64)
         y_enc[~mask] = codes
         self.n_outputs_ = len(self.classes_)
@@ -395,7 +394,8 @@ class DomainAdaptationClassifierMixin:
         -------
         y_pred : ndarray of shape (n_samples,)
         """
-        return self.classes_[self.predict_proba(X).argmax(axis=1)]
+        proba = self.predict_proba(X)  # raises NotFittedError first when unfitted
+        return self.classes_[proba.argmax(axis=1)]
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -411,6 +411,11 @@ class DomainAdaptationRegressorMixin:
 
     _task = "regression"
     _estimator_type = "regressor"
+
+    @property
+    def predict_proba(self):
+        """A regressor has no probabilities (skorch's ``predict_proba`` is hidden)."""
+        raise AttributeError(f"{type(self).__name__} is a regressor: it has no predict_proba.")
 
     def predict(self, X):
         """Predicted values.

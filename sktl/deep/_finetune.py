@@ -4,6 +4,7 @@ import copy
 from collections.abc import Mapping
 
 import numpy as np
+import scipy.sparse as sp
 import torch
 from torch import nn
 
@@ -47,7 +48,7 @@ class _FineTuning(DomainAdaptationNet):
 
     # -- inputs: arrays, or a dict of arrays handed to the module as keywords ---
     def _prepare_X(self, X, reset=None):
-        if not isinstance(X, Mapping):
+        if not isinstance(X, Mapping) or sp.issparse(X):  # a dok_matrix is a dict
             return super()._prepare_X(X, reset=reset)
         if not X or "sample_domain" in X:
             raise ValueError("A dict X needs at least one entry, and no 'sample_domain' "
@@ -60,7 +61,8 @@ class _FineTuning(DomainAdaptationNet):
         return X
 
     def _check_X_predict(self, X):
-        if not isinstance(X, Mapping) and not isinstance(self.input_shape_, dict):
+        if not isinstance(X, Mapping) and not isinstance(getattr(self, "input_shape_", None),
+                                                         dict):
             return super()._check_X_predict(X)
         if not hasattr(self, "module_"):
             from sklearn.exceptions import NotFittedError
