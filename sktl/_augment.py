@@ -3,6 +3,7 @@
 import warnings
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.base import clone
 from sklearn.utils._param_validation import HasMethods
 from sklearn.utils.validation import check_is_fitted
@@ -45,6 +46,7 @@ class FEDA(_DelegatingMixin, BaseDAEstimator):
     Examples
     --------
     >>> import numpy as np
+import scipy.sparse as sp
     >>> from sklearn.linear_model import LogisticRegression
     >>> from sktl import FEDA
     >>> from sktl.datasets import make_domain_shift
@@ -55,6 +57,8 @@ class FEDA(_DelegatingMixin, BaseDAEstimator):
     (100,)
     """
 
+    _accept_sparse = "csr"
+
     __metadata_request__predict = {"sample_domain": True}
     _parameter_constraints = {"estimator": [HasMethods(["fit"])]}
     _strict_domains = True
@@ -63,6 +67,10 @@ class FEDA(_DelegatingMixin, BaseDAEstimator):
         self.estimator = estimator
 
     def _augment(self, X, sample_domain):
+        if sp.issparse(X):  # stays sparse: each block keeps its domain's rows
+            blocks = [X] + [sp.diags((sample_domain == d).astype(X.dtype)) @ X
+                            for d in self.domains_]
+            return sp.hstack(blocks, format="csr")
         blocks = [X] + [X * (sample_domain == d)[:, None] for d in self.domains_]
         return np.hstack(blocks)
 

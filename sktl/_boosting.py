@@ -209,6 +209,8 @@ class TrAdaBoostClassifier(_TrAdaBoostMixin, BaseDAEstimator):
     (200,)
     """
 
+    _accept_sparse = "csr"
+
     def __init__(self, estimator, *, n_estimators=50, learning_rate=1.0, random_state=None):
         self.estimator = estimator
         self.n_estimators = n_estimators
@@ -426,6 +428,8 @@ class TrAdaBoostR2(_RegressorMixinDA, _TrAdaBoostMixin, BaseDAEstimator):
     (200,)
     """
 
+    _accept_sparse = "csr"
+
     _parameter_constraints = {
         **_TrAdaBoostMixin._parameter_constraints,
         "loss": [StrOptions({"linear", "square", "exponential"})],
@@ -554,6 +558,8 @@ class TwoStageTrAdaBoostR2(_RegressorMixinDA, _TrAdaBoostMixin, BaseDAEstimator)
     >>> reg.fit(X, y_train, sample_domain=sd).predict(X[sd < 0]).shape
     (100,)
     """
+
+    _accept_sparse = "csr"
 
     _parameter_constraints = {
         **_TrAdaBoostMixin._parameter_constraints,
