@@ -94,6 +94,12 @@ def _subspace(task):
     return SubspaceAlignment(n_components=2)
 
 
+def _msda(task):
+    from sktl import MSDA
+
+    return MSDA(n_layers=2)
+
+
 def _coral_estimator(task):
     from sktl import CORALEstimator
 
@@ -159,6 +165,8 @@ REGISTRY = [
     Entry("JDA", _jda, "transformer", ("classification",), grid={"mu": [0.1, 1.0]}),
     Entry("SubspaceAlignment", _subspace, "transformer", ("classification", "regression"),
           grid={"n_components": [1, 2]}),
+    Entry("MSDA", _msda, "transformer", ("classification", "regression"),
+          grid={"noise": [0.3, 0.7]}),
     Entry("CORALEstimator", _coral_estimator, "estimator", ("classification", "regression"),
           grid={"reg": [0.1, 1.0]}),
     Entry("DiscriminativeReweighter", _discriminative, "reweighter",
