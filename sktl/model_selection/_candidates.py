@@ -1,4 +1,4 @@
-"""Candidates of the label-free decision: "no adaptation" and the sktl methods around a user's model.
+"""Candidates of a label-free decision: "no adaptation" and sktl methods around a user's model.
 
 :func:`no_adaptation` strips the domain-adaptation steps out of a model, so
 that the baseline of a decision is always the user's own model trained on the
