@@ -16,7 +16,7 @@ from sklearn.utils.validation import _num_samples, check_is_fitted
 from .._base import _copy_type_tags, _index_rows
 from ..utils._domain import _as_1d, check_y_domain, unlabelled_mask
 from ._candidates import NO_ADAPTATION, _split_pipeline, default_candidates, no_adaptation
-from ._decision import compute_criteria, decide
+from ._decision import CRITERIA, compute_criteria, decide
 from ._evidence import domain_ratio, fit_with_domains, split_evidence
 from ._split import SourceKFold
 
@@ -69,7 +69,11 @@ class AdaptationSearchCV(MetaEstimatorMixin, BaseEstimator):
         None or an int ``k`` means :class:`SourceKFold` with ``k`` folds (3
         by default); any splitter yielding held-out labelled source rows and
         target rows works.
-    confidence : float, default=0.9
+    criterion : str, default="circular validation"
+        The decisive criterion (any of :data:`CRITERIA`; all are reported).
+        Circular validation, the default, is what the selection benchmark
+        found safest and most useful; see :func:`decide`.
+    confidence : float, default=0.99
         One-sided confidence with which a candidate must beat "no
         adaptation" on the decisive criterion to be adopted.
     refit : bool, default=True
@@ -154,6 +158,7 @@ class AdaptationSearchCV(MetaEstimatorMixin, BaseEstimator):
         "candidates": [StrOptions({"default"}), dict, list, None],
         "baseline": [HasMethods(["fit", "predict"]), None],
         "cv": ["cv_object"],
+        "criterion": [StrOptions(set(CRITERIA))],
         "confidence": [Interval(numbers.Real, 0.5, 1, closed="neither")],
         "refit": ["boolean"],
         "n_jobs": [numbers.Integral, None],
@@ -164,13 +169,14 @@ class AdaptationSearchCV(MetaEstimatorMixin, BaseEstimator):
     __metadata_request__fit = {"sample_domain": True}
 
     def __init__(self, estimator, param_grid=None, *, candidates=None, baseline=None, cv=None,
-                 confidence=0.9, refit=True, n_jobs=None, time_budget=None, verbose=0,
-                 random_state=None):
+                 criterion="circular validation", confidence=0.99, refit=True, n_jobs=None,
+                 time_budget=None, verbose=0, random_state=None):
         self.estimator = estimator
         self.param_grid = param_grid
         self.candidates = candidates
         self.baseline = baseline
         self.cv = cv
+        self.criterion = criterion
         self.confidence = confidence
         self.refit = refit
         self.n_jobs = n_jobs
@@ -278,7 +284,7 @@ class AdaptationSearchCV(MetaEstimatorMixin, BaseEstimator):
                 skipped.append(batch[0][0])
                 continue
             results = parallel(delayed(split_evidence)(est, Xa, y, sd, tr, te, task=task,
-                                                       classes=classes)
+                                                       classes=classes, reverse=True)
                                for _, _, est in batch for tr, te in splits)
             for i, (name, params, _) in enumerate(batch):
                 folds = results[i * len(splits):(i + 1) * len(splits)]
@@ -298,7 +304,8 @@ class AdaptationSearchCV(MetaEstimatorMixin, BaseEstimator):
             raise ValueError(f"The no-adaptation baseline could not be fitted: {base_errors[0]}")
         if splits:
             criteria = compute_criteria(evidence)
-            decision = decide(criteria, task, confidence=self.confidence)
+            decision = decide(criteria, task, criterion=self.criterion,
+                              confidence=self.confidence)
         else:
             criteria = {}
             decision = {"chosen": NO_ADAPTATION, "candidates": {},
