@@ -107,14 +107,19 @@ class AdaptationSearchCV(MetaEstimatorMixin, BaseEstimator):
         Why, in one sentence.
     decision_report_ : pandas.DataFrame
         One row per candidate: each criterion's value and standard error, the
-        estimated gain over "no adaptation" with its confidence bound, whether
-        it was chosen, and why (or why not).
+        estimated gain over "no adaptation" on the decisive criterion with its
+        standard error and lower confidence bound, the verdict against "no
+        adaptation" ("better", "worse", "inconclusive"), whether it was
+        chosen, and why (or why not).
     cv_results_ : dict of ndarray
         ``GridSearchCV``-style: ``params``, ``candidate``, ``mean_fit_time``,
         and for each criterion ``mean_test_<name>``, ``se_test_<name>`` and
         ``rank_test_<name>``.
     evidence_ : dict
         The held-out outputs every criterion was computed from.
+    criteria_ : dict
+        ``{criterion: {candidate: Criterion}}``, each with ``value``, ``se``
+        and ``minus(other)`` (a paired difference and its standard error).
     n_splits_ : int
         Number of cross-validation splits.
     refit_time_ : float
@@ -311,6 +316,7 @@ class AdaptationSearchCV(MetaEstimatorMixin, BaseEstimator):
             decision = {"chosen": NO_ADAPTATION, "candidates": {},
                         "reason": "no target rows: there is nothing to adapt to"}
         self.evidence_ = evidence
+        self.criteria_ = criteria
         self._build_results(cands, evidence, criteria, decision, skipped)
         if self.refit:
             best = dict((n, e) for n, _, e in cands)[self.best_candidate_]
@@ -467,7 +473,8 @@ def _report_frame(names, criteria, decision, evidence, skipped):
                 row[crit] = values[n].value
                 row[f"{crit} s.e."] = values[n].se
         info = decision["candidates"].get(n, {})
-        row.update({k: info.get(k, np.nan) for k in ("gain", "gain s.e.", "gain lower bound")})
+        row.update({k: info.get(k, np.nan) for k in ("gain", "gain s.e.", "gain lower bound",
+                                                      "verdict")})
         row["chosen"] = n == decision["chosen"]
         row["reason"] = (f"failed: {errors[0]}" if errors else info.get("reason", ""))
         rows.append(row)
