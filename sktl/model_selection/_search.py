@@ -5,6 +5,7 @@ import time
 import warnings
 
 import numpy as np
+import scipy.sparse as sp
 from joblib import Parallel, delayed
 from sklearn.base import BaseEstimator, MetaEstimatorMixin, clone, is_classifier
 from sklearn.exceptions import FitFailedWarning
@@ -17,7 +18,7 @@ from .._base import _copy_type_tags, _index_rows
 from ..utils._domain import _as_1d, check_y_domain, unlabelled_mask
 from ._candidates import NO_ADAPTATION, _split_pipeline, default_candidates, no_adaptation
 from ._decision import CRITERIA, compute_criteria, decide
-from ._evidence import domain_ratio, fit_with_domains, split_evidence
+from ._evidence import as_features, domain_ratio, fit_with_domains, split_evidence
 from ._split import SourceKFold
 
 
@@ -70,7 +71,10 @@ class AdaptationSearchCV(MetaEstimatorMixin, BaseEstimator):
         by default); any splitter yielding held-out labelled source rows and
         target rows works.
     criterion : str, default="circular validation"
-        The decisive criterion (any of :data:`CRITERIA`; all are reported).
+        The decisive criterion (any of ``sktl.model_selection.CRITERIA``; all
+        are reported). With a few labelled target rows, "labelled target"
+        scores the candidates on them (they are held out fold by fold like
+        source rows).
         Circular validation, the default, is what the selection benchmark
         found safest and most useful; see :func:`decide`.
     confidence : float, default=0.99
@@ -255,8 +259,8 @@ class AdaptationSearchCV(MetaEstimatorMixin, BaseEstimator):
         n = _num_samples(X)
         y, sd = check_y_domain(y, sample_domain, n, task=task)
         labelled = ~unlabelled_mask(y, task)
-        Xa = X if hasattr(X, "iloc") else np.asarray(X)
-        n_features = Xa.shape[1] if Xa.ndim == 2 else 1
+        Xa = X if hasattr(X, "iloc") or sp.issparse(X) else np.asarray(X)
+        n_features = Xa.shape[1] if len(Xa.shape) == 2 else 1
         cands = self._candidate_list(n_features, task)
         if not np.any(sd < 0):  # DomainWarning already issued: nothing to adapt to
             cands = cands[:1]
@@ -266,17 +270,19 @@ class AdaptationSearchCV(MetaEstimatorMixin, BaseEstimator):
             cv.split(Xa, y, sample_domain=sd) if _accepts_domain(cv)
             else cv.split(Xa, y, groups=sd))
         self.n_splits_ = len(splits)
-        Xnum = np.asarray(Xa if not hasattr(Xa, "iloc") else Xa.to_numpy(), float) \
-            if _numeric(Xa) else None
+        try:
+            Xnum = as_features(Xa)
+        except (TypeError, ValueError):  # non-numeric columns: no input-space ratio
+            Xnum = None
         ratios = []
         for train, test in splits:
             held = test[(sd[test] > 0) & labelled[test]]
             tr_s = train[(sd[train] > 0) & labelled[train]]
             tr_t = train[sd[train] < 0]
-            if Xnum is None or len(held) == 0 or len(tr_t) < 2:
-                ratios.append(np.ones(len(held)))
-            else:
+            try:  # the input-space density ratio of the importance-weighted criteria
                 ratios.append(domain_ratio(Xnum[tr_s], Xnum[tr_t], Xnum[held]))
+            except (ValueError, TypeError, IndexError):  # no numeric X, NaN, too few rows
+                ratios.append(None)
         evidence = {"task": task, "y": y, "ratio": ratios, "candidates": {}}
         start, skipped = time.perf_counter(), []
         parallel = Parallel(n_jobs=self.n_jobs)
@@ -444,14 +450,6 @@ class AdaptationSearchCV(MetaEstimatorMixin, BaseEstimator):
 def _short(value):
     text = repr(value)
     return text if len(text) <= 40 else type(value).__name__
-
-
-def _numeric(X):
-    try:
-        np.asarray(X if not hasattr(X, "iloc") else X.to_numpy(), float)
-        return True
-    except (TypeError, ValueError):
-        return False
 
 
 def _accepts_domain(cv):
