@@ -153,12 +153,14 @@ class AdaptationSearchCV(MetaEstimatorMixin, BaseEstimator):
     >>> from sklearn.preprocessing import StandardScaler
     >>> from sktl.datasets import make_domain_shift
     >>> from sktl.model_selection import AdaptationSearchCV
-    >>> X, y, sd = make_domain_shift(200, 200, shift="covariate", random_state=0,
-    ...                              mask_target=True)
+    >>> X, y, sd = make_domain_shift(150, 150, shift="covariate", shift_strength=0.0,
+    ...                              random_state=0, mask_target=True)   # no shift at all
     >>> search = AdaptationSearchCV(make_pipeline(StandardScaler(), LogisticRegression()),
-    ...                             candidates="default", random_state=0)
-    >>> search.fit(X, y, sample_domain=sd).decision_
-    'adapt'
+    ...                             random_state=0).fit(X, y, sample_domain=sd)
+    >>> search.decision_, search.best_candidate_
+    ('do not adapt', 'no adaptation')
+    >>> list(search.decision_report_.columns[:3])
+    ['candidate', 'circular validation', 'circular validation s.e.']
     """
 
     _parameter_constraints: dict = {
@@ -359,7 +361,8 @@ class AdaptationSearchCV(MetaEstimatorMixin, BaseEstimator):
         self.best_params_ = results["params"][self.best_index_]
         self.decision_ = "do not adapt" if self.best_candidate_ == NO_ADAPTATION else "adapt"
         self.reason_ = decision["reason"]
-        self.decision_report_ = _report_frame(names, criteria, decision, evidence, skipped)
+        self.decision_report_ = _report_frame(names, criteria, decision, evidence, skipped,
+                                              self.criterion)
 
     # -------------------------------------------------------------- delegation
     @available_if(_best_has("predict"))
@@ -458,9 +461,12 @@ def _accepts_domain(cv):
     return "sample_domain" in inspect.signature(cv.split).parameters
 
 
-def _report_frame(names, criteria, decision, evidence, skipped):
+def _report_frame(names, criteria, decision, evidence, skipped, decisive):
+    """The decision report: the decisive criterion first, then the others in CRITERIA order."""
     import pandas as pd
 
+    order = [decisive] + [c for c in CRITERIA if c != decisive]
+    criteria = {c: criteria[c] for c in order if c in criteria}
     rows = []
     for n in names:
         row = {"candidate": n}
