@@ -24,6 +24,7 @@ from sklearn.utils._tags import get_tags
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import _num_samples, check_is_fitted, validate_data
 
+from .utils._blocks import is_dask
 from .utils._domain import (
     TARGET_DOMAIN,
     _as_1d,
@@ -121,6 +122,10 @@ class DAMixin:
         Returns ``X, y, sample_domain`` as arrays. ``y`` is kept as given
         (masked rows included) so the method can decide what to do with them.
         """
+        if is_dask(X):  # lazy checks, one pass over the chunks (sktl.utils._dask)
+            from .utils._dask import validate_domain_data
+
+            return validate_domain_data(self, X, y, sample_domain, reset=reset)
         if reset:
             self._validate_params()
         check_params.setdefault("dtype", [np.float64, np.float32])
@@ -214,6 +219,11 @@ class BaseDATransformer(DAMixin, TransformerMixin, BaseEstimator):
         X_new : ndarray of shape (n_samples, n_features_out)
         """
         X, y, sd = self._validate_domain_data(X, y, sample_domain)
+        if is_dask(X):  # X is a DaskRows: fit, then a lazy transform of the chunks
+            from .utils._dask import map_transform
+
+            self._fit(X, y, sd)
+            return map_transform(self, X)
         return self._fit_transform(X, y, sd)
 
     def _fit_transform(self, X, y, sample_domain):
@@ -234,6 +244,10 @@ class BaseDATransformer(DAMixin, TransformerMixin, BaseEstimator):
         -------
         X_new : ndarray of shape (n_samples, n_features_out)
         """
+        if is_dask(X):
+            from .utils._dask import transform
+
+            return transform(self, X, sample_domain)
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
         return self._transform(X, self._predict_domain(sample_domain, X.shape[0]))
@@ -479,6 +493,10 @@ class BaseReweighter(_DelegatingMixin, BaseDAEstimator):
                 f"{type(self).__name__} with an estimator needs y to fit it; pass "
                 "labels (-1 / NaN for unlabelled target rows)."
             )
+        if is_dask(X):  # lazy weights_, a Dask-aware estimator (sktl.utils._dask)
+            from .utils._dask import fit_reweighter
+
+            return fit_reweighter(self, X, y, sample_domain, fit_params)
         X, y, sd = self._validate_domain_data(X, y, sample_domain)
         src, tgt = self._source_target_masks(sd)
         if not src.any():

@@ -14,6 +14,7 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import validate_data
 
 from ._base import BaseDAEstimator, BaseDATransformer, _DelegatingMixin
+from .utils._blocks import as_rows, domain_moments
 from .utils._domain import unlabelled_mask
 from .utils._kernel import nystrom_map
 
@@ -74,20 +75,21 @@ class CORAL(OneToOneFeatureMixin, BaseDATransformer):
     """
 
     _parameter_constraints = {"reg": [Interval(Real, 0, None, closed="left")]}
+    _dask_support = True
 
     def __init__(self, reg=1.0):
         self.reg = reg
 
     def _fit(self, X, y, sample_domain):
-        src, tgt = self._source_target_masks(sample_domain)
-        eye = self.reg * np.eye(X.shape[1], dtype=X.dtype)
-        cs = np.atleast_2d(np.cov(X[src], rowvar=False, bias=True)) + eye
-        ct = np.atleast_2d(np.cov(X[tgt], rowvar=False, bias=True)) + eye
+        # one pass of sums over the rows (blockwise on Dask input)
+        (_, source_mean, cs), (_, _, ct) = domain_moments(as_rows(X, sample_domain))
+        eye = self.reg * np.eye(len(cs))
+        cs, ct = cs + eye, ct + eye
         if self.reg == 0:
             jitter = 1e-10 * max(np.trace(cs), np.trace(ct), 1.0)
             cs, ct = cs + jitter * np.eye(len(cs)), ct + jitter * np.eye(len(ct))
         self.coral_matrix_ = _sym_power(cs, -0.5) @ _sym_power(ct, 0.5)
-        self.source_mean_ = X[src].mean(axis=0)
+        self.source_mean_ = source_mean
         return self
 
     def _transform(self, X, sample_domain):
@@ -278,6 +280,7 @@ class TCA(ClassNamePrefixFeaturesOutMixin, BaseDATransformer):
         "max_dense_memory": [Interval(Real, 0, None, closed="neither")],
         "random_state": ["random_state"],
     }
+    _dask_support = True  # landmark and linear-primal modes (sums over row blocks)
 
     def __init__(self, n_components=10, *, kernel="linear", gamma=None, degree=3, coef0=1,
                  mu=1.0, normalize_mmd=False, n_landmarks=None, max_dense_memory=4.0,
@@ -303,7 +306,7 @@ class TCA(ClassNamePrefixFeaturesOutMixin, BaseDATransformer):
         """Inputs of the primal problem: raw features or Nyström features."""
         if self.mode_ == "nystrom":
             return self._k(X, self.landmarks_) @ self.nystrom_map_
-        return X
+        return np.asarray(X, dtype=float)
 
     def _mmd_columns(self, X, y, sample_domain):
         return self._normalise(_mmd_vectors(sample_domain))
@@ -331,23 +334,29 @@ class TCA(ClassNamePrefixFeaturesOutMixin, BaseDATransformer):
     def _solve(self, X, y, sample_domain):
         """Fit the components; return the training embedding if the dual solve has it, else None."""
         rng = check_random_state(self.random_state)
-        n, d = X.shape
-        if not (sample_domain < 0).any():  # no target: the rows are their own target
-            sample_domain = np.r_[sample_domain, -np.ones_like(sample_domain)]
-            X = np.vstack([X, X])
-            y = None if y is None else np.r_[y, y]
+        rows = as_rows(X, sample_domain)
+        n, d = rows.n_rows, rows.n_features
+        no_target = not rows.counts()[1]  # no target: the rows are their own target
+        n_fit = 2 * n if no_target else n
         if self.n_landmarks is not None:
             self.mode_ = "nystrom"
-            m = min(self.n_landmarks, len(X))
-            self.landmarks_ = X[rng.choice(len(X), m, replace=False)]
+            m = min(self.n_landmarks, n_fit)
+            self.landmarks_ = rows.take(rng.choice(n_fit, m, replace=False) % n)
             self.nystrom_map_ = nystrom_map(self._k(self.landmarks_, self.landmarks_),
                                             self.landmarks_)
-        elif self.kernel == "linear" and d < len(X):
+        elif self.kernel == "linear" and d < n_fit:
             self.mode_ = "primal"
+        elif rows.lazy:
+            raise ValueError("The exact (dual) TCA needs the n x n kernel in memory; on Dask "
+                             "input set n_landmarks (or use the linear kernel).")
         else:
             self.mode_ = "dual"
         k = self.n_components
         if self.mode_ == "dual":
+            if no_target:
+                sample_domain = np.r_[sample_domain, -np.ones_like(sample_domain)]
+                X = np.vstack([X, X])
+                y = None if y is None else np.r_[y, y]
             if k > len(X) - 1:
                 raise ValueError(f"n_components={k} must be below the number of training "
                                  f"rows ({len(X)}).")
@@ -362,21 +371,49 @@ class TCA(ClassNamePrefixFeaturesOutMixin, BaseDATransformer):
             K = self._k(X, X)
             self.eigenvalues_, W = self._solve_dual(K, X, y, sample_domain, rng)
         else:
-            F = self._features(X)
-            if k > F.shape[1]:
-                raise ValueError(f"n_components={k} exceeds the {F.shape[1]} features of "
+            width = len(self.nystrom_map_.T) if self.mode_ == "nystrom" else d
+            if k > width:
+                raise ValueError(f"n_components={k} exceeds the {width} features of "
                                  f"the {self.mode_} problem; lower n_components.")
-            self.eigenvalues_, W = self._solve_primal(F, y, sample_domain)
+            self.eigenvalues_, W = self._solve_primal(rows, y, sample_domain, no_target)
         self.components_ = _fix_signs(W)
         if self.mode_ == "dual" and len(X) == n:  # kernel at hand: no second pass
             return K @ self.components_
         return None
 
-    def _solve_primal(self, F, y, sample_domain):
-        V = F.T @ self._mmd_columns(F, y, sample_domain)
-        Fc = F - F.mean(axis=0)
-        A = Fc.T @ Fc
-        B = V @ V.T + self.mu * np.eye(F.shape[1])
+    def _mmd_block(self, y, sample_domain, counts):
+        """``(domain_block, keys_block) -> `` the MMD columns ``E`` of those rows.
+
+        TCA's one marginal column is ``1/n_s`` on source and ``-1/n_t`` on
+        target rows, so each block computes its own (JDA overrides this with
+        its class-conditional columns).
+        """
+        n_s, n_t = counts
+        scale = 1.0 / np.sqrt(1.0 / n_s + 1.0 / n_t) if self.normalize_mmd else 1.0
+        return lambda sd, keys: scale * ((sd > 0) / n_s - (sd < 0) / n_t)[:, None]
+
+    def _solve_primal(self, rows, y, sample_domain, no_target=False):
+        """The ``p x p`` problem on features ``F`` (raw or Nyström) from sums over rows.
+
+        ``A = F' H F`` and ``V = F' E`` are accumulated block by block (one
+        pass, blockwise on Dask input), so no ``n x p`` matrix is held.
+        """
+        shift = self._features(rows.head(256)).mean(axis=0)
+        counts = rows.counts()
+        mmd = self._mmd_block(y, sample_domain, counts)
+
+        def fn(X, sd, keys):
+            F = self._features(X) - shift
+            E = mmd(sd, keys)
+            return F.sum(axis=0), F.T @ F, F.T @ E, E.sum(axis=0)
+
+        total, G, FE, e_sum = rows.reduce(fn)
+        n = rows.n_rows
+        A = G - np.outer(total, total) / n  # F' H F
+        V = FE + np.outer(shift, e_sum)
+        if no_target:  # the rows stacked on themselves: twice the variance, no discrepancy
+            A, V = 2 * A, np.zeros_like(V)
+        B = V @ V.T + self.mu * np.eye(len(A))
         return _generalised_top(A, B, self.n_components)
 
     def _solve_dual(self, K, X, y, sample_domain, rng):
@@ -384,9 +421,12 @@ class TCA(ClassNamePrefixFeaturesOutMixin, BaseDATransformer):
         return _dual_top(K, V, self.mu, self.n_components, rng)
 
     def _transform(self, X, sample_domain):
-        if self.mode_ == "dual":
-            return self._k(X, self.X_fit_) @ self.components_
-        return self._features(X) @ self.components_
+        def embed(Xb, sd, keys):  # in blocks: bounded memory at any number of rows
+            if self.mode_ == "dual":
+                return self._k(Xb, self.X_fit_) @ self.components_
+            return self._features(Xb) @ self.components_
+
+        return as_rows(X, sample_domain).map(embed, self.components_.shape[1])
 
     @property
     def _n_features_out(self):
@@ -471,6 +511,7 @@ class JDA(TCA):
         "estimator": [HasMethods(["fit", "predict"]), None],
     }
     _requires_labelled_source = True
+    _dask_support = False
 
     def __init__(self, n_components=10, *, kernel="linear", gamma=None, degree=3, coef0=1,
                  mu=1.0, normalize_mmd=False, n_landmarks=None, max_dense_memory=4.0,
@@ -507,6 +548,10 @@ class JDA(TCA):
         self.pseudo_labels_ = self._pseudo[tgt]
         del self._pseudo
         return Z
+
+    def _mmd_block(self, y, sample_domain, counts):
+        E = self._mmd_columns(None, y, sample_domain)
+        return lambda sd, keys: E[keys]
 
     def _mmd_columns(self, X, y, sample_domain):
         pseudo = getattr(self, "_pseudo", None)
@@ -564,25 +609,28 @@ class SubspaceAlignment(ClassNamePrefixFeaturesOutMixin, BaseDATransformer):
     """
 
     _parameter_constraints = {"n_components": [Interval(Integral, 1, None, closed="left")]}
+    _dask_support = True
 
     def __init__(self, n_components=10):
         self.n_components = n_components
 
     def _fit(self, X, y, sample_domain):
-        src, tgt = self._source_target_masks(sample_domain)
-        k = self.n_components
-        if k > X.shape[1]:
-            raise ValueError(f"n_components={k} exceeds the {X.shape[1]} features.")
+        rows = as_rows(X, sample_domain)
+        k, d = self.n_components, rows.n_features
+        if k > d:
+            raise ValueError(f"n_components={k} exceeds the {d} features.")
 
-        def basis(rows):
-            mean = rows.mean(axis=0)
-            _, _, vt = linalg.svd(rows - mean, full_matrices=False)
-            P = np.zeros((X.shape[1], k))
-            P[:, : min(k, vt.shape[0])] = vt[:k].T
+        def basis(n, mean, cov):
+            # principal directions from the covariance (one pass of sums)
+            vals, vecs = linalg.eigh(cov)
+            P = np.zeros((d, k))
+            top = min(k, int(n))  # as many directions as the rows span at most
+            P[:, :top] = vecs[:, ::-1][:, :top]
             return mean, _fix_signs(P) if np.any(P) else P
 
-        self.source_mean_, self.source_components_ = basis(X[src])
-        self.target_mean_, self.target_components_ = basis(X[tgt])
+        source, target = domain_moments(rows)
+        self.source_mean_, self.source_components_ = basis(*source)
+        self.target_mean_, self.target_components_ = basis(*target)
         self.alignment_ = self.source_components_.T @ self.target_components_
         return self
 
