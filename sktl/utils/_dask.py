@@ -16,9 +16,10 @@ import warnings
 import dask
 import dask.array as da
 import numpy as np
+from sklearn.utils import gen_batches
 
 from ..exceptions import DomainWarning
-from ._blocks import Rows, add
+from ._blocks import BLOCK_ROWS, Rows, add
 from ._domain import check_sample_domain, infer_sample_domain, unlabelled_mask
 
 
@@ -29,9 +30,23 @@ def _select(X, sd, sign):
     return X[mask], sd[mask]
 
 
-def _apply(fn, X, sd, sign, start, stop):
+def _apply(fn, X, sd, sign, start, stop, combine=None):
+    """``fn`` on the selected rows of one chunk, in sub-blocks of bounded size.
+
+    With ``combine`` the sub-block results are combined (a reduction), else
+    concatenated (a map); either way a task holds one sub-block's
+    temporaries, whatever the chunk size.
+    """
     X, sd = _select(X, sd.ravel(), sign)
-    return fn(X, sd, np.arange(start, stop))
+    keys = np.arange(start, stop)
+    parts = [fn(X[sl], sd[sl], keys[sl]) for sl in gen_batches(len(X), BLOCK_ROWS)] \
+        or [fn(X, sd, keys)]
+    if combine is None:
+        return np.concatenate(parts) if len(parts) > 1 else parts[0]
+    out = parts[0]
+    for part in parts[1:]:
+        out = combine(out, part)
+    return out
 
 
 def _take(X, sd, sign, positions):
@@ -76,7 +91,8 @@ class DaskRows(Rows):
         xs, ss = self._delayed_blocks()
         fd = dask.delayed(fn, pure=True)  # one key shared by every task
         apply = dask.delayed(_apply, pure=True)
-        parts = [apply(fd, x, s, self.sign, self.offsets[j], self.offsets[j + 1])
+        fc = dask.delayed(combine, pure=True)
+        parts = [apply(fd, x, s, self.sign, self.offsets[j], self.offsets[j + 1], fc)
                  for j, (x, s) in enumerate(zip(xs, ss, strict=True))]
         if not parts:
             return fn(np.empty((0, self.n_features)), np.empty(0, np.int64), np.arange(0))
