@@ -30,7 +30,7 @@ def _select(X, sd, sign):
     return X[mask], sd[mask]
 
 
-def _apply(fn, X, sd, sign, start, stop, combine=None):
+def _apply(fn, X, sd, sign, start, stop, combine=None, empty=None):
     """``fn`` on the selected rows of one chunk, in sub-blocks of bounded size.
 
     With ``combine`` the sub-block results are combined (a reduction), else
@@ -38,9 +38,10 @@ def _apply(fn, X, sd, sign, start, stop, combine=None):
     temporaries, whatever the chunk size.
     """
     X, sd = _select(X, sd.ravel(), sign)
+    if not len(X):  # a chunk without such rows: nothing to combine (None) or 0 rows
+        return empty
     keys = np.arange(start, stop)
-    parts = [fn(X[sl], sd[sl], keys[sl]) for sl in gen_batches(len(X), BLOCK_ROWS)] \
-        or [fn(X, sd, keys)]
+    parts = [fn(X[sl], sd[sl], keys[sl]) for sl in gen_batches(len(X), BLOCK_ROWS)]
     if combine is None:
         return np.concatenate(parts) if len(parts) > 1 else parts[0]
     out = parts[0]
@@ -53,8 +54,15 @@ def _take(X, sd, sign, positions):
     return _select(X, sd.ravel(), sign)[0][positions]
 
 
+def _skip_none(combine):
+    def both(a, b):
+        return a if b is None else b if a is None else combine(a, b)
+
+    return both
+
+
 def _tree(parts, combine):
-    combine = dask.delayed(combine, pure=True)
+    combine = dask.delayed(_skip_none(combine), pure=True)
     while len(parts) > 1:
         parts = [combine(parts[i], parts[i + 1]) if i + 1 < len(parts) else parts[i]
                  for i in range(0, len(parts), 2)]
@@ -91,12 +99,13 @@ class DaskRows(Rows):
         xs, ss = self._delayed_blocks()
         fd = dask.delayed(fn, pure=True)  # one key shared by every task
         apply = dask.delayed(_apply, pure=True)
-        fc = dask.delayed(combine, pure=True)
+        fc = dask.delayed(_skip_none(combine), pure=True)
         parts = [apply(fd, x, s, self.sign, self.offsets[j], self.offsets[j + 1], fc)
                  for j, (x, s) in enumerate(zip(xs, ss, strict=True))]
-        if not parts:
-            return fn(np.empty((0, self.n_features)), np.empty(0, np.int64), np.arange(0))
-        return dask.compute(_tree(parts, combine))[0]
+        out = dask.compute(_tree(parts, combine))[0] if parts else None
+        if out is None:  # no rows at all: the function of an empty block
+            out = fn(np.empty((0, self.n_features)), np.empty(0, np.int64), np.arange(0))
+        return out
 
     def take(self, keys):
         keys = np.asarray(keys, dtype=np.int64)
@@ -124,7 +133,8 @@ class DaskRows(Rows):
         blocks = []
         for j, (x, s) in enumerate(zip(xs, ss, strict=True)):
             shape = (int(self.sizes[j]),) if n_out is None else (int(self.sizes[j]), n_out)
-            part = apply(fd, x, s, self.sign, self.offsets[j], self.offsets[j + 1])
+            part = apply(fd, x, s, self.sign, self.offsets[j], self.offsets[j + 1],
+                         None, np.zeros((0,) + shape[1:], dtype=dtype))
             blocks.append(da.from_delayed(part, shape=shape, dtype=dtype))
         return da.concatenate(blocks, axis=0)
 
