@@ -231,13 +231,14 @@ def logistic_newton(source, target, C=1.0, fit_intercept=True, tol=1e-10, max_it
         def fn(X, sd, keys):
             Z = np.c_[X, np.ones(len(X))]
             p = _sigmoid(Z @ theta)
-            loss = np.logaddexp(0.0, Z @ theta) - label * (Z @ theta)
-            return loss.sum(), Z.T @ (p - label), (Z * (p * (1 - p))[:, None]).T @ Z
+            return Z.T @ (p - label), (Z * (p * (1 - p))[:, None]).T @ Z
         return fn
 
-    for it in range(1, max_iter + 1):
-        ls, gs, Hs = source.reduce(pass_(0.0))
-        lt, gt, Ht = target.reduce(pass_(1.0))
+    n_iter = 0
+    while n_iter < max_iter:
+        n_iter += 1
+        gs, Hs = source.reduce(pass_(0.0))
+        gt, Ht = target.reduce(pass_(1.0))
         grad = reg * theta + C * (gs + gt)
         hess = np.diag(reg) + C * (Hs + Ht)
         if not fit_intercept:
@@ -246,4 +247,4 @@ def logistic_newton(source, target, C=1.0, fit_intercept=True, tol=1e-10, max_it
         theta = theta - step
         if np.abs(step).max() <= tol * max(1.0, np.abs(theta).max()):
             break
-    return theta[:d], theta[d], it
+    return theta[:d], theta[d], n_iter
