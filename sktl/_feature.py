@@ -17,6 +17,7 @@ from ._base import BaseDAEstimator, BaseDATransformer, _DelegatingMixin
 from .utils._blocks import as_rows, domain_moments
 from .utils._domain import unlabelled_mask
 from .utils._kernel import nystrom_map
+from .utils._linalg import block_krylov_top
 
 
 def _sym_power(C, power):
@@ -135,11 +136,12 @@ def _dual_top(K, V, mu, k, random_state):
 
     ``B = mu I + U U'`` with ``U = K V`` of low rank, so ``B^{-1/2}`` has a
     closed form; the top eigenvectors of the symmetric operator
-    ``B^{-1/2} K H K B^{-1/2}`` are found by Lanczos (ARPACK) with one pass
-    over ``K`` per product, never forming an n x n product of matrices.
+    ``B^{-1/2} K H K B^{-1/2}`` are found by a block Lanczos iteration
+    (:func:`~sktl.utils._linalg.block_krylov_top`) whose every step applies
+    ``K`` to a block of vectors (a matrix-matrix product, compute-bound), never
+    forming an n x n product of matrices. Its residuals are checked; when it
+    does not converge, the dense solver takes over with a warning.
     """
-    from scipy.sparse.linalg import ArpackNoConvergence, LinearOperator, eigsh
-
     n = K.shape[0]
     U = K @ V
     Q, R = np.linalg.qr(U)
@@ -151,33 +153,26 @@ def _dual_top(K, V, mu, k, random_state):
         return x / np.sqrt(mu) + QP @ (scale[:, None] * (QP.T @ x)) if x.ndim == 2 \
             else x / np.sqrt(mu) + QP @ (scale * (QP.T @ x))
 
-    def centre(x):
-        return x - x.mean(axis=0)
-
     def matvec(x):
-        z = b_inv_sqrt(x)
-        z = K @ centre(K @ z)
-        return b_inv_sqrt(z)
+        z = K @ b_inv_sqrt(x)
+        return b_inv_sqrt(K @ (z - z.mean(axis=0)))
+
+    def dense():
+        M = matvec(np.eye(n))
+        return linalg.eigh(0.5 * (M + M.T), subset_by_index=[n - k, n - 1])
 
     if k >= n // 4 or n <= 600:
-        M = matvec(np.eye(n))
-        M = 0.5 * (M + M.T)
-        vals, Y = linalg.eigh(M, subset_by_index=[n - k, n - 1])
+        vals, Y = dense()
         vals, Y = vals[::-1], Y[:, ::-1]
     else:
-        op = LinearOperator((n, n), matvec=matvec, matmat=matvec, dtype=float)
-        v0 = random_state.uniform(-1, 1, n)
-        try:
-            vals, Y = eigsh(op, k=k, which="LA", v0=v0, tol=1e-10)
-        except ArpackNoConvergence:
+        vals, Y, _, converged = block_krylov_top(matvec, n, k, random_state, tol=1e-9)
+        if not converged:
             warnings.warn(
-                "TCA's Lanczos eigensolver did not converge; falling back to the dense "
+                "TCA's block eigensolver did not converge; falling back to the dense "
                 "solver (slower, O(n^3)). Lower n_components or use n_landmarks.",
                 ConvergenceWarning, stacklevel=4)
-            M = matvec(np.eye(n))
-            vals, Y = linalg.eigh(0.5 * (M + M.T), subset_by_index=[n - k, n - 1])
-        order = np.argsort(vals)[::-1]
-        vals, Y = vals[order], Y[:, order]
+            vals, Y = dense()
+            vals, Y = vals[::-1], Y[:, ::-1]
     return vals, b_inv_sqrt(Y)
 
 
