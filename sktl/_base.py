@@ -24,6 +24,7 @@ from sklearn.utils._tags import get_tags
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import _num_samples, check_is_fitted, validate_data
 
+from .utils._array_api import float_dtypes, host
 from .utils._blocks import is_dask
 from .utils._domain import (
     TARGET_DOMAIN,
@@ -128,8 +129,9 @@ class DAMixin:
             return validate_domain_data(self, X, y, sample_domain, reset=reset)
         if reset:
             self._validate_params()
-        check_params.setdefault("dtype", [np.float64, np.float32])
+        check_params.setdefault("dtype", float_dtypes(X))  # X's namespace (array API)
         X = validate_data(self, X, reset=reset, **check_params)
+        y, sample_domain = host(y), host(sample_domain)
         y, sd = check_y_domain(
             y,
             sample_domain,
@@ -249,8 +251,8 @@ class BaseDATransformer(DAMixin, TransformerMixin, BaseEstimator):
 
             return transform(self, X, sample_domain)
         check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
-        return self._transform(X, self._predict_domain(sample_domain, X.shape[0]))
+        X = validate_data(self, X, reset=False, dtype=float_dtypes(X))
+        return self._transform(X, self._predict_domain(host(sample_domain), X.shape[0]))
 
 
 class _LabelledScoreMixin:

@@ -4,7 +4,6 @@ import warnings
 from numbers import Integral, Real
 
 import numpy as np
-from scipy import linalg
 from sklearn.base import ClassNamePrefixFeaturesOutMixin, OneToOneFeatureMixin, clone
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics.pairwise import pairwise_kernels
@@ -14,17 +13,25 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import validate_data
 
 from ._base import BaseDAEstimator, BaseDATransformer, _DelegatingMixin
+from .utils._array_api import (
+    cast,
+    concat,
+    eye,
+    fix_signs,
+    generalised_top,
+    get_namespace,
+    is_numpy,
+    outer,
+    sym_power,
+    to_numpy,
+    where_rows,
+)
 from .utils._blocks import as_rows, domain_moments
 from .utils._domain import unlabelled_mask
 from .utils._kernel import nystrom_map
 from .utils._linalg import block_krylov_top
 
-
-def _sym_power(C, power):
-    """``C ** power`` for a symmetric positive-definite matrix ``C``."""
-    vals, vecs = linalg.eigh(C)
-    vals = np.clip(vals, np.finfo(C.dtype).tiny, None)
-    return (vecs * vals**power) @ vecs.T
+_sym_power, _fix_signs, _generalised_top = sym_power, fix_signs, generalised_top
 
 
 class CORAL(OneToOneFeatureMixin, BaseDATransformer):
@@ -84,21 +91,20 @@ class CORAL(OneToOneFeatureMixin, BaseDATransformer):
     def _fit(self, X, y, sample_domain):
         # one pass of sums over the rows (blockwise on Dask input)
         (_, source_mean, cs), (_, _, ct) = domain_moments(as_rows(X, sample_domain))
-        eye = self.reg * np.eye(len(cs))
-        cs, ct = cs + eye, ct + eye
+        cs, ct = cs + self.reg * eye(cs.shape[0], cs), ct + self.reg * eye(ct.shape[0], ct)
         if self.reg == 0:
-            jitter = 1e-10 * max(np.trace(cs), np.trace(ct), 1.0)
-            cs, ct = cs + jitter * np.eye(len(cs)), ct + jitter * np.eye(len(ct))
-        self.coral_matrix_ = _sym_power(cs, -0.5) @ _sym_power(ct, 0.5)
+            jitter = 1e-10 * max(to_numpy(cs).trace(), to_numpy(ct).trace(), 1.0)
+            cs, ct = cs + jitter * eye(cs.shape[0], cs), ct + jitter * eye(ct.shape[0], ct)
+        self.coral_matrix_ = sym_power(cs, -0.5) @ sym_power(ct, 0.5)
         self.source_mean_ = source_mean
         return self
 
     def _transform(self, X, sample_domain):
-        out = X.copy()
         src = sample_domain > 0
-        mean = self.source_mean_.astype(X.dtype, copy=False)
-        out[src] = (X[src] - mean) @ self.coral_matrix_.astype(X.dtype, copy=False) + mean
-        return out
+        if not src.any():
+            return X if not is_numpy(get_namespace(X)) else X.copy()
+        mean, A = cast(self.source_mean_, X), cast(self.coral_matrix_, X)
+        return where_rows(src, (X - mean) @ A + mean, X)
 
 
 def _kernel_params(est, n_features):
@@ -124,13 +130,6 @@ def _mmd_vectors(sample_domain, y_pseudo=None, classes=None):
     return np.column_stack(cols).astype(float)
 
 
-def _generalised_top(A, B, k):
-    """Top-``k`` eigenvectors of ``A w = lambda B w`` (A symmetric, B SPD)."""
-    n = A.shape[0]
-    vals, vecs = linalg.eigh(A, B, subset_by_index=[n - k, n - 1])
-    return vals[::-1], vecs[:, ::-1]
-
-
 def _dual_top(K, V, mu, k, random_state):
     """Top-``k`` solutions of ``K H K w = lambda (K V V' K + mu I) w``.
 
@@ -140,46 +139,41 @@ def _dual_top(K, V, mu, k, random_state):
     (:func:`~sktl.utils._linalg.block_krylov_top`) whose every step applies
     ``K`` to a block of vectors (a matrix-matrix product, compute-bound), never
     forming an n x n product of matrices. Its residuals are checked; when it
-    does not converge, the dense solver takes over with a warning.
+    does not converge, the dense solver takes over with a warning. Written
+    against the array API: ``K`` may live on a GPU.
     """
+    xp = get_namespace(K)
     n = K.shape[0]
-    U = K @ V
-    Q, R = np.linalg.qr(U)
-    lam, P = np.linalg.eigh(R @ R.T)
+    U = K @ cast(V, K)
+    Q, R = xp.linalg.qr(U)
+    lam, P = xp.linalg.eigh(R @ R.T)
     QP = Q @ P
-    scale = 1.0 / np.sqrt(mu + np.clip(lam, 0, None)) - 1.0 / np.sqrt(mu)
+    root = float(mu) ** 0.5
+    scale = 1.0 / xp.sqrt(mu + xp.clip(lam, min=0.0)) - 1.0 / root
 
     def b_inv_sqrt(x):
-        return x / np.sqrt(mu) + QP @ (scale[:, None] * (QP.T @ x)) if x.ndim == 2 \
-            else x / np.sqrt(mu) + QP @ (scale * (QP.T @ x))
+        return x / root + QP @ (scale[:, None] * (QP.T @ x))
 
     def matvec(x):
         z = K @ b_inv_sqrt(x)
-        return b_inv_sqrt(K @ (z - z.mean(axis=0)))
+        return b_inv_sqrt(K @ (z - xp.mean(z, axis=0)))
 
     def dense():
-        M = matvec(np.eye(n))
-        return linalg.eigh(0.5 * (M + M.T), subset_by_index=[n - k, n - 1])
+        M = matvec(eye(n, K))
+        vals, Y = xp.linalg.eigh(0.5 * (M + M.T))
+        return xp.flip(vals[n - k:], axis=0), xp.flip(Y[:, n - k:], axis=1)
 
     if k >= n // 4 or n <= 600:
         vals, Y = dense()
-        vals, Y = vals[::-1], Y[:, ::-1]
     else:
-        vals, Y, _, converged = block_krylov_top(matvec, n, k, random_state, tol=1e-9)
+        vals, Y, _, converged = block_krylov_top(matvec, n, k, random_state, like=K, tol=1e-9)
         if not converged:
             warnings.warn(
                 "TCA's block eigensolver did not converge; falling back to the dense "
                 "solver (slower, O(n^3)). Lower n_components or use n_landmarks.",
                 ConvergenceWarning, stacklevel=4)
             vals, Y = dense()
-            vals, Y = vals[::-1], Y[:, ::-1]
     return vals, b_inv_sqrt(Y)
-
-
-def _fix_signs(W):
-    """Deterministic eigenvector signs: the largest entry of each column > 0."""
-    idx = np.abs(W).argmax(axis=0)
-    return W * np.sign(W[idx, np.arange(W.shape[1])])
 
 
 class TCA(ClassNamePrefixFeaturesOutMixin, BaseDATransformer):
@@ -301,7 +295,7 @@ class TCA(ClassNamePrefixFeaturesOutMixin, BaseDATransformer):
         """Inputs of the primal problem: raw features or Nyström features."""
         if self.mode_ == "nystrom":
             return self._k(X, self.landmarks_) @ self.nystrom_map_
-        return np.asarray(X, dtype=float)
+        return X
 
     def _mmd_columns(self, X, y, sample_domain):
         return self._normalise(_mmd_vectors(sample_domain))
@@ -350,15 +344,15 @@ class TCA(ClassNamePrefixFeaturesOutMixin, BaseDATransformer):
         if self.mode_ == "dual":
             if no_target:
                 sample_domain = np.r_[sample_domain, -np.ones_like(sample_domain)]
-                X = np.vstack([X, X])
+                X = concat([X, X])
                 y = None if y is None else np.r_[y, y]
-            if k > len(X) - 1:
+            if k > X.shape[0] - 1:
                 raise ValueError(f"n_components={k} must be below the number of training "
-                                 f"rows ({len(X)}).")
-            needed = 3 * 8 * len(X) ** 2 / 2**30  # the kernel and two n x n work arrays
+                                 f"rows ({X.shape[0]}).")
+            needed = 3 * 8 * X.shape[0] ** 2 / 2**30  # the kernel and two n x n work arrays
             if needed > self.max_dense_memory:
                 raise ValueError(
-                    f"The exact TCA of {len(X)} rows would need about {needed:.1f} GiB "
+                    f"The exact TCA of {X.shape[0]} rows would need about {needed:.1f} GiB "
                     f"(max_dense_memory={self.max_dense_memory} GiB). Set n_landmarks "
                     "(e.g. 500) for memory linear in the rows, or raise max_dense_memory."
                 )
@@ -366,13 +360,13 @@ class TCA(ClassNamePrefixFeaturesOutMixin, BaseDATransformer):
             K = self._k(X, X)
             self.eigenvalues_, W = self._solve_dual(K, X, y, sample_domain, rng)
         else:
-            width = len(self.nystrom_map_.T) if self.mode_ == "nystrom" else d
+            width = self.nystrom_map_.shape[1] if self.mode_ == "nystrom" else d
             if k > width:
                 raise ValueError(f"n_components={k} exceeds the {width} features of "
                                  f"the {self.mode_} problem; lower n_components.")
             self.eigenvalues_, W = self._solve_primal(rows, y, sample_domain, no_target)
-        self.components_ = _fix_signs(W)
-        if self.mode_ == "dual" and len(X) == n:  # kernel at hand: no second pass
+        self.components_ = fix_signs(W)
+        if self.mode_ == "dual" and X.shape[0] == n:  # kernel at hand: no second pass
             return K @ self.components_
         return None
 
@@ -393,23 +387,25 @@ class TCA(ClassNamePrefixFeaturesOutMixin, BaseDATransformer):
         ``A = F' H F`` and ``V = F' E`` are accumulated block by block (one
         pass, blockwise on Dask input), so no ``n x p`` matrix is held.
         """
-        shift = self._features(rows.head(256)).mean(axis=0)
+        head = self._features(rows.head(256))
+        shift = get_namespace(head).mean(head, axis=0)
         counts = rows.counts()
         mmd = self._mmd_block(y, sample_domain, counts)
 
         def fn(X, sd, keys):
             F = self._features(X) - shift
-            E = mmd(sd, keys)
-            return F.sum(axis=0), F.T @ F, F.T @ E, E.sum(axis=0)
+            E = cast(mmd(sd, keys), F)
+            xp = get_namespace(F)
+            return xp.sum(F, axis=0), F.T @ F, F.T @ E, xp.sum(E, axis=0)
 
         total, G, FE, e_sum = rows.reduce(fn)
         n = rows.n_rows
-        A = G - np.outer(total, total) / n  # F' H F
-        V = FE + np.outer(shift, e_sum)
+        A = G - outer(total, total) / n  # F' H F
+        V = FE + outer(shift, e_sum)
         if no_target:  # the rows stacked on themselves: twice the variance, no discrepancy
-            A, V = 2 * A, np.zeros_like(V)
-        B = V @ V.T + self.mu * np.eye(len(A))
-        return _generalised_top(A, B, self.n_components)
+            A, V = 2 * A, 0 * V
+        B = V @ V.T + self.mu * eye(A.shape[0], A)
+        return generalised_top(A, B, self.n_components)
 
     def _solve_dual(self, K, X, y, sample_domain, rng):
         V = self._mmd_columns(X, y, sample_domain)
@@ -617,11 +613,11 @@ class SubspaceAlignment(ClassNamePrefixFeaturesOutMixin, BaseDATransformer):
 
         def basis(n, mean, cov):
             # principal directions from the covariance (one pass of sums)
-            vals, vecs = linalg.eigh(cov)
-            P = np.zeros((d, k))
-            top = min(k, int(n))  # as many directions as the rows span at most
-            P[:, :top] = vecs[:, ::-1][:, :top]
-            return mean, _fix_signs(P) if np.any(P) else P
+            xp = get_namespace(cov)
+            vecs = xp.flip(xp.linalg.eigh(cov)[1], axis=1)[:, :k]
+            # as many directions as the rows span at most; the others are 0
+            P = vecs * cast(np.arange(k) < n, cov)[None, :]
+            return mean, fix_signs(P) if bool(xp.any(P != 0)) else P
 
         source, target = domain_moments(rows)
         self.source_mean_, self.source_components_ = basis(*source)
@@ -630,10 +626,9 @@ class SubspaceAlignment(ClassNamePrefixFeaturesOutMixin, BaseDATransformer):
         return self
 
     def _transform(self, X, sample_domain):
-        out = (X - self.target_mean_) @ self.target_components_
-        src = sample_domain > 0
-        out[src] = (X[src] - self.source_mean_) @ self.source_components_ @ self.alignment_
-        return out
+        tgt = (X - self.target_mean_) @ self.target_components_
+        src = (X - self.source_mean_) @ self.source_components_ @ self.alignment_
+        return where_rows(sample_domain > 0, src, tgt)
 
     @property
     def _n_features_out(self):

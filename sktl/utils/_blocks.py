@@ -27,6 +27,8 @@ import sys
 import numpy as np
 from sklearn.utils import gen_batches
 
+from ._array_api import asarray, concat, get_namespace, outer, take_rows
+
 BLOCK_ROWS = 16384
 
 
@@ -134,7 +136,7 @@ class NumpyRows(Rows):
 
     def _blocks(self):
         for sl in gen_batches(self.n_rows, self.block_rows) if self.n_rows else ():
-            yield self.X[sl], self.sd[sl], np.arange(sl.start, sl.stop)
+            yield self.X[sl, ...], self.sd[sl], np.arange(sl.start, sl.stop)
 
     def reduce(self, fn, combine=add):
         out = None
@@ -142,24 +144,24 @@ class NumpyRows(Rows):
             part = fn(X, sd, keys)
             out = part if out is None else combine(out, part)
         if out is None:  # no rows: the function of an empty block
-            out = fn(self.X[:0], self.sd[:0], np.arange(0))
+            out = fn(self.X[:0, ...], self.sd[:0], np.arange(0))
         return out
 
     def take(self, keys):
-        return self.X[np.asarray(keys, dtype=np.intp)]
+        return take_rows(self.X, keys)
 
     def head(self, n):
-        return self.X[:n]
+        return self.X[:n, ...]
 
     def map(self, fn, n_out=None, dtype=None):
         parts = [fn(X, sd, keys) for X, sd, keys in self._blocks()]
         if not parts:
-            return fn(self.X[:0], self.sd[:0], np.arange(0))
-        return np.concatenate(parts) if len(parts) > 1 else parts[0]
+            return fn(self.X[:0, ...], self.sd[:0], np.arange(0))
+        return concat(parts) if len(parts) > 1 else parts[0]
 
     def subset(self, sign):
         mask = self.sd > 0 if sign > 0 else self.sd < 0
-        return NumpyRows(self.X[mask], self.sd[mask], self.block_rows)
+        return NumpyRows(self.X[asarray(mask, self.X)], self.sd[mask], self.block_rows)
 
 
 def is_dask(obj):
@@ -186,15 +188,15 @@ def domain_moments(rows):
     accumulated about a shift (the first block's mean), which keeps them
     accurate when the features are far from zero.
     """
-    d = rows.n_features
     head = rows.head(256)
-    shift = head.mean(axis=0) if len(head) else np.zeros(d)
+    xp = get_namespace(head)
+    shift = xp.mean(head, axis=0)
 
     def fn(X, sd, keys):
         out = []
         for mask in (sd > 0, sd < 0, np.ones(len(sd), bool)):
-            Z = X[mask] - shift
-            out.append((float(mask.sum()), Z.sum(axis=0), Z.T @ Z))
+            Z = X[asarray(mask, X)] - shift
+            out.append((float(mask.sum()), xp.sum(Z, axis=0), Z.T @ Z))
         return tuple(out)
 
     stats = rows.reduce(fn)
@@ -205,7 +207,7 @@ def domain_moments(rows):
     def moments(n, s, G):
         n = max(n, 1.0)
         mean = s / n
-        return n, mean + shift, G / n - np.outer(mean, mean)
+        return n, mean + shift, G / n - outer(mean, mean)
 
     return moments(*src), moments(*tgt)
 
