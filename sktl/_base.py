@@ -131,6 +131,12 @@ class DAMixin:
             self._validate_params()
         check_params.setdefault("dtype", float_dtypes(X))  # X's namespace (array API)
         X = validate_data(self, X, reset=reset, **check_params)
+        if not getattr(self, "_array_api_support", False) and not isinstance(X, np.ndarray) \
+                and not sp.issparse(X):
+            raise TypeError(
+                f"{type(self).__name__} computes with NumPy only; got a "
+                f"{type(X).__module__}.{type(X).__name__}. Pass NumPy arrays, or use an "
+                "estimator with array API support (CORAL, SubspaceAlignment, TCA).")
         y, sample_domain = host(y), host(sample_domain)
         y, sd = check_y_domain(
             y,

@@ -84,6 +84,7 @@ class CORAL(OneToOneFeatureMixin, BaseDATransformer):
 
     _parameter_constraints = {"reg": [Interval(Real, 0, None, closed="left")]}
     _dask_support = True
+    _array_api_support = True
 
     def __init__(self, reg=1.0):
         self.reg = reg
@@ -270,6 +271,7 @@ class TCA(ClassNamePrefixFeaturesOutMixin, BaseDATransformer):
         "random_state": ["random_state"],
     }
     _dask_support = True  # landmark and linear-primal modes (sums over row blocks)
+    _array_api_support = True
 
     def __init__(self, n_components=10, *, kernel="linear", gamma=None, degree=3, coef0=1,
                  mu=1.0, normalize_mmd=False, n_landmarks=None, max_dense_memory=4.0,
@@ -503,6 +505,7 @@ class JDA(TCA):
     }
     _requires_labelled_source = True
     _dask_support = False
+    _array_api_support = False
 
     def __init__(self, n_components=10, *, kernel="linear", gamma=None, degree=3, coef0=1,
                  mu=1.0, normalize_mmd=False, n_landmarks=None, max_dense_memory=4.0,
@@ -601,6 +604,7 @@ class SubspaceAlignment(ClassNamePrefixFeaturesOutMixin, BaseDATransformer):
 
     _parameter_constraints = {"n_components": [Interval(Integral, 1, None, closed="left")]}
     _dask_support = True
+    _array_api_support = True
 
     def __init__(self, n_components=10):
         self.n_components = n_components
