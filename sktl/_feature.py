@@ -379,7 +379,7 @@ class TCA(ClassNamePrefixFeaturesOutMixin, BaseDATransformer):
         target rows, so each block computes its own (JDA overrides this with
         its class-conditional columns).
         """
-        n_s, n_t = counts
+        n_s, n_t = max(counts[0], 1), max(counts[1], 1)  # an empty domain adds nothing
         scale = 1.0 / np.sqrt(1.0 / n_s + 1.0 / n_t) if self.normalize_mmd else 1.0
         return lambda sd, keys: scale * ((sd > 0) / n_s - (sd < 0) / n_t)[:, None]
 
@@ -405,7 +405,7 @@ class TCA(ClassNamePrefixFeaturesOutMixin, BaseDATransformer):
         A = G - outer(total, total) / n  # F' H F
         V = FE + outer(shift, e_sum)
         if no_target:  # the rows stacked on themselves: twice the variance, no discrepancy
-            A, V = 2 * A, 0 * V
+            A, V = 2 * A, get_namespace(V).zeros_like(V)
         B = V @ V.T + self.mu * eye(A.shape[0], A)
         return generalised_top(A, B, self.n_components)
 
