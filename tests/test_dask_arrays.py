@@ -118,7 +118,7 @@ def test_killed_worker_costs_time_not_correctness(client, data):
     X, _, sd, _ = data
     est = DiscriminativeReweighter()  # Newton: several passes over the chunks
     ref = est.fit(X, sample_domain=sd).weights_
-    Xd, sdd = da.from_array(X, chunks=100), da.from_array(sd, chunks=100)
+    Xd, sdd = da.from_array(X, chunks=400), da.from_array(sd, chunks=400)
     victim = next(iter(client.run(os.getpid).values()))
     result = {}
 
