@@ -24,7 +24,7 @@ from sklearn.utils._tags import get_tags
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import _num_samples, check_is_fitted, validate_data
 
-from .utils._array_api import float_dtypes, host
+from .utils._array_api import asarray, cast, float_dtypes, host, to_numpy
 from .utils._blocks import is_dask
 from .utils._domain import (
     TARGET_DOMAIN,
@@ -136,7 +136,7 @@ class DAMixin:
             raise TypeError(
                 f"{type(self).__name__} computes with NumPy only; got a "
                 f"{type(X).__module__}.{type(X).__name__}. Pass NumPy arrays, or use an "
-                "estimator with array API support (CORAL, SubspaceAlignment, TCA).")
+                "estimator with array API support (CORAL, SubspaceAlignment, TCA, KMM).")
         y, sample_domain = host(y), host(sample_domain)
         y, sd = check_y_domain(
             y,
@@ -509,12 +509,13 @@ class BaseReweighter(_DelegatingMixin, BaseDAEstimator):
         src, tgt = self._source_target_masks(sd)
         if not src.any():
             raise ValueError("No source rows to reweight: sample_domain has no positive code.")
-        weights = np.asarray(self._fit_weights(X[src], X[tgt]), dtype=float)
-        self.weights_ = weights
+        on_host = isinstance(X, np.ndarray)  # else an array API input (torch, CuPy, ...)
+        weights = self._fit_weights(X[asarray(src, X)], X[asarray(tgt, X)])
+        self.weights_ = np.asarray(weights, dtype=float) if on_host else weights
         if self.estimator is None:
             return self
         sample_weight = np.ones(X.shape[0])
-        sample_weight[src] = weights
+        sample_weight[src] = to_numpy(weights)
         user_sw = fit_params.pop("sample_weight", None)
         if user_sw is not None:
             sample_weight = sample_weight * np.asarray(user_sw, dtype=float)
@@ -522,9 +523,9 @@ class BaseReweighter(_DelegatingMixin, BaseDAEstimator):
         if not keep.any():
             raise ValueError("No labelled rows to fit the estimator on.")
         self.estimator_ = clone(self.estimator).fit(
-            X[keep],
-            y[keep],
-            sample_weight=sample_weight[keep],
+            X[asarray(keep, X)],
+            y[keep] if on_host else asarray(y[keep], X),
+            sample_weight=sample_weight[keep] if on_host else cast(sample_weight[keep], X),
             **_fit_params_subset(fit_params, keep, X.shape[0]),
         )
         return self

@@ -1,5 +1,6 @@
 """Kernel mean matching (Huang, Smola, Gretton, Borgwardt & Schölkopf, NIPS 2006)."""
 
+import math
 import time
 import warnings
 from numbers import Integral, Real
@@ -11,6 +12,7 @@ from sklearn.utils import check_random_state, gen_batches
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 
 from ._base import BaseReweighter
+from .utils._array_api import cast, concat, get_namespace, is_numpy, take_rows, to_numpy
 from .utils._blocks import as_rows
 from .utils._kernel import nystrom_map
 
@@ -38,11 +40,14 @@ def _kernel(X, Y, kernel, gamma, degree, coef0, kernel_params):
 
 def _kernel_row_sums(X, Y, kernel_fn, block_bytes=2**27):
     """``k(X, Y) @ 1`` in row blocks of at most ``block_bytes`` (128 MiB)."""
-    batch = max(1, block_bytes // (8 * max(len(Y), 1)))
-    out = np.empty(X.shape[0])
-    for sl in gen_batches(X.shape[0], batch):
-        out[sl] = kernel_fn(X[sl], Y).sum(axis=1)
-    return out
+    batch = max(1, block_bytes // (8 * max(Y.shape[0], 1)))
+    parts = [get_namespace(X).sum(kernel_fn(X[sl, ...], Y), axis=1)
+             for sl in gen_batches(X.shape[0], batch)]
+    return concat(parts) if len(parts) > 1 else parts[0]
+
+
+def _norm(x):
+    return float(get_namespace(x).linalg.vector_norm(x))
 
 
 def _project_box_band(v, upper, lo, hi):
@@ -52,32 +57,37 @@ def _project_box_band(v, upper, lo, hi):
     puts the sum back inside the band (0 when it already is); ``sum`` is
     monotone in ``tau``, so bisection finds it to machine precision.
     """
-    b = np.clip(v, 0.0, upper)
-    s = b.sum()
+    xp = get_namespace(v)
+    b = xp.clip(v, min=0.0, max=upper)
+    s = float(xp.sum(b))
     if lo <= s <= hi:
         return b
     target = hi if s > hi else lo
-    t_lo, t_hi = v.min() - upper, v.max()  # sum is n*upper at t_lo, 0 at t_hi
+    t_lo, t_hi = float(xp.min(v)) - upper, float(xp.max(v))  # sum n*upper at t_lo, 0 at t_hi
     for _ in range(100):
         tau = 0.5 * (t_lo + t_hi)
-        if np.clip(v - tau, 0.0, upper).sum() > target:
+        if float(xp.sum(xp.clip(v - tau, min=0.0, max=upper))) > target:
             t_lo = tau
         else:
             t_hi = tau
         if t_hi - t_lo <= 1e-14 * max(1.0, abs(tau)):
             break
-    return np.clip(v - 0.5 * (t_lo + t_hi), 0.0, upper)
+    return xp.clip(v - 0.5 * (t_lo + t_hi), min=0.0, max=upper)
 
 
-def _top_eigenvalue(matvec, n, rng, n_iter=50):
-    """Largest eigenvalue of a PSD operator by power iteration (slightly inflated)."""
+def _top_eigenvalue(matvec, n, rng, n_iter=50, like=None):
+    """Largest eigenvalue of a PSD operator by power iteration (slightly inflated).
+
+    ``like`` is an array in the namespace and on the device to work in.
+    """
     v = rng.normal(size=n)
-    v /= np.linalg.norm(v)
+    v = v if like is None else cast(v, like)
+    v = v / _norm(v)
     lam = 0.0
     for _ in range(n_iter):
         w = matvec(v)
         lam_new = float(v @ w)
-        norm = np.linalg.norm(w)
+        norm = _norm(w)
         if norm == 0:
             return 1.0
         v = w / norm
@@ -96,29 +106,30 @@ def _fista(matvec, kappa, upper, lo, hi, lipschitz, tol, max_iter, beta0=None):
     ``tol`` relative to their norm, or when the objective, checked every
     ``check`` iterations, improved by less than ``tol`` relative (flat
     directions of a smooth kernel can keep the iterates drifting at no gain).
+    Written against the array API (``kappa``'s namespace and device).
     Returns ``(beta, n_iter, converged)``.
     """
+    xp = get_namespace(kappa)
     step = 1.0 / lipschitz
-    n = kappa.shape[0]
-    beta = _project_box_band(np.ones(n) if beta0 is None else beta0, upper, lo, hi)
-    z, t = beta.copy(), 1.0
+    beta = _project_box_band(xp.ones_like(kappa) if beta0 is None else beta0, upper, lo, hi)
+    z, t = beta, 1.0
     check, f_prev = 10, None
     for it in range(1, max_iter + 1):
         grad = matvec(z) - kappa
         new = _project_box_band(z - step * grad, upper, lo, hi)
         diff = new - beta
-        if np.dot(z - new, diff) > 0:  # momentum points uphill: restart
+        if float(xp.sum((z - new) * diff)) > 0:  # momentum points uphill: restart
             t = 1.0
-            z = new.copy()
+            z = new
         else:
-            t_new = 0.5 * (1.0 + np.sqrt(1.0 + 4.0 * t * t))
+            t_new = 0.5 * (1.0 + math.sqrt(1.0 + 4.0 * t * t))
             z = new + ((t - 1.0) / t_new) * diff
             t = t_new
         beta = new
-        if np.linalg.norm(diff) <= tol * max(1.0, np.linalg.norm(beta)):
+        if _norm(diff) <= tol * max(1.0, _norm(beta)):
             return beta, it, True
         if it % check == 0:
-            f = 0.5 * beta @ matvec(beta) - kappa @ beta
+            f = float(0.5 * beta @ matvec(beta) - kappa @ beta)
             if f_prev is not None and abs(f_prev - f) <= tol * max(1.0, abs(f)):
                 return beta, it, True
             f_prev = f
@@ -306,6 +317,7 @@ class KMM(BaseReweighter):
         "verbose": ["verbose"],
     }
     _dask_support = True
+    _array_api_support = True
 
     def __init__(
         self,
@@ -389,6 +401,9 @@ class KMM(BaseReweighter):
         K = kfn(X_source, X_source)
         kappa = (n_s / n_t) * _kernel_row_sums(X_source, X_target, kfn)
         if solver == "cvxpy":
+            if not is_numpy(get_namespace(K)):
+                raise ValueError("solver='cvxpy' works on NumPy arrays only; use 'fista' or "
+                                 "'nystrom' with array API inputs.")
             beta = _cvxpy_solve(K, kappa, self.B, lo, hi)
             self.n_iter_ = 0
             self.objective_ = float(0.5 * beta @ K @ beta - kappa @ beta)
@@ -398,7 +413,8 @@ class KMM(BaseReweighter):
             return K @ b
 
         beta, self.n_iter_, converged = _fista(matvec, kappa, self.B, lo, hi,
-                                               _top_eigenvalue(matvec, n_s, rng),
+                                               _top_eigenvalue(matvec, n_s, rng,
+                                                               like=kappa),
                                                self.tol, self.max_iter)
         self._warn_convergence(converged)
         self.objective_ = float(0.5 * beta @ matvec(beta) - kappa @ beta)
@@ -437,20 +453,20 @@ class KMM(BaseReweighter):
         n_s, n_t = source.n_rows, target.n_rows
         m = min(self.n_components, n_s + n_t)
         idx = rng.choice(n_s + n_t, m, replace=False)
-        landmarks = np.vstack([source.take(idx[idx < n_s]),
-                               target.take(idx[idx >= n_s] - n_s)])
+        landmarks = concat([source.take(idx[idx < n_s]), target.take(idx[idx >= n_s] - n_s)])
         proj = nystrom_map(kfn(landmarks, landmarks), landmarks)
         start = time.perf_counter()
-        t_sum = target.reduce(lambda X, sd, keys: kfn(X, landmarks).sum(axis=0))
+        xp = get_namespace(landmarks)
+        t_sum = target.reduce(lambda X, sd, keys: xp.sum(kfn(X, landmarks), axis=0))
         c = (n_s / n_t) * (proj.T @ t_sum)
         self._log(f"{m} landmarks, target mean embedded ({time.perf_counter() - start:.1f} s)")
         S_keys = np.zeros(0, dtype=np.int64)
-        S_rows = np.zeros((0, source.n_features), dtype=source.dtype)
-        beta, u, nu, scale, n_iter = np.zeros(0), np.zeros(len(c)), 0.0, None, 0
+        S_rows = landmarks[:0, ...]
+        beta, u, nu, scale, n_iter = c[:0], 0 * c, 0.0, None, 0
         converged = False
         for round_ in range(1, self.max_rounds + 1):
             v = proj @ (c - u)
-            n_support = int((beta > 1e-10).sum())
+            n_support = int((to_numpy(beta) > 1e-10).sum())
             k = max(self.refine_size, 4 * n_support) + len(S_keys)
             keys, scores, top = source.topk(lambda X, v=v: kfn(X, landmarks) @ v, k)
             scale = scale or max(abs(scores[0]), np.finfo(float).tiny)
@@ -464,48 +480,51 @@ class KMM(BaseReweighter):
                 break
             add = np.flatnonzero(violators)[: max(self.refine_size // 2, len(S_keys))]
             S_keys = np.r_[S_keys, keys[add]]
-            S_rows = np.vstack([S_rows, top[add]])
+            S_rows = concat([S_rows, take_rows(top, add)])
             phi = kfn(S_rows, landmarks) @ proj
             kappa = phi @ c
 
             def matvec(b, phi=phi):
                 return phi @ (phi.T @ b)
 
-            lipschitz = 1.01 * max(np.linalg.eigvalsh(phi.T @ phi)[-1], np.finfo(float).tiny)
+            lipschitz = 1.01 * max(float(xp.max(xp.linalg.eigvalsh(phi.T @ phi))),
+                                   np.finfo(float).tiny)
             beta, it, _ = _fista(matvec, kappa, self.B, lo, hi, lipschitz,
                                  max(self.tol, 1e-6), self.max_iter,
-                                 beta0=np.r_[beta, np.zeros(len(add))])
+                                 beta0=concat([beta, cast(np.zeros(len(add)), c)]))
             n_iter += it
             u = phi.T @ beta
-            free_scores = (kappa - matvec(beta))[(beta > 1e-10) & (beta < self.B - 1e-10)]
-            band = lo + 1e-9 * hi < beta.sum() < hi * (1 - 1e-9)
+            b_host, s_host = to_numpy(beta), to_numpy(kappa - matvec(beta))  # |S| numbers
+            free_scores = s_host[(b_host > 1e-10) & (b_host < self.B - 1e-10)]
+            band = lo + 1e-9 * hi < b_host.sum() < hi * (1 - 1e-9)
             nu = 0.0 if band or not len(free_scores) else float(np.median(free_scores))
         if not converged:
             warnings.warn(f"KMM's Nyström working set did not settle in max_rounds="
                           f"{self.max_rounds} rounds; the candidates may miss rows.",
                           ConvergenceWarning, stacklevel=5)
         # candidates: the weighted rows, then the best-scored others (the last pass)
-        support = beta > 1e-10
+        support = to_numpy(beta) > 1e-10
         size = min(n_s, max(self.refine_size, 4 * int(support.sum())))
         others = ~np.isin(keys, S_keys[support])
         n_more = max(size - int(support.sum()), 0)
         cand = np.r_[S_keys[support], keys[others][:n_more]]
-        Xc = np.vstack([S_rows[support], top[others][:n_more]])
+        Xc = concat([take_rows(S_rows, np.flatnonzero(support)),
+                     take_rows(top, np.flatnonzero(others)[:n_more])])
         sub, it, converged, self.objective_ = self._refine(Xc, target, kfn, n_s, n_t,
                                                            lo, hi, rng)
         self._warn_convergence(converged)
         self.n_iter_ = n_iter + it
-        self._log(f"exact problem on {len(cand)} candidates: {int((sub > 1e-10).sum())} "
+        self._log(f"exact problem on {len(cand)} candidates: {int((to_numpy(sub) > 1e-10).sum())} "
                   f"weighted rows ({time.perf_counter() - start:.1f} s)")
         order = np.argsort(cand)
-        cand, sub = cand[order], sub[order]
+        cand, sub = cand[order], to_numpy(sub)[order]  # the weighted rows, on the host
 
         def scatter(X, sd, keys):
             out = np.zeros(len(keys))
             pos = np.clip(np.searchsorted(cand, keys), 0, max(len(cand) - 1, 0))
             hit = cand[pos] == keys if len(cand) else np.zeros(len(keys), bool)
             out[hit] = sub[pos[hit]]
-            return out
+            return out if is_numpy(xp) else cast(out, c)
 
         return source.map(scatter, dtype=float)
 
@@ -526,7 +545,7 @@ class KMM(BaseReweighter):
         def matvec(b):
             return K @ b
 
-        lipschitz = _top_eigenvalue(matvec, len(Xc), rng)
+        lipschitz = _top_eigenvalue(matvec, Xc.shape[0], rng, like=kappa)
         sub, n_iter, converged = _fista(matvec, kappa, self.B, lo, hi, lipschitz, self.tol,
                                         self.max_iter)
-        return sub, n_iter, converged, float(0.5 * sub @ K @ sub - kappa @ sub)
+        return sub, n_iter, converged, float(0.5 * sub @ (K @ sub) - kappa @ sub)

@@ -14,7 +14,7 @@ import pytest
 
 SCRIPT = textwrap.dedent("""
     import numpy as np, sklearn
-    from sktl import CORAL, KMM, TCA, SubspaceAlignment
+    from sktl import CORAL, JDA, KMM, TCA, SubspaceAlignment
     from sktl.datasets import make_domain_shift
 
     NAMESPACE = {namespace!r}
@@ -42,13 +42,19 @@ SCRIPT = textwrap.dedent("""
         err = np.abs(to_np(Z) - ref).max() / np.abs(ref).max()
         assert err < 1e-10, (type(est).__name__, err)
         assert np.abs(to_np(new) - ref_new).max() < 1e-10 * np.abs(ref_new).max()
+    for kw in [dict(solver="fista"), dict(solver="nystrom", n_components=80, refine_size=300)]:
+        ref = KMM(random_state=0, **kw).fit(X, sample_domain=sd).weights_
+        with sklearn.config_context(array_api_dispatch=True):
+            w = KMM(random_state=0, **kw).fit(to_xp(X), sample_domain=sd).weights_
+        assert isinstance(w, kind), type(w)
+        assert np.abs(to_np(w) - ref).max() < 1e-10 * ref.max()
     with sklearn.config_context(array_api_dispatch=True):
         try:
-            KMM().fit(to_xp(X), sample_domain=sd)
+            JDA(2).fit(to_xp(X), y, sample_domain=sd)
         except TypeError as exc:
             assert "NumPy only" in str(exc)
         else:
-            raise AssertionError("KMM accepted an array API input")
+            raise AssertionError("JDA accepted an array API input")
     print("ok")
 """)
 

@@ -28,7 +28,7 @@ def find_results():
 
 
 text = find_results().read_text()
-section = text.split("## LocalCluster", 1)[1].split("\n## ", 1)[0]
+section = text.split("## LocalCluster", 1)[-1].split("\n## ", 1)[0]
 rows = [[c.strip() for c in line.strip().strip("|").split("|")]
         for line in section.splitlines() if re.match(r"\| \d", line)]
 runs = {}

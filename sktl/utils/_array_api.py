@@ -2,7 +2,8 @@
 
 With ``sklearn.set_config(array_api_dispatch=True)`` (and ``SCIPY_ARRAY_API=1``
 in the environment, which scikit-learn requires), :class:`~sktl.CORAL`,
-:class:`~sktl.SubspaceAlignment` and :class:`~sktl.TCA` compute in the
+:class:`~sktl.SubspaceAlignment`, :class:`~sktl.TCA` and :class:`~sktl.KMM`
+compute in the
 namespace and on the device of their input (torch tensors on CPU or CUDA, CuPy
 arrays, ...) and return results there; fitted attributes live there too. Only
 the small per-row domain codes are handled as NumPy arrays (they are metadata,

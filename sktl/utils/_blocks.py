@@ -27,7 +27,7 @@ import sys
 import numpy as np
 from sklearn.utils import gen_batches
 
-from ._array_api import asarray, concat, get_namespace, outer, take_rows
+from ._array_api import asarray, concat, get_namespace, outer, take_rows, to_numpy
 
 BLOCK_ROWS = 16384
 
@@ -51,19 +51,32 @@ def merge_topk(k):
     def combine(a, b):
         keys = np.concatenate([a[0], b[0]])
         scores = np.concatenate([a[1], b[1]])
-        rows = np.concatenate([a[2], b[2]])
+        rows = concat([a[2], b[2]])
         order = np.lexsort((keys, -scores))[:k]
-        return keys[order], scores[order], rows[order]
+        return keys[order], scores[order], take_rows(rows, order)
 
     return combine
 
 
 def block_topk(keys, scores, rows, k):
-    """The ``k`` best rows of one block as a ``(keys, scores, rows)`` triple."""
+    """The ``k`` best rows of one block as a ``(keys, scores, rows)`` triple.
+
+    The scores may live on a device (array API): they are sorted there and
+    only the ``k`` best (scores and positions) come to the host; the rows stay.
+    """
+    xp = get_namespace(scores)
+    if not isinstance(scores, np.ndarray):
+        part = to_numpy(xp.argsort(-scores, stable=True)[:k])
+        return merge_topk(k)((keys[part], to_numpy(xp.take(scores, cast_index(part, scores))),
+                              take_rows(rows, part)), (keys[:0], np.zeros(0), rows[:0, ...]))
     if len(scores) > k:
         part = np.argpartition(-scores, k - 1)[:k]
         keys, scores, rows = keys[part], scores[part], rows[part]
     return merge_topk(k)((keys, scores, rows), (keys[:0], scores[:0], rows[:0]))
+
+
+def cast_index(idx, like):
+    return asarray(np.asarray(idx, dtype=np.int64), like)
 
 
 class Rows:
@@ -93,7 +106,10 @@ class Rows:
         k = max(1, min(int(k), self.n_rows))
 
         def fn(X, sd, keys):
-            return block_topk(keys, np.asarray(score_fn(X), dtype=float), X, k)
+            scores = score_fn(X)
+            if isinstance(scores, np.ndarray):
+                scores = scores.astype(float, copy=False)
+            return block_topk(keys, scores, X, k)
 
         return self.reduce(fn, merge_topk(k))
 
@@ -128,7 +144,7 @@ class NumpyRows(Rows):
 
     def __init__(self, X, sample_domain=None, block_rows=BLOCK_ROWS):
         self.X = X
-        self.sd = (np.ones(len(X), dtype=np.int64) if sample_domain is None
+        self.sd = (np.ones(X.shape[0], dtype=np.int64) if sample_domain is None
                    else np.asarray(sample_domain))
         self.block_rows = block_rows
         self.n_rows, self.n_features = X.shape
