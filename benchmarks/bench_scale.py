@@ -76,7 +76,7 @@ def memory(n):
     lines = [f"Rows per domain: {n}, {N_FEATURES} features (`make_domain_shift`, covariate "
              "shift); fit in a fresh process; peak extra = peak RSS above the RSS once the "
              "data is in memory.", "",
-             "| method | fit s | peak extra MB | peak RSS MB | target | note |",
+             "| method | fit s | peak extra MB | peak RSS MB | target | details |",
              "|---|---:|---:|---:|---|---|"]
     for method, label in (("KMM", "KMM (Nyström, 300 landmarks)"),
                           ("TCA", "TCA (500 landmarks, rbf, k = 20)")):
