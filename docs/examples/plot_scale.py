@@ -28,7 +28,8 @@ def find_results():
 
 
 text = find_results().read_text()
-section = text.split("## LocalCluster", 1)[-1].split("\n## ", 1)[0]
+section = text.split("## LocalCluster", 1)[1].split("\n## ", 1)[0] if "## LocalCluster" in text \
+    else "(no cluster run recorded yet: python benchmarks/bench_scale.py cluster)"
 rows = [[c.strip() for c in line.strip().strip("|").split("|")]
         for line in section.splitlines() if re.match(r"\| \d", line)]
 runs = {}
@@ -40,6 +41,8 @@ for cells in rows:
     runs.setdefault(method, []).append((n, secs, secs / (2 * n / 1e6)))
 
 fig, (ax_t, ax_r) = plt.subplots(1, 2, figsize=(10, 4))
+if not runs:
+    ax_t.text(0.5, 0.5, "no cluster run recorded", ha="center")
 for method, points in sorted(runs.items()):
     points.sort()
     n = [p[0] for p in points]
@@ -51,7 +54,8 @@ for ax, what in ((ax_t, "fit time (s)"), (ax_r, "seconds per million rows")):
     ax.set_ylabel(what)
 ax_t.set_yscale("log")
 ax_r.set_ylim(bottom=0)
-ax_t.legend()
+if runs:
+    ax_t.legend()
 fig.suptitle("Dask LocalCluster, 2 worker processes")
 fig.tight_layout()
 plt.show()
