@@ -4,13 +4,13 @@ import warnings
 from numbers import Integral, Real
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.base import ClassNamePrefixFeaturesOutMixin, OneToOneFeatureMixin, clone
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics.pairwise import pairwise_kernels
 from sklearn.neighbors import KNeighborsClassifier
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
-from sklearn.utils.validation import validate_data
 
 from ._base import BaseDAEstimator, BaseDATransformer, _DelegatingMixin
 from .utils._array_api import (
@@ -30,6 +30,7 @@ from .utils._blocks import as_rows, domain_moments
 from .utils._domain import unlabelled_mask
 from .utils._kernel import nystrom_map
 from .utils._linalg import block_krylov_top
+from .utils._sparse import MAX_SPARSE_FEATURES, check_sparse_width, vstack
 
 _sym_power, _fix_signs, _generalised_top = sym_power, fix_signs, generalised_top
 
@@ -82,6 +83,8 @@ class CORAL(OneToOneFeatureMixin, BaseDATransformer):
     True
     """
 
+    _accept_sparse = "csr"
+
     _parameter_constraints = {"reg": [Interval(Real, 0, None, closed="left")]}
     _dask_support = True
     _array_api_support = True
@@ -90,6 +93,8 @@ class CORAL(OneToOneFeatureMixin, BaseDATransformer):
         self.reg = reg
 
     def _fit(self, X, y, sample_domain):
+        if sp.issparse(X):  # d x d statistics from sparse blocks, never the dense rows
+            check_sparse_width(X, "CORAL")
         # one pass of sums over the rows (blockwise on Dask input)
         (_, source_mean, cs), (_, _, ct) = domain_moments(as_rows(X, sample_domain))
         cs, ct = cs + self.reg * eye(cs.shape[0], cs), ct + self.reg * eye(ct.shape[0], ct)
@@ -102,8 +107,10 @@ class CORAL(OneToOneFeatureMixin, BaseDATransformer):
 
     def _transform(self, X, sample_domain):
         src = sample_domain > 0
-        if not src.any():
+        if not src.any():  # target rows pass unchanged (sparse stays sparse)
             return X if not is_numpy(get_namespace(X)) else X.copy()
+        if sp.issparse(X):  # re-coloured source rows are dense (d <= MAX_SPARSE_FEATURES)
+            X = X.toarray()
         mean, A = cast(self.source_mean_, X), cast(self.coral_matrix_, X)
         return where_rows(src, (X - mean) @ A + mean, X)
 
@@ -257,6 +264,8 @@ class TCA(ClassNamePrefixFeaturesOutMixin, BaseDATransformer):
     (200, 2)
     """
 
+    _accept_sparse = "csr"
+
     _parameter_constraints = {
         "n_components": [Interval(Integral, 1, None, closed="left")],
         "kernel": [StrOptions({"linear", "rbf", "poly", "polynomial", "sigmoid", "laplacian",
@@ -335,7 +344,8 @@ class TCA(ClassNamePrefixFeaturesOutMixin, BaseDATransformer):
             self.landmarks_ = rows.take(rng.choice(n_fit, m, replace=False) % n)
             self.nystrom_map_ = nystrom_map(self._k(self.landmarks_, self.landmarks_),
                                             self.landmarks_)
-        elif self.kernel == "linear" and d < n_fit:
+        elif self.kernel == "linear" and d < n_fit and not (
+                sp.issparse(X) and d > MAX_SPARSE_FEATURES):  # else the n x n dual
             self.mode_ = "primal"
         elif rows.lazy:
             raise ValueError("The exact (dual) TCA needs the n x n kernel in memory; on Dask "
@@ -346,7 +356,7 @@ class TCA(ClassNamePrefixFeaturesOutMixin, BaseDATransformer):
         if self.mode_ == "dual":
             if no_target:
                 sample_domain = np.r_[sample_domain, -np.ones_like(sample_domain)]
-                X = concat([X, X])
+                X = vstack([X, X]) if sp.issparse(X) else concat([X, X])
                 y = None if y is None else np.r_[y, y]
             if k > X.shape[0] - 1:
                 raise ValueError(f"n_components={k} must be below the number of training "
@@ -390,12 +400,20 @@ class TCA(ClassNamePrefixFeaturesOutMixin, BaseDATransformer):
         pass, blockwise on Dask input), so no ``n x p`` matrix is held.
         """
         head = self._features(rows.head(256))
-        shift = get_namespace(head).mean(head, axis=0)
+        # sums about a shift (the first rows' mean) stay accurate far from zero;
+        # sparse features are summed as they are (d x d products, never densified)
+        shift = np.zeros(head.shape[1]) if sp.issparse(head) else \
+            get_namespace(head).mean(head, axis=0)
         counts = rows.counts()
         mmd = self._mmd_block(y, sample_domain, counts)
 
         def fn(X, sd, keys):
-            F = self._features(X) - shift
+            F = self._features(X)
+            if sp.issparse(F):
+                E = mmd(sd, keys)
+                return (np.asarray(F.sum(axis=0)).ravel(), (F.T @ F).toarray(),
+                        np.asarray(F.T @ E), E.sum(axis=0))
+            F = F - shift
             E = cast(mmd(sd, keys), F)
             xp = get_namespace(F)
             return xp.sum(F, axis=0), F.T @ F, F.T @ E, xp.sum(E, axis=0)
@@ -602,6 +620,8 @@ class SubspaceAlignment(ClassNamePrefixFeaturesOutMixin, BaseDATransformer):
     (100, 2)
     """
 
+    _accept_sparse = "csr"
+
     _parameter_constraints = {"n_components": [Interval(Integral, 1, None, closed="left")]}
     _dask_support = True
     _array_api_support = True
@@ -614,6 +634,9 @@ class SubspaceAlignment(ClassNamePrefixFeaturesOutMixin, BaseDATransformer):
         k, d = self.n_components, rows.n_features
         if k > d:
             raise ValueError(f"n_components={k} exceeds the {d} features.")
+
+        if sp.issparse(X):
+            check_sparse_width(X, "SubspaceAlignment")
 
         def basis(n, mean, cov):
             # principal directions from the covariance (one pass of sums)
@@ -630,9 +653,14 @@ class SubspaceAlignment(ClassNamePrefixFeaturesOutMixin, BaseDATransformer):
         return self
 
     def _transform(self, X, sample_domain):
-        tgt = (X - self.target_mean_) @ self.target_components_
-        src = (X - self.source_mean_) @ self.source_components_ @ self.alignment_
-        return where_rows(sample_domain > 0, src, tgt)
+        # (X - m) @ P as X @ P - m @ P: sparse rows are never centred (densified)
+        def project(mean, P):
+            XP = X @ P
+            return (np.asarray(XP) if sp.issparse(X) else XP) - mean @ P
+
+        Ps = self.source_components_ @ self.alignment_
+        return where_rows(sample_domain > 0, project(self.source_mean_, Ps),
+                          project(self.target_mean_, self.target_components_))
 
     @property
     def _n_features_out(self):
@@ -682,6 +710,8 @@ class CORALEstimator(_DelegatingMixin, BaseDAEstimator):
     (3,)
     """
 
+    _accept_sparse = "csr"
+
     _parameter_constraints = {
         "estimator": [HasMethods(["fit"])],
         "reg": [Interval(Real, 0, None, closed="left")],
@@ -717,4 +747,4 @@ class CORALEstimator(_DelegatingMixin, BaseDAEstimator):
         return self
 
     def _prepare(self, X):
-        return validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
+        return self._check_new_X(X)

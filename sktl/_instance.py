@@ -3,12 +3,14 @@
 from numbers import Real
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.base import clone
 from sklearn.linear_model import LogisticRegression
 from sklearn.utils._param_validation import HasMethods, Interval
 
 from ._base import BaseReweighter
 from .utils._blocks import as_rows, is_dask, logistic_newton
+from .utils._sparse import MAX_SPARSE_FEATURES, vstack
 
 
 def logistic_weights(X_source, X_target, domain_classifier=None, max_weight=None):
@@ -65,12 +67,13 @@ def domain_classifier_weights(X_source, X_target, domain_classifier=None, max_we
     weights : ndarray of shape (n_source,)
     """
     clf = LogisticRegression() if domain_classifier is None else clone(domain_classifier)
-    X = np.vstack([X_source, X_target])
-    d = np.r_[np.zeros(len(X_source)), np.ones(len(X_target))]
+    n_s, n_t = X_source.shape[0], X_target.shape[0]
+    X = vstack([X_source, X_target])
+    d = np.r_[np.zeros(n_s), np.ones(n_t)]
     clf.fit(X, d)
     col = int(np.flatnonzero(clf.classes_ == 1)[0])
     p_t = np.clip(clf.predict_proba(X_source)[:, col], 1e-12, 1 - 1e-12)
-    w = p_t / (1 - p_t) * (len(X_source) / len(X_target))
+    w = p_t / (1 - p_t) * (n_s / n_t)
     w *= len(w) / w.sum()
     if max_weight is not None:
         w = np.minimum(w, max_weight)
@@ -127,6 +130,8 @@ class DiscriminativeReweighter(BaseReweighter):
     (100,)
     """
 
+    _accept_sparse = "csr"
+
     _parameter_constraints = {
         "estimator": [HasMethods(["fit"]), None],
         "domain_classifier": [HasMethods(["fit", "predict_proba"]), None],
@@ -140,7 +145,10 @@ class DiscriminativeReweighter(BaseReweighter):
         self.max_weight = max_weight
 
     def _fit_weights(self, X_source, X_target):
-        if self.domain_classifier is None or is_dask(X_source):
+        # the default classifier by blockwise Newton (a (d+1)^2 Hessian: sparse rows
+        # up to MAX_SPARSE_FEATURES columns); wider sparse rows go to lbfgs
+        if is_dask(X_source) or (self.domain_classifier is None and not (
+                sp.issparse(X_source) and X_source.shape[1] > MAX_SPARSE_FEATURES)):
             return logistic_weights(X_source, X_target, self.domain_classifier,
                                     self.max_weight)
         return domain_classifier_weights(

@@ -12,7 +12,15 @@ from sklearn.utils import check_random_state, gen_batches
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 
 from ._base import BaseReweighter
-from .utils._array_api import cast, concat, get_namespace, is_numpy, take_rows, to_numpy
+from .utils._array_api import (
+    cast,
+    concat,
+    get_namespace,
+    is_numpy,
+    rows_slice,
+    take_rows,
+    to_numpy,
+)
 from .utils._blocks import as_rows
 from .utils._kernel import nystrom_map
 
@@ -41,7 +49,7 @@ def _kernel(X, Y, kernel, gamma, degree, coef0, kernel_params):
 def _kernel_row_sums(X, Y, kernel_fn, block_bytes=2**27):
     """``k(X, Y) @ 1`` in row blocks of at most ``block_bytes`` (128 MiB)."""
     batch = max(1, block_bytes // (8 * max(Y.shape[0], 1)))
-    parts = [get_namespace(X).sum(kernel_fn(X[sl, ...], Y), axis=1)
+    parts = [get_namespace(X).sum(kernel_fn(rows_slice(X, sl), Y), axis=1)
              for sl in gen_batches(X.shape[0], batch)]
     return concat(parts) if len(parts) > 1 else parts[0]
 
@@ -296,6 +304,8 @@ class KMM(BaseReweighter):
     ((100,), True)
     """
 
+    _accept_sparse = "csr"
+
     _parameter_constraints = {
         "estimator": [HasMethods(["fit"]), None],
         "kernel": [StrOptions(set(PAIRWISE_KERNEL_FUNCTIONS) | {"polynomial"}), callable],
@@ -461,7 +471,7 @@ class KMM(BaseReweighter):
         c = (n_s / n_t) * (proj.T @ t_sum)
         self._log(f"{m} landmarks, target mean embedded ({time.perf_counter() - start:.1f} s)")
         S_keys = np.zeros(0, dtype=np.int64)
-        S_rows = landmarks[:0, ...]
+        S_rows = rows_slice(landmarks, slice(0, 0))
         beta, u, nu, scale, n_iter = c[:0], 0 * c, 0.0, None, 0
         converged = False
         for round_ in range(1, self.max_rounds + 1):

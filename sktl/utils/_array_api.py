@@ -20,8 +20,13 @@ from sklearn.utils._array_api import get_namespace as _sk_namespace
 
 
 def get_namespace(*arrays):
-    """The array namespace of ``arrays`` (NumPy unless array API dispatch is on)."""
-    return _sk_namespace(*[a for a in arrays if a is not None])[0]
+    """The array namespace of ``arrays`` (NumPy unless array API dispatch is on).
+
+    scipy.sparse matrices count as NumPy.
+    """
+    import scipy.sparse as sp
+
+    return _sk_namespace(*[a for a in arrays if a is not None and not sp.issparse(a)])[0]
 
 
 def device(x):
@@ -89,14 +94,26 @@ def outer(a, b):
 def take_rows(X, keys):
     """Rows of ``X`` at integer positions ``keys`` (a NumPy array)."""
     xp = get_namespace(X)
-    if is_numpy(xp):
+    if is_numpy(xp):  # NumPy or scipy.sparse
         return X[np.asarray(keys, dtype=np.intp)]
     return xp.take(X, xp.asarray(np.asarray(keys, dtype=np.int64), device=device(X)), axis=0)
 
 
 def concat(parts):
+    """Rows stacked (CSR when any part is a scipy.sparse matrix)."""
+    import scipy.sparse as sp
+
+    if any(sp.issparse(p) for p in parts):
+        return sp.vstack(parts, format="csr")
     xp = get_namespace(parts[0])
     return np.concatenate(parts) if is_numpy(xp) else xp.concat(parts)
+
+
+def rows_slice(X, sl):
+    """Rows ``sl`` (a slice) of a dense, array-API or scipy.sparse matrix."""
+    import scipy.sparse as sp
+
+    return X[sl] if sp.issparse(X) else X[sl, ...]
 
 
 def where_rows(mask, A, B):
@@ -127,7 +144,13 @@ def generalised_top(A, B, k):
         from scipy import linalg
 
         n = A.shape[0]
-        vals, vecs = linalg.eigh(A, B, subset_by_index=[n - k, n - 1])
+        try:
+            vals, vecs = linalg.eigh(A, B, subset_by_index=[n - k, n - 1])
+        except linalg.LinAlgError as exc:  # B lost definiteness to rounding (huge features)
+            raise ValueError(
+                "The eigenproblem is numerically singular (the features' scale swamps mu): "
+                "standardise the features first (e.g. StandardScaler) or raise mu."
+            ) from exc
         return vals[::-1], vecs[:, ::-1]
     L = xp.linalg.cholesky(B)
     C = xp.linalg.solve(L, xp.linalg.solve(L, A).T)

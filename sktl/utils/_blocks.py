@@ -25,9 +25,10 @@ object (e.g. among the source rows of a domain subset).
 import sys
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.utils import gen_batches
 
-from ._array_api import asarray, concat, get_namespace, outer, take_rows, to_numpy
+from ._array_api import asarray, concat, get_namespace, outer, rows_slice, take_rows, to_numpy
 
 BLOCK_ROWS = 16384
 
@@ -68,7 +69,8 @@ def block_topk(keys, scores, rows, k):
     if not isinstance(scores, np.ndarray):
         part = to_numpy(xp.argsort(-scores, stable=True)[:k])
         return merge_topk(k)((keys[part], to_numpy(xp.take(scores, cast_index(part, scores))),
-                              take_rows(rows, part)), (keys[:0], np.zeros(0), rows[:0, ...]))
+                              take_rows(rows, part)),
+                             (keys[:0], np.zeros(0), rows_slice(rows, slice(0, 0))))
     if len(scores) > k:
         part = np.argpartition(-scores, k - 1)[:k]
         keys, scores, rows = keys[part], scores[part], rows[part]
@@ -152,7 +154,7 @@ class NumpyRows(Rows):
 
     def _blocks(self):
         for sl in gen_batches(self.n_rows, self.block_rows) if self.n_rows else ():
-            yield self.X[sl, ...], self.sd[sl], np.arange(sl.start, sl.stop)
+            yield rows_slice(self.X, sl), self.sd[sl], np.arange(sl.start, sl.stop)
 
     def reduce(self, fn, combine=add):
         out = None
@@ -160,19 +162,19 @@ class NumpyRows(Rows):
             part = fn(X, sd, keys)
             out = part if out is None else combine(out, part)
         if out is None:  # no rows: the function of an empty block
-            out = fn(self.X[:0, ...], self.sd[:0], np.arange(0))
+            out = fn(rows_slice(self.X, slice(0, 0)), self.sd[:0], np.arange(0))
         return out
 
     def take(self, keys):
         return take_rows(self.X, keys)
 
     def head(self, n):
-        return self.X[:n, ...]
+        return rows_slice(self.X, slice(0, n))
 
     def map(self, fn, n_out=None, dtype=None):
         parts = [fn(X, sd, keys) for X, sd, keys in self._blocks()]
         if not parts:
-            return fn(self.X[:0, ...], self.sd[:0], np.arange(0))
+            return fn(rows_slice(self.X, slice(0, 0)), self.sd[:0], np.arange(0))
         return concat(parts) if len(parts) > 1 else parts[0]
 
     def subset(self, sign):
@@ -206,11 +208,17 @@ def domain_moments(rows):
     """
     head = rows.head(256)
     xp = get_namespace(head)
-    shift = xp.mean(head, axis=0)
+    sparse = sp.issparse(head)  # sparse rows: d x d products about 0, never densified
+    shift = np.zeros(head.shape[1]) if sparse else xp.mean(head, axis=0)
 
     def fn(X, sd, keys):
         out = []
         for mask in (sd > 0, sd < 0, np.ones(len(sd), bool)):
+            if sparse:
+                Z = X[mask]
+                out.append((float(mask.sum()), np.asarray(Z.sum(axis=0)).ravel(),
+                            (Z.T @ Z).toarray()))
+                continue
             Z = X[asarray(mask, X)] - shift
             out.append((float(mask.sum()), xp.sum(Z, axis=0), Z.T @ Z))
         return tuple(out)
@@ -247,7 +255,16 @@ def logistic_newton(source, target, C=1.0, fit_intercept=True, tol=1e-10, max_it
 
     def pass_(label):
         def fn(X, sd, keys):
-            Z = np.c_[X, np.ones(len(X))]
+            if sp.issparse(X):  # X' r and X' diag(w) X without densifying the rows
+                p = _sigmoid(X @ theta[:d] + theta[d])
+                r, w = p - label, p * (1 - p)
+                Xw = X.multiply(w[:, None]).tocsr()
+                H = np.empty((d + 1, d + 1))
+                H[:d, :d] = (X.T @ Xw).toarray()
+                H[:d, d] = H[d, :d] = np.asarray(Xw.sum(axis=0)).ravel()
+                H[d, d] = w.sum()
+                return np.r_[X.T @ r, r.sum()], H
+            Z = np.c_[X, np.ones(X.shape[0])]
             p = _sigmoid(Z @ theta)
             return Z.T @ (p - label), (Z * (p * (1 - p))[:, None]).T @ Z
         return fn

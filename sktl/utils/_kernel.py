@@ -3,10 +3,23 @@
 import warnings
 
 import numpy as np
+import scipy.sparse as sp
 from scipy import linalg
 
 from ..exceptions import NearSingularKernelWarning
 from ._array_api import asarray, fix_signs, get_namespace, is_numpy, to_numpy
+
+
+def _n_distinct_rows(X):
+    """Distinct rows of a dense or sparse matrix (sparse rows are never densified)."""
+    if not sp.issparse(X):
+        return len(np.unique(X, axis=0))
+    X = sp.csr_matrix(X, copy=True)
+    X.sum_duplicates()
+    X.eliminate_zeros()
+    X.sort_indices()
+    return len({(X.indices[a:b].tobytes(), X.data[a:b].tobytes())
+                for a, b in zip(X.indptr[:-1], X.indptr[1:])})
 
 
 def nystrom_map(K_landmarks, landmarks, rtol=1e-10):
@@ -22,7 +35,8 @@ def nystrom_map(K_landmarks, landmarks, rtol=1e-10):
     means duplicated data, so a :class:`~sktl.exceptions.NearSingularKernelWarning`
     says so.
     """
-    n_dup = landmarks.shape[0] - len(np.unique(to_numpy(landmarks), axis=0))
+    n_dup = landmarks.shape[0] - _n_distinct_rows(
+        landmarks if sp.issparse(landmarks) else to_numpy(landmarks))
     if n_dup:
         warnings.warn(
             f"{n_dup} of the {landmarks.shape[0]} landmarks duplicate other rows, so the "
