@@ -15,6 +15,7 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from ._base import BaseDAEstimator, BaseDATransformer, _DelegatingMixin
 from .utils._array_api import (
     cast,
+    clip,
     concat,
     eye,
     fix_signs,
@@ -157,7 +158,7 @@ def _dual_top(K, V, mu, k, random_state):
     lam, P = xp.linalg.eigh(R @ R.T)
     QP = Q @ P
     root = float(mu) ** 0.5
-    scale = 1.0 / xp.sqrt(mu + xp.clip(lam, min=0.0)) - 1.0 / root
+    scale = 1.0 / xp.sqrt(mu + clip(lam, min=0.0)) - 1.0 / root
 
     def b_inv_sqrt(x):
         return x / root + QP @ (scale[:, None] * (QP.T @ x))

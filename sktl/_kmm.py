@@ -14,6 +14,7 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from ._base import BaseReweighter
 from .utils._array_api import (
     cast,
+    clip,
     concat,
     get_namespace,
     is_numpy,
@@ -66,7 +67,7 @@ def _project_box_band(v, upper, lo, hi):
     monotone in ``tau``, so bisection finds it to machine precision.
     """
     xp = get_namespace(v)
-    b = xp.clip(v, min=0.0, max=upper)
+    b = clip(v, min=0.0, max=upper)
     s = float(xp.sum(b))
     if lo <= s <= hi:
         return b
@@ -74,13 +75,13 @@ def _project_box_band(v, upper, lo, hi):
     t_lo, t_hi = float(xp.min(v)) - upper, float(xp.max(v))  # sum n*upper at t_lo, 0 at t_hi
     for _ in range(100):
         tau = 0.5 * (t_lo + t_hi)
-        if float(xp.sum(xp.clip(v - tau, min=0.0, max=upper))) > target:
+        if float(xp.sum(clip(v - tau, min=0.0, max=upper))) > target:
             t_lo = tau
         else:
             t_hi = tau
         if t_hi - t_lo <= 1e-14 * max(1.0, abs(tau)):
             break
-    return xp.clip(v - 0.5 * (t_lo + t_hi), min=0.0, max=upper)
+    return clip(v - 0.5 * (t_lo + t_hi), min=0.0, max=upper)
 
 
 def _top_eigenvalue(matvec, n, rng, n_iter=50, like=None):

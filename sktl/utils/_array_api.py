@@ -124,11 +124,18 @@ def where_rows(mask, A, B):
     return xp.where(asarray(mask, A)[:, None], A, B)
 
 
+def clip(x, min=None, max=None):
+    """``clip(x, min, max)`` in ``x``'s namespace (NumPy < 2.1 lacks the keywords)."""
+    if isinstance(x, np.ndarray):
+        return np.clip(x, min, max)
+    return get_namespace(x).clip(x, min=min, max=max)
+
+
 def sym_power(C, power):
     """``C ** power`` for a symmetric positive-definite matrix ``C``."""
     xp = get_namespace(C)
     vals, vecs = xp.linalg.eigh(C)
-    vals = xp.clip(vals, min=float(np.finfo(np.float64 if C.dtype == xp.float64
+    vals = clip(vals, min=float(np.finfo(np.float64 if C.dtype == xp.float64
                                             else np.float32).tiny))
     return (vecs * vals**power) @ vecs.T
 
