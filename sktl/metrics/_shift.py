@@ -197,12 +197,12 @@ class ShiftDiagnosis(Bunch):
     """The result of :func:`diagnose_shift`: a Bunch that prints as a short report."""
 
     def __repr__(self):
-        lines = [f"Shift diagnosis: {self.verdict}"]
+        lines = [f"Shift diagnosis: {self.verdict}",
+                 f"  {'check':<44} {'statistic':<22} {'value':>8} {'p-value':>8}  finding"]
         for row in self.rows:
-            p = "" if row["p_value"] is None else f" (p={row['p_value']:.3g})"
-            lines.append(f"  - {row['check']}: {row['statistic']} = {row['value']:.3g}{p}"
-                         f" -> {row['finding']}")
-        lines.append("  priors: " + ", ".join(
+            lines.append(f"  {row['check']:<44} {row['statistic']:<22} {row['value']:>8.3g} "
+                         f"{row['p_value']:>8.2g}  {row['finding']}")
+        lines.append("  class priors, source -> target [interval]: " + ", ".join(
             f"{c}: {s:.2f} -> {t:.2f}" + ("" if np.isnan(lo) else f" [{lo:.2f}, {hi:.2f}]")
             for c, s, t, lo, hi in zip(self.classes, self.source_priors, self.target_priors,
                                        self.target_priors_ci[:, 0],
@@ -360,16 +360,16 @@ def diagnose_shift(X, y, sample_domain=None, *, estimator=None, domain_classifie
 
     X, y, sd = check_X_y_domain(X, y, sample_domain, task="classification",
                                 dtype=[np.float64, np.float32])
-    if type_of_target(y) == "continuous":
-        raise ValueError(
-            "diagnose_shift needs class labels (label shift is a change of class "
-            "priors); for a continuous target compare p(x) with sktl.metrics.mmd_test."
-        )
     rng = check_random_state(random_state)
     labelled = ~unlabelled_mask(y, "classification")
     src, tgt = (sd > 0) & labelled, sd < 0
     if not tgt.any():
         raise ValueError("diagnose_shift needs target rows (negative sample_domain codes).")
+    if src.any() and type_of_target(y[src]) == "continuous":
+        raise ValueError(
+            "diagnose_shift needs class labels (label shift is a change of class "
+            "priors); for a continuous target compare p(x) with sktl.metrics.mmd_test."
+        )
     check_classification_targets(y[src])
     if estimator is None:
         estimator = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000))
@@ -401,9 +401,9 @@ def diagnose_shift(X, y, sample_domain=None, *, estimator=None, domain_classifie
     if lab_tgt.sum() >= min_target_labels:
         checks = _target_label_check(ls, X[lab_tgt], y[lab_tgt])
         (acc, exp_cov, p_cov), (_, exp_lab, p_lab) = checks
-        for name, expected, p in (("source posterior (covariate shift)", exp_cov, p_cov),
-                                  ("prior-corrected posterior (label shift)", exp_lab, p_lab)):
-            label_rows.append([f"target labels: {name} holds", "accuracy - expected",
+        for name, expected, p in (("source p(y|x)", exp_cov, p_cov),
+                                  ("prior-corrected p(y|x)", exp_lab, p_lab)):
+            label_rows.append([f"target labels vs {name}", "accuracy - expected",
                                acc - expected, p,
                                f"accuracy {acc:.2f} vs {expected:.2f} expected: "
                                + ("p(y|x) differs" if p < alpha else "consistent")])
@@ -428,20 +428,20 @@ def diagnose_shift(X, y, sample_domain=None, *, estimator=None, domain_classifie
         return yes if p < level else no
 
     rows = [
-        ["domains differ: domain classifier", "AUC", raw.auc, raw.p_auc,
+        ["p(x): domain classifier", "AUC", raw.auc, raw.p_auc,
          finding(raw.p_auc, "p(x) differs", "no difference found", alpha / 4)],
-        ["domains differ: kernel MMD", "MMD^2", raw.mmd2, raw.p_mmd,
+        ["p(x): kernel MMD", "MMD^2", raw.mmd2, raw.p_mmd,
          finding(raw.p_mmd, "p(x) differs", "no difference found", alpha / 4)],
-        ["class priors differ", "max |target - source|",
+        ["class priors", "max |target - source|",
          float(np.max(np.abs(ls.target_priors_ - ls.source_priors_))), p_prior,
          finding(p_prior, "the class priors moved", "no prior change found", alpha / 2)],
-        ["after matching the source to the target priors: domain classifier", "AUC",
+        ["p(x) after prior matching: domain classifier", "AUC",
          matched.auc, matched.p_auc,
          finding(matched.p_auc, "still differs", "no difference left", alpha / 2)],
-        ["after matching the source to the target priors: kernel MMD", "MMD^2",
+        ["p(x) after prior matching: kernel MMD", "MMD^2",
          matched.mmd2, matched.p_mmd,
          finding(matched.p_mmd, "still differs", "no difference left", alpha / 2)],
-        ["target outside the source's support", "share of target rows", out_share,
+        ["target outside the source support", "share of target rows", out_share,
          p_support, finding(p_support, "reweighting cannot reach the target",
                             "the source covers the target")],
     ]
