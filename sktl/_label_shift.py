@@ -582,8 +582,15 @@ class LabelShiftClassifier(BaseDAEstimator):
     ...                              random_state=0)
     >>> clf = LabelShiftClassifier(LogisticRegression(), random_state=0)
     >>> clf = clf.fit(X, y, sample_domain=sd)
-    >>> clf.source_priors_, np.round(clf.target_priors_, 2)
-    (array([0.5175, 0.4825]), array([0.82, 0.18]))
+    >>> clf.source_priors_                  # the source is balanced
+    array([0.5025, 0.4975])
+    >>> np.round(clf.target_priors_, 2)     # the target holds 78 % of class 0
+    array([0.77, 0.23])
+    >>> np.round(clf.target_priors_ci_, 2)  # 95 % bootstrap interval per class
+    array([[0.73, 0.81],
+           [0.19, 0.27]])
+    >>> np.round(clf.class_weights_, 2)
+    array([1.54, 0.46])
     """
 
     _parameter_constraints = {

@@ -143,10 +143,11 @@ def _outside_support(X_source, X_target, level, tolerance, n_neighbors, rng):
     The novelty score of a row is its mean distance to the ``n_neighbors``
     nearest rows of one half of the source; the other half calibrates it
     (conformal novelty detection), so a source-like row lands beyond the
-    quantile with probability ``1 - level``. Reweighting the source can only
-    reach where the source has mass: under a covariate shift with importance
-    weights up to ``tolerance``, at most ``tolerance * (1 - level)`` of the
-    target lies there. The binomial p-value tests that bound.
+    quantile with probability about ``1 - level`` (exactly ``1 - r / (n + 1)``
+    for the ``r``-th smallest of ``n`` calibration scores). Reweighting the
+    source can only reach where the source has mass: under a covariate shift
+    with importance weights up to ``tolerance``, at most ``tolerance`` times
+    that share of the target lies there. The binomial p-value tests that bound.
     """
     perm = rng.permutation(len(X_source))
     half = len(perm) // 2
@@ -155,10 +156,12 @@ def _outside_support(X_source, X_target, level, tolerance, n_neighbors, rng):
     score_cal = nn.kneighbors(calibration)[0].mean(axis=1)
     score_tgt = nn.kneighbors(X_target)[0].mean(axis=1)
     # conformal quantile: the ceil(level * (n + 1))-th smallest calibration score
-    rank = min(int(np.ceil(level * (len(score_cal) + 1))), len(score_cal)) - 1
-    threshold = np.sort(score_cal)[rank]
+    n_cal = len(score_cal)
+    rank = min(int(np.ceil(level * (n_cal + 1))), n_cal)
+    threshold = np.sort(score_cal)[rank - 1]
     n_out = int(np.sum(score_tgt > threshold))
-    bound = min(1.0, tolerance * (1 - level))
+    # a source-like row exceeds the rank-th smallest of n_cal scores w.p. 1 - rank/(n_cal+1)
+    bound = min(1.0, tolerance * (1 - rank / (n_cal + 1)))
     p_value = stats.binomtest(n_out, len(score_tgt), bound, alternative="greater").pvalue
     return n_out / len(score_tgt), float(p_value)
 
@@ -239,7 +242,7 @@ def _frame(rows, columns):
     prefer_skip_nested_validation=True,
 )
 def diagnose_shift(X, y, sample_domain=None, *, estimator=None, domain_classifier=None,
-                   alpha=0.05, n_permutations=200, support_level=0.95,
+                   alpha=0.05, n_permutations=200, support_level=0.99,
                    support_tolerance=2.0, min_target_labels=20, random_state=None):
     """Name the shift between source and target, and the sktl methods that fit it.
 
@@ -300,8 +303,9 @@ def diagnose_shift(X, y, sample_domain=None, *, estimator=None, domain_classifie
         Significance level of the whole diagnosis.
     n_permutations : int, default=200
         Permutations of each two-sample test.
-    support_level : float, default=0.95
-        Coverage of the source's novelty region.
+    support_level : float, default=0.99
+        Coverage of the source's novelty region (with fewer than 99
+        calibration rows, the largest calibration score).
     support_tolerance : float, default=2.0
         Largest importance weight that counts as "reweighting reaches the
         target" in the support test.
