@@ -70,6 +70,18 @@ def _base():
                          LogisticRegression(C=0.1, max_iter=1000))
 
 
+def _reweighted_accuracy(Zs, ys, Zt, yt, w_rows):
+    """The classifier's last step refitted with per-row weights on the same features.
+
+    Scaler and PCA are fitted without weights (as ``Pipeline.fit`` would with
+    ``logisticregression__sample_weight``), so they are reused.
+    """
+    from sklearn.base import clone
+
+    clf = clone(_base()[-1]).fit(Zs, ys, sample_weight=w_rows)
+    return float(clf.score(Zt, yt))
+
+
 def _target_priors(kind, param, k, rng):
     if kind == "dirichlet":
         return rng.dirichlet(np.full(k, param))
@@ -110,7 +122,9 @@ def _check_estimator_path(Xs, ys, Xt, folds, expected):
     sd = np.r_[np.ones(len(Xs), int), -2 * np.ones(len(Xt), int)]
     clf = LabelShiftClassifier(_base(), cv=folds, n_bootstrap=0, random_state=0)
     clf.fit(X, y, sample_domain=sd)
-    np.testing.assert_allclose(clf.target_priors_, expected, atol=1e-6)
+    # PCA's randomized solver is seeded by the estimator's random_state there,
+    # so the two paths agree to the solver's precision, not bit for bit
+    np.testing.assert_allclose(clf.target_priors_, expected, atol=2e-3)
 
 
 def run_digits(domain, n_seeds, n_target):
@@ -155,6 +169,7 @@ def run_digits(domain, n_seeds, n_target):
             true_w = q / p_s
             P_folds = np.stack([m.predict_proba(Xt) for m in fold_models])
             P_full = full.predict_proba(Xt)
+            Zt = full[:-1].transform(Xt)
             cross = (ys, oof, P_folds)
             split = (ys[held], split_model.predict_proba(Xs[held]),
                      split_model.predict_proba(Xt))
@@ -189,27 +204,24 @@ def run_digits(domain, n_seeds, n_target):
                     lo, hi = res.target_priors_ci.T
                     out["coverage"] = float(np.mean((lo <= q) & (q <= hi)))
                 if "cross-fit" in name and name.split(",")[0] in ("BBSE", "EM + BCTS"):
-                    w_rows = np.clip(w_hat, 0, None)[y_enc]
-                    model = clone(_base()).fit(Xs, ys, logisticregression__sample_weight=w_rows)
-                    out["acc_reweight"] = float(model.score(Xt, yt))
+                    out["acc_reweight"] = _reweighted_accuracy(
+                        Zs, ys, Zt, yt, np.clip(w_hat, 0, None)[y_enc])
                 rec["methods"][name] = out
                 if seed == 0 and kind == "dirichlet" and param == 1.0 and \
                         name == "EM + BCTS, 5-fold cross-fit":
                     _check_estimator_path(Xs, ys, Xt, folds, res.target_priors)
             start = time.perf_counter()
-            alpha = _skada_weights(Zs, ys, full[:-1].transform(Xt), gamma)
+            alpha = _skada_weights(Zs, ys, Zt, gamma)
             seconds = time.perf_counter() - start
-            model = clone(_base()).fit(Xs, ys, logisticregression__sample_weight=alpha[y_enc])
             rec["methods"]["skada MMDTarSReweight"] = {
                 "mse": float(np.mean((alpha - true_w) ** 2)), "seconds": seconds,
-                "acc_reweight": float(model.score(Xt, yt))}
+                "acc_reweight": _reweighted_accuracy(Zs, ys, Zt, yt, alpha[y_enc])}
             oracle_proba = _adjust_proba(P_full, q, cal_cross.model_priors,
                                          cal_cross.calibration)
-            model = clone(_base()).fit(Xs, ys, logisticregression__sample_weight=true_w[y_enc])
             rec["methods"]["oracle (true priors)"] = {
                 "mse": 0.0,
                 "acc_proba": float(np.mean(classes[oracle_proba.argmax(1)] == yt)),
-                "acc_reweight": float(model.score(Xt, yt))}
+                "acc_reweight": _reweighted_accuracy(Zs, ys, Zt, yt, true_w[y_enc])}
             rec["methods"]["no correction"] = {"acc_proba": float(full.score(Xt, yt))}
             records.append(rec)
             print(domain, seed, rec["shift"], {k: round(v.get("mse", np.nan), 4)

@@ -681,7 +681,8 @@ class LabelShiftClassifier(BaseDAEstimator):
             raise ValueError(
                 f"correction='reweight' refits the estimator with sample_weight, which "
                 f"{type(self.estimator).__name__}.fit does not accept; use "
-                "correction='proba'."
+                "correction='proba', or put the preprocessing before LabelShiftClassifier "
+                "in the pipeline so that it wraps the final classifier."
             )
         rng = check_random_state(self.random_state)
         X_src, X_tgt = X[train], X[tgt]

@@ -208,3 +208,13 @@ def test_errors_are_clear():
         estimate_label_shift([0, 1, 2, 2], p, p[:, :2])
     with pytest.raises(ValueError, match="non-negative probabilities"):
         estimate_label_shift([0, 1, 2, 2], -p, p)
+
+
+def test_several_source_and_target_domains_are_pooled():
+    X, y, sd, _ = _problem(n_s=200, n_t=200, seed=6)
+    codes = np.where(sd > 0, 1 + 2 * (np.arange(len(sd)) % 2), -2 - 2 * (np.arange(len(sd)) % 2))
+    a = LabelShiftClassifier(LogisticRegression(), n_bootstrap=0, random_state=0)
+    b = LabelShiftClassifier(LogisticRegression(), n_bootstrap=0, random_state=0)
+    np.testing.assert_allclose(a.fit(X, y, sample_domain=sd).target_priors_,
+                               b.fit(X, y, sample_domain=codes).target_priors_)
+    np.testing.assert_array_equal(b.domains_, [-4, -2, 1, 3])
