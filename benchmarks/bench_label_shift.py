@@ -18,7 +18,7 @@ classifier) and an oracle that knows the true priors.
 The cross-fitted source models do not depend on the target sample, so per
 seed they are fitted once and every target sample is scored with
 :func:`sktl.estimate_label_shift` on their predictions: exactly what
-:class:`sktl.LabelShiftClassifier` computes (checked on seed 0).
+:class:`sktl.LabelShiftClassifier` computes (checked on the first seed of each run).
 
 Part ``diagnose`` runs :func:`sktl.metrics.diagnose_shift` on seeded
 ``make_domain_shift`` problems of each kind (300 + 300 rows, 2 or 5 features,
@@ -27,8 +27,10 @@ generators) and counts the verdicts.
 
 Run (each part under the shared lock; ``report`` writes the results file):
 
-    PYTHONPATH=$PWD python benchmarks/bench_label_shift.py digits --domain mnist
-    PYTHONPATH=$PWD python benchmarks/bench_label_shift.py digits --domain usps
+    PYTHONPATH=$PWD python benchmarks/bench_label_shift.py digits --domain mnist --seeds 5
+    PYTHONPATH=$PWD python benchmarks/bench_label_shift.py digits --domain mnist --seeds 5 \
+        --first-seed 5
+    (the same with --domain usps)
     PYTHONPATH=$PWD python benchmarks/bench_label_shift.py diagnose --kind label
     PYTHONPATH=$PWD python benchmarks/bench_label_shift.py diagnose --kind covariate
     PYTHONPATH=$PWD python benchmarks/bench_label_shift.py diagnose --kind conditional
@@ -127,7 +129,7 @@ def _check_estimator_path(Xs, ys, Xt, folds, expected):
     np.testing.assert_allclose(clf.target_priors_, expected, atol=2e-3)
 
 
-def run_digits(domain, n_seeds, n_target):
+def run_digits(domain, seeds, n_target):
     from sklearn.base import clone
     from sklearn.model_selection import StratifiedKFold, StratifiedShuffleSplit, train_test_split
 
@@ -139,7 +141,7 @@ def run_digits(domain, n_seeds, n_target):
     X, y, sd = load_mnist_usps(domain, other, data_home=DATA)
     X, y = X[sd > 0], y[sd > 0]
     records = []
-    for seed in range(n_seeds):
+    for seed in seeds:
         rng = np.random.RandomState(seed)
         Xs, X_pool, ys, y_pool = train_test_split(X, y, train_size=0.6, stratify=y,
                                                   random_state=seed)
@@ -207,7 +209,7 @@ def run_digits(domain, n_seeds, n_target):
                     out["acc_reweight"] = _reweighted_accuracy(
                         Zs, ys, Zt, yt, np.clip(w_hat, 0, None)[y_enc])
                 rec["methods"][name] = out
-                if seed == 0 and kind == "dirichlet" and param == 1.0 and \
+                if seed == seeds[0] and kind == "dirichlet" and param == 1.0 and \
                         name == "EM + BCTS, 5-fold cross-fit":
                     _check_estimator_path(Xs, ys, Xt, folds, res.target_priors)
             start = time.perf_counter()
@@ -244,11 +246,11 @@ def _kind_problem(kind, i):
     return X, y, sd, {"n_features": n_features, "n_classes": n_classes, "generator": shift}
 
 
-def run_diagnose(kind, n_problems):
+def run_diagnose(kind, problems):
     from sktl.metrics import diagnose_shift
 
     records = []
-    for i in range(n_problems):
+    for i in problems:
         X, y, sd, info = _kind_problem(kind, i)
         start = time.perf_counter()
         r = diagnose_shift(X, y, sd, random_state=i)
@@ -353,24 +355,30 @@ def main():
     parser.add_argument("part", choices=["digits", "diagnose", "report"])
     parser.add_argument("--domain", choices=["mnist", "usps"], default="mnist")
     parser.add_argument("--seeds", type=int, default=10)
+    parser.add_argument("--first-seed", type=int, default=0)
     parser.add_argument("--n-target", type=int, default=500)
     parser.add_argument("--kind", choices=KINDS, default="label")
     parser.add_argument("--problems", type=int, default=50)
+    parser.add_argument("--first-problem", type=int, default=0)
     args = parser.parse_args()
     if args.part == "report":
         report()
         return
     RAW.mkdir(parents=True, exist_ok=True)
     if args.part == "digits":
-        records = run_digits(args.domain, args.seeds, args.n_target)
-        name = f"digits_{args.domain}"
+        seeds = range(args.first_seed, args.first_seed + args.seeds)
+        records = run_digits(args.domain, seeds, args.n_target)
+        name = f"digits_{args.domain}_{seeds.start}-{seeds.stop - 1}"
         command = (f"PYTHONPATH=$PWD python benchmarks/bench_label_shift.py digits --domain "
-                   f"{args.domain} --seeds {args.seeds} --n-target {args.n_target}")
+                   f"{args.domain} --first-seed {args.first_seed} --seeds {args.seeds} "
+                   f"--n-target {args.n_target}")
     else:
-        records = run_diagnose(args.kind, args.problems)
-        name = f"diagnose_{args.kind}"
+        problems = range(args.first_problem, args.first_problem + args.problems)
+        records = run_diagnose(args.kind, problems)
+        name = f"diagnose_{args.kind}_{problems.start}-{problems.stop - 1}"
         command = (f"PYTHONPATH=$PWD python benchmarks/bench_label_shift.py diagnose --kind "
-                   f"{args.kind} --problems {args.problems}")
+                   f"{args.kind} --first-problem {args.first_problem} --problems "
+                   f"{args.problems}")
     (RAW / f"{name}.json").write_text(json.dumps({"command": command, "records": records}))
     report()
 

@@ -243,7 +243,7 @@ def _frame(rows, columns):
 )
 def diagnose_shift(X, y, sample_domain=None, *, estimator=None, domain_classifier=None,
                    alpha=0.05, n_permutations=200, support_level=0.99,
-                   support_tolerance=2.0, min_target_labels=20, random_state=None):
+                   support_tolerance=5.0, min_target_labels=20, random_state=None):
     """Name the shift between source and target, and the sktl methods that fit it.
 
     Three questions, each a test with a controlled false-alarm rate:
@@ -306,7 +306,7 @@ def diagnose_shift(X, y, sample_domain=None, *, estimator=None, domain_classifie
     support_level : float, default=0.99
         Coverage of the source's novelty region (with fewer than 99
         calibration rows, the largest calibration score).
-    support_tolerance : float, default=2.0
+    support_tolerance : float, default=5.0
         Largest importance weight that counts as "reweighting reaches the
         target" in the support test.
     min_target_labels : int, default=20
