@@ -29,9 +29,11 @@ from numbers import Integral, Real
 
 import numpy as np
 from scipy import optimize, special, stats
+from sklearn import get_config
 from sklearn.base import clone
 from sklearn.ensemble._base import _set_random_states
 from sklearn.model_selection import StratifiedKFold, check_cv
+from sklearn.pipeline import Pipeline
 from sklearn.utils import Bunch, check_array, check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions, validate_params
 from sklearn.utils._tags import ClassifierTags
@@ -456,6 +458,20 @@ def _adjust_proba(proba, target_priors, model_priors, calibration=None):
     return p / p.sum(axis=1, keepdims=True)
 
 
+def _accepts_sample_weight(estimator):
+    """Whether ``fit`` takes ``sample_weight`` (a pipeline's: its last step's)."""
+    if isinstance(estimator, Pipeline):
+        estimator = estimator.steps[-1][1]
+    return has_fit_parameter(estimator, "sample_weight")
+
+
+def _fit_weighted(estimator, X, y, sample_weight):
+    """``estimator.fit`` with row weights; a pipeline passes them to its last step."""
+    if isinstance(estimator, Pipeline) and not get_config()["enable_metadata_routing"]:
+        return estimator.fit(X, y, **{f"{estimator.steps[-1][0]}__sample_weight": sample_weight})
+    return estimator.fit(X, y, sample_weight=sample_weight)
+
+
 def _proba_columns(model, X, classes):
     """``model.predict_proba(X)`` with one column per class of ``classes``."""
     P = model.predict_proba(X)
@@ -493,7 +509,8 @@ class LabelShiftClassifier(BaseDAEstimator):
     ----------
     estimator : classifier
         Any classifier with ``predict_proba`` (for ``correction="reweight"``
-        its ``fit`` must accept ``sample_weight``).
+        its ``fit``, or its last step's for a pipeline, must accept
+        ``sample_weight``).
     method : {"em", "bbse", "rlls"}, default="em"
         How the target priors are estimated (see
         :func:`~sktl.estimate_label_shift`): EM on calibrated posteriors, the
@@ -676,13 +693,11 @@ class LabelShiftClassifier(BaseDAEstimator):
                 f"Target label(s) {unseen.tolist()} never occur in the source: label-shift "
                 "correction assumes every target class occurs in the source."
             )
-        if self.correction == "reweight" and not has_fit_parameter(self.estimator,
-                                                                   "sample_weight"):
+        if self.correction == "reweight" and not _accepts_sample_weight(self.estimator):
             raise ValueError(
                 f"correction='reweight' refits the estimator with sample_weight, which "
                 f"{type(self.estimator).__name__}.fit does not accept; use "
-                "correction='proba', or put the preprocessing before LabelShiftClassifier "
-                "in the pipeline so that it wraps the final classifier."
+                "correction='proba'."
             )
         rng = check_random_state(self.random_state)
         X_src, X_tgt = X[train], X[tgt]
@@ -719,7 +734,7 @@ class LabelShiftClassifier(BaseDAEstimator):
         _set_random_states(est, rng)
         if sample_weight is None:
             return est.fit(X, y)
-        return est.fit(X, y, sample_weight=sample_weight)
+        return _fit_weighted(est, X, y, sample_weight)
 
     def _check_X(self, X):
         check_is_fitted(self)

@@ -218,3 +218,17 @@ def test_several_source_and_target_domains_are_pooled():
     np.testing.assert_allclose(a.fit(X, y, sample_domain=sd).target_priors_,
                                b.fit(X, y, sample_domain=codes).target_priors_)
     np.testing.assert_array_equal(b.domains_, [-4, -2, 1, 3])
+
+
+def test_reweight_inside_a_pipeline_estimator():
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    X, y, sd, y_true = _problem(n_s=200, n_t=300, noise=1.0, seed=7)
+    est = make_pipeline(StandardScaler(), LogisticRegression())
+    clf = LabelShiftClassifier(est, correction="reweight", n_bootstrap=0, random_state=0)
+    clf.fit(X, y, sample_domain=sd)
+    plain = LabelShiftClassifier(est, n_bootstrap=0, random_state=0).fit(X, y, sample_domain=sd)
+    np.testing.assert_allclose(clf.class_weights_, plain.class_weights_)
+    tgt = sd < 0
+    assert clf.score(X[tgt], y_true[tgt]) > est.fit(X[~tgt], y[~tgt]).score(X[tgt], y_true[tgt])

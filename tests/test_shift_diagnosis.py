@@ -37,7 +37,7 @@ def test_report_fields_and_repr():
     report = _diagnose("label", 1.0, n_classes=3)
     assert isinstance(report.report, pd.DataFrame)
     assert list(report.report.columns) == ["check", "statistic", "value", "p_value", "finding"]
-    assert len(report.report) == len(report.rows) == 6
+    assert len(report.report) == len(report.rows) == 7
     assert list(report.priors.columns) == ["class", "source", "target", "target_low",
                                            "target_high"]
     text = repr(report)

@@ -196,15 +196,34 @@ def _target_label_check(ls, X, y):
             _calibration_z_test(as_label, ls.classes_, y))
 
 
+def _correction_disagreement(ls, estimator, Xs, ys, Xt):
+    """How many target predictions change between the label- and covariate-shift corrections.
+
+    The covariate-shift side refits ``estimator`` with the density-ratio
+    weights of a logistic domain classifier (as
+    :class:`~sktl.DiscriminativeReweighter` does).
+    """
+    from .._instance import domain_classifier_weights
+    from .._label_shift import _fit_weighted
+
+    weights = domain_classifier_weights(Xs, Xt)
+    cov = _fit_weighted(clone(estimator), Xs, ys, weights)
+    share = float(np.mean(ls.predict(Xt) != cov.predict(Xt)))
+    return ["label- vs covariate-shift correction", "share of predictions differing",
+            share, float("nan"),
+            "the choice of correction matters" if share > 0.05 else "both agree"]
+
+
 class ShiftDiagnosis(Bunch):
     """The result of :func:`diagnose_shift`: a Bunch that prints as a short report."""
 
     def __repr__(self):
         lines = [f"Shift diagnosis: {self.verdict}",
-                 f"  {'check':<44} {'statistic':<22} {'value':>8} {'p-value':>8}  finding"]
+                 f"  {'check':<44} {'statistic':<30} {'value':>8} {'p-value':>8}  finding"]
         for row in self.rows:
-            lines.append(f"  {row['check']:<44} {row['statistic']:<22} {row['value']:>8.3g} "
-                         f"{row['p_value']:>8.2g}  {row['finding']}")
+            p = "" if np.isnan(row["p_value"]) else f"{row['p_value']:.2g}"
+            lines.append(f"  {row['check']:<44} {row['statistic']:<30} {row['value']:>8.3g} "
+                         f"{p:>8}  {row['finding']}")
         lines.append("  class priors, source -> target [interval]: " + ", ".join(
             f"{c}: {s:.2f} -> {t:.2f}" + ("" if np.isnan(lo) else f" [{lo:.2f}, {hi:.2f}]")
             for c, s, t, lo, hi in zip(self.classes, self.source_priors, self.target_priors,
@@ -302,7 +321,9 @@ def diagnose_shift(X, y, sample_domain=None, *, estimator=None, domain_classifie
     alpha : float, default=0.05
         Significance level of the whole diagnosis.
     n_permutations : int, default=200
-        Permutations of each two-sample test.
+        Permutations of each two-sample test. The smallest p-value is
+        ``1 / (n_permutations + 1)``, so use at least ``4 / alpha`` for the
+        ``p(x)`` tests to be able to reject.
     support_level : float, default=0.99
         Coverage of the source's novelty region (with fewer than 99
         calibration rows, the largest calibration score).
@@ -449,6 +470,7 @@ def diagnose_shift(X, y, sample_domain=None, *, estimator=None, domain_classifie
          p_support, finding(p_support, "reweighting cannot reach the target",
                             "the source covers the target")],
     ]
+    rows.append(_correction_disagreement(ls, estimator, X[src], y[src], X[tgt]))
     rows = [dict(zip(_COLUMNS, r)) for r in rows + label_rows]
 
     kinds = [k.strip() for k in verdict.split("+")]
