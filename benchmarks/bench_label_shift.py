@@ -23,7 +23,8 @@ seed they are fitted once and every target sample is scored with
 Part ``diagnose`` runs :func:`sktl.metrics.diagnose_shift` on seeded
 ``make_domain_shift`` problems of each kind (300 + 300 rows, 2 or 5 features,
 2 or 3 classes, default strength; "none" = strength 0 of the three
-generators) and counts the verdicts.
+generators) and counts the verdicts; part ``diagnose-digits`` runs it on
+real digits (MNIST -> MNIST, a Dirichlet label shift of MNIST, MNIST -> USPS).
 
 Run (each part under the shared lock; ``report`` writes the results file):
 
@@ -35,6 +36,7 @@ Run (each part under the shared lock; ``report`` writes the results file):
     PYTHONPATH=$PWD python benchmarks/bench_label_shift.py diagnose --kind covariate
     PYTHONPATH=$PWD python benchmarks/bench_label_shift.py diagnose --kind conditional
     PYTHONPATH=$PWD python benchmarks/bench_label_shift.py diagnose --kind none
+    PYTHONPATH=$PWD python benchmarks/bench_label_shift.py diagnose-digits --seeds 5
     PYTHONPATH=$PWD python benchmarks/bench_label_shift.py report
 
 in an environment with sktl and skada (see benchmarks/README.md). Raw results
@@ -261,6 +263,46 @@ def run_diagnose(kind, problems):
     return records
 
 
+DIGIT_KINDS = ["no shift (MNIST -> MNIST)", "label shift (MNIST, Dirichlet 1)",
+               "domain change (MNIST -> USPS)"]
+
+
+def run_diagnose_digits(seeds):
+    """diagnose_shift on real digits: no shift, a resampled label shift, MNIST -> USPS."""
+    from sklearn.model_selection import train_test_split
+
+    from sktl.datasets import load_mnist_usps
+    from sktl.metrics import diagnose_shift
+
+    X, y, sd = load_mnist_usps("mnist", "usps", data_home=DATA)
+    Xm, ym, Xu = X[sd > 0], y[sd > 0], X[sd < 0]
+    records = []
+    for seed in seeds:
+        rng = np.random.RandomState(seed)
+        Xs, X_pool, ys, y_pool = train_test_split(Xm, ym, train_size=0.5, stratify=ym,
+                                                  random_state=seed)
+        classes = np.unique(ys)
+        same = rng.choice(len(X_pool), 500, replace=False)
+        q = rng.dirichlet(np.ones(len(classes)))
+        targets = {
+            DIGIT_KINDS[0]: X_pool[same],
+            DIGIT_KINDS[1]: _draw_target(X_pool, y_pool, classes, q, 500, rng)[0],
+            DIGIT_KINDS[2]: Xu[rng.choice(len(Xu), 500, replace=False)],
+        }
+        for kind, Xt in targets.items():
+            X_all = np.vstack([Xs, Xt])
+            y_all = np.r_[ys, np.full(len(Xt), -1)]
+            sd_all = np.r_[np.ones(len(Xs), int), -2 * np.ones(len(Xt), int)]
+            start = time.perf_counter()
+            r = diagnose_shift(X_all, y_all, sd_all, estimator=_base(), random_state=seed)
+            records.append({"kind": kind, "problem": seed, "verdict": r.verdict,
+                            "seconds": time.perf_counter() - start,
+                            "p_values": {k: float(v) for k, v in r.p_values.items()}})
+            print(kind, seed, r.verdict, {k: round(v, 3) for k, v in r.p_values.items()},
+                  flush=True)
+    return records
+
+
 def _mean_sd(values):
     values = [v for v in values if v is not None and not np.isnan(v)]
     if not values:
@@ -309,17 +351,19 @@ def _digits_tables(records):
     return lines
 
 
-def _diagnose_tables(records):
+def _diagnose_tables(records, kinds=None, expected=None):
     lines = ["| true kind | problems | " + " | ".join(VERDICTS) + " | correct | s / problem |",
              "|---|---:|" + "---:|" * (len(VERDICTS) + 2)]
-    expected = {"none": "no shift", "label": "label shift", "covariate": "covariate shift",
-                "conditional": "conditional shift"}
-    for kind in KINDS:
+    expected = expected or {"none": "no shift", "label": "label shift",
+                            "covariate": "covariate shift", "conditional": "conditional shift"}
+    for kind in kinds or KINDS:
         rows = [r for r in records if r["kind"] == kind]
         if not rows:
             continue
         counts = Counter(r["verdict"] for r in rows)
-        correct = counts[expected[kind]] / len(rows)
+        hits = sum(counts[v] for v in expected[kind]) if isinstance(expected[kind], tuple) \
+            else counts[expected[kind]]
+        correct = hits / len(rows)
         secs = np.mean([r["seconds"] for r in rows])
         lines.append(f"| {kind} | {len(rows)} | " + " | ".join(str(counts[v]) for v in VERDICTS)
                      + f" | {correct:.0%} | {secs:.1f} |")
@@ -329,7 +373,9 @@ def _diagnose_tables(records):
 def report():
     parts = {p.stem: json.loads(p.read_text()) for p in sorted(RAW.glob("*.json"))}
     digits = [r for k, v in parts.items() if k.startswith("digits") for r in v["records"]]
-    diag = [r for k, v in parts.items() if k.startswith("diagnose") for r in v["records"]]
+    diag = [r for k, v in parts.items() if k.startswith("diagnose_") for r in v["records"]]
+    diag_digits = [r for k, v in parts.items() if k.startswith("diagdigits")
+                   for r in v["records"]]
     commands = [v["command"] for v in parts.values()]
     lines = ["# Label shift: sktl vs skada, and diagnose_shift", "",
              "Generated by (each part under `flock /work/wt/heavy.lock`, 2 CPU cores shared "
@@ -346,13 +392,25 @@ def report():
         lines += ["## diagnose_shift: verdicts on generated problems", "",
                   __doc__.split("Part ``diagnose``")[1].split("Run (")[0].strip(), ""]
         lines += _diagnose_tables(diag) + [""]
+    if diag_digits:
+        lines += ["## diagnose_shift on real digits", "",
+                  "MNIST rows split in halves per seed: a labelled source, and a pool "
+                  "from which 500 target rows are drawn with the source's class balance "
+                  "(no shift) or Dirichlet(1) priors (label shift), or 500 USPS rows (a "
+                  "change of the digits' appearance: any verdict but \"no shift\" and "
+                  "\"label shift\" counts as correct). Estimator: StandardScaler + PCA(50) + "
+                  "LogisticRegression(C=0.1).", ""]
+        expected = {DIGIT_KINDS[0]: "no shift", DIGIT_KINDS[1]: "label shift",
+                    DIGIT_KINDS[2]: ("covariate shift", "conditional shift",
+                                     "label shift + conditional shift")}
+        lines += _diagnose_tables(diag_digits, DIGIT_KINDS, expected) + [""]
     RESULTS.write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("part", choices=["digits", "diagnose", "report"])
+    parser.add_argument("part", choices=["digits", "diagnose", "diagnose-digits", "report"])
     parser.add_argument("--domain", choices=["mnist", "usps"], default="mnist")
     parser.add_argument("--seeds", type=int, default=10)
     parser.add_argument("--first-seed", type=int, default=0)
@@ -372,6 +430,12 @@ def main():
         command = (f"PYTHONPATH=$PWD python benchmarks/bench_label_shift.py digits --domain "
                    f"{args.domain} --first-seed {args.first_seed} --seeds {args.seeds} "
                    f"--n-target {args.n_target}")
+    elif args.part == "diagnose-digits":
+        seeds = range(args.first_seed, args.first_seed + args.seeds)
+        records = run_diagnose_digits(seeds)
+        name = f"diagdigits_{seeds.start}-{seeds.stop - 1}"
+        command = (f"PYTHONPATH=$PWD python benchmarks/bench_label_shift.py diagnose-digits "
+                   f"--first-seed {args.first_seed} --seeds {args.seeds}")
     else:
         problems = range(args.first_problem, args.first_problem + args.problems)
         records = run_diagnose(args.kind, problems)
