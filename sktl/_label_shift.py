@@ -466,9 +466,19 @@ def _accepts_sample_weight(estimator):
 
 
 def _fit_weighted(estimator, X, y, sample_weight):
-    """``estimator.fit`` with row weights; a pipeline passes them to its last step."""
-    if isinstance(estimator, Pipeline) and not get_config()["enable_metadata_routing"]:
-        return estimator.fit(X, y, **{f"{estimator.steps[-1][0]}__sample_weight": sample_weight})
+    """``estimator.fit`` with row weights; a pipeline passes them to its last step.
+
+    ``estimator`` is a clone owned by the caller (its last step may be told
+    to request ``sample_weight`` when metadata routing is on).
+    """
+    if isinstance(estimator, Pipeline):
+        name, last = estimator.steps[-1]
+        if not get_config()["enable_metadata_routing"]:
+            return estimator.fit(X, y, **{f"{name}__sample_weight": sample_weight})
+        for _, step in estimator.steps[:-1]:  # the weights are for the classifier only
+            if hasattr(step, "set_fit_request") and has_fit_parameter(step, "sample_weight"):
+                step.set_fit_request(sample_weight=False)
+        last.set_fit_request(sample_weight=True)
     return estimator.fit(X, y, sample_weight=sample_weight)
 
 

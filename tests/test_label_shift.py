@@ -2,6 +2,8 @@
 
 import numpy as np
 import pytest
+from sklearn import config_context
+from sklearn.base import clone
 from sklearn.dummy import DummyClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedShuffleSplit
@@ -232,3 +234,6 @@ def test_reweight_inside_a_pipeline_estimator():
     np.testing.assert_allclose(clf.class_weights_, plain.class_weights_)
     tgt = sd < 0
     assert clf.score(X[tgt], y_true[tgt]) > est.fit(X[~tgt], y[~tgt]).score(X[tgt], y_true[tgt])
+    with config_context(enable_metadata_routing=True):
+        routed = clone(clf).fit(X, y, sample_domain=sd)
+    np.testing.assert_allclose(routed.predict_proba(X[tgt]), clf.predict_proba(X[tgt]))
