@@ -383,14 +383,16 @@ def report():
              "PYTHONPATH=$PWD python benchmarks/bench_label_shift.py report", "```", ""]
     if digits:
         lines += ["## Estimating the target priors on digits (Lipton et al.'s protocol)", "",
-                  __doc__.split("Part ``digits``")[1].split("Part ``diagnose``")[0].strip(), "",
+                  "The protocol " + __doc__.split("Part ``digits``")[1]
+                  .split("Part ``diagnose``")[0].strip(), "",
                   "Weight MSE is the mean over classes of (estimated - true) importance weight "
                   "squared; accuracies are on the target sample; CI coverage is the share of "
                   "classes whose true prior lies in the 95 % bootstrap interval.", ""]
         lines += _digits_tables(digits) + [""]
     if diag:
         lines += ["## diagnose_shift: verdicts on generated problems", "",
-                  __doc__.split("Part ``diagnose``")[1].split("Run (")[0].strip(), ""]
+                  "Part ``diagnose`` " + __doc__.split("Part ``diagnose``")[1]
+                  .split("Run (")[0].strip(), ""]
         lines += _diagnose_tables(diag) + [""]
     if diag_digits:
         lines += ["## diagnose_shift on real digits", "",
