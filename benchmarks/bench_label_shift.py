@@ -370,6 +370,11 @@ def _diagnose_tables(records, kinds=None, expected=None):
     return lines
 
 
+def _md(text):
+    """A docstring paragraph as Markdown: plain code spans, no Sphinx roles."""
+    return text.replace(":func:", "").replace(":class:", "").replace("``", "`")
+
+
 def report():
     parts = {p.stem: json.loads(p.read_text()) for p in sorted(RAW.glob("*.json"))}
     digits = [r for k, v in parts.items() if k.startswith("digits") for r in v["records"]]
@@ -383,16 +388,16 @@ def report():
              "PYTHONPATH=$PWD python benchmarks/bench_label_shift.py report", "```", ""]
     if digits:
         lines += ["## Estimating the target priors on digits (Lipton et al.'s protocol)", "",
-                  "The protocol " + __doc__.split("Part ``digits``")[1]
-                  .split("Part ``diagnose``")[0].strip(), "",
+                  _md("The protocol " + __doc__.split("Part ``digits``")[1]
+                      .split("Part ``diagnose``")[0].strip()), "",
                   "Weight MSE is the mean over classes of (estimated - true) importance weight "
                   "squared; accuracies are on the target sample; CI coverage is the share of "
                   "classes whose true prior lies in the 95 % bootstrap interval.", ""]
         lines += _digits_tables(digits) + [""]
     if diag:
         lines += ["## diagnose_shift: verdicts on generated problems", "",
-                  "Part ``diagnose`` " + __doc__.split("Part ``diagnose``")[1]
-                  .split("Run (")[0].strip(), ""]
+                  _md("Part ``diagnose`` " + __doc__.split("Part ``diagnose``")[1]
+                      .split("Run (")[0].strip()), ""]
         lines += _diagnose_tables(diag) + [""]
     if diag_digits:
         lines += ["## diagnose_shift on real digits", "",
