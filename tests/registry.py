@@ -149,6 +149,12 @@ def _deep(name):
     return make
 
 
+def _label_shift(task):
+    from sktl import LabelShiftClassifier
+
+    return LabelShiftClassifier(base_estimator(task), cv=3, n_bootstrap=10, random_state=0)
+
+
 def _feda(task):
     from sktl import FEDA
 
@@ -197,6 +203,8 @@ REGISTRY = [
           grid={"reg": [0.3, 1.0]}, sklearn_checks=False),
     Entry("FineTuning", _deep("FineTuning"), "estimator", ("classification", "regression"),
           needs_target_labels=True, grid={"freeze": [None, 1]}, sklearn_checks=False),
+    Entry("LabelShiftClassifier", _label_shift, "estimator", ("classification",),
+          grid={"method": ["em", "bbse", "rlls"]}),
     Entry("FEDA", _feda, "estimator", ("classification", "regression"),
           needs_target_labels=True,
           grid=lambda task: {"estimator": [base_estimator(task), base_estimator(task)]}),

@@ -15,6 +15,7 @@ from ._scorer import (
     PredictionEntropyScorer,
     SupervisedScorer,
 )
+from ._shift import SHIFT_FAMILIES, ShiftDiagnosis, diagnose_shift
 
 __all__ = [
     "CircularValidation",
@@ -22,7 +23,10 @@ __all__ = [
     "ImportanceWeightedScorer",
     "PredictionEntropyScorer",
     "SupervisedScorer",
+    "SHIFT_FAMILIES",
+    "ShiftDiagnosis",
     "coral_distance",
+    "diagnose_shift",
     "mmd",
     "mmd_test",
     "negative_transfer_check",
