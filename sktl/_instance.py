@@ -6,8 +6,24 @@ import numpy as np
 from sklearn.base import clone
 from sklearn.linear_model import LogisticRegression
 from sklearn.utils._param_validation import HasMethods, Interval
+from sklearn.utils.validation import check_is_fitted
 
 from ._base import BaseReweighter
+
+
+def _fit_domain_classifier(X_source, X_target, domain_classifier=None):
+    """A clone of ``domain_classifier`` fitted to tell target (1) from source (0) rows."""
+    clf = LogisticRegression() if domain_classifier is None else clone(domain_classifier)
+    X = np.vstack([X_source, X_target])
+    d = np.r_[np.zeros(len(X_source)), np.ones(len(X_target))]
+    return clf.fit(X, d)
+
+
+def _classifier_odds(clf, X, n_source, n_target):
+    """``(n_s / n_t) P(t | x) / P(s | x)``: Bayes' rule turned into ``p_t(x) / p_s(x)``."""
+    col = int(np.flatnonzero(clf.classes_ == 1)[0])
+    p_t = np.clip(clf.predict_proba(X)[:, col], 1e-12, 1 - 1e-12)
+    return p_t / (1 - p_t) * (n_source / n_target)
 
 
 def domain_classifier_weights(X_source, X_target, domain_classifier=None, max_weight=None):
@@ -32,13 +48,8 @@ def domain_classifier_weights(X_source, X_target, domain_classifier=None, max_we
     -------
     weights : ndarray of shape (n_source,)
     """
-    clf = LogisticRegression() if domain_classifier is None else clone(domain_classifier)
-    X = np.vstack([X_source, X_target])
-    d = np.r_[np.zeros(len(X_source)), np.ones(len(X_target))]
-    clf.fit(X, d)
-    col = int(np.flatnonzero(clf.classes_ == 1)[0])
-    p_t = np.clip(clf.predict_proba(X_source)[:, col], 1e-12, 1 - 1e-12)
-    w = p_t / (1 - p_t) * (len(X_source) / len(X_target))
+    clf = _fit_domain_classifier(X_source, X_target, domain_classifier)
+    w = _classifier_odds(clf, X_source, len(X_source), len(X_target))
     w *= len(w) / w.sum()
     if max_weight is not None:
         w = np.minimum(w, max_weight)
@@ -52,7 +63,8 @@ class DiscriminativeReweighter(BaseReweighter):
     density ratio ``p_t(x) / p_s(x)`` for every source row (Bickel, Brückner &
     Scheffer, 2007). The base estimator is then fitted on the reweighted
     source, which corrects a covariate shift. It is the cheap alternative to
-    kernel mean matching and shares its interface.
+    kernel mean matching and shares its interface. The fitted classifier
+    gives the ratio at any row: :meth:`density_ratio`.
 
     Parameters
     ----------
@@ -70,6 +82,8 @@ class DiscriminativeReweighter(BaseReweighter):
     ----------
     weights_ : ndarray of shape (n_source,)
         Weight of each source row, mean 1 before clipping.
+    domain_classifier_ : classifier
+        The fitted domain classifier (target = class 1).
     estimator_ : estimator object
         The base estimator fitted on the reweighted rows (when given).
     domains_ : ndarray of int
@@ -107,6 +121,36 @@ class DiscriminativeReweighter(BaseReweighter):
         self.max_weight = max_weight
 
     def _fit_weights(self, X_source, X_target):
-        return domain_classifier_weights(
-            X_source, X_target, self.domain_classifier, self.max_weight
-        )
+        self.domain_classifier_ = _fit_domain_classifier(X_source, X_target,
+                                                         self.domain_classifier)
+        self._n_domains = (len(X_source), len(X_target))
+        raw = _classifier_odds(self.domain_classifier_, X_source, *self._n_domains)
+        self._ratio_scale = len(raw) / raw.sum()
+        return self._density_ratio(X_source)
+
+    def _density_ratio(self, X):
+        ratio = _classifier_odds(self.domain_classifier_, X, *self._n_domains)
+        ratio = ratio * self._ratio_scale
+        return ratio if self.max_weight is None else np.minimum(ratio, self.max_weight)
+
+    def density_ratio(self, X):
+        """Estimated density ratio ``p_target(x) / p_source(x)`` at any rows.
+
+        The fitted domain classifier's odds evaluated at new rows, on the
+        scale of ``weights_``: ``density_ratio(X_source)`` equals ``weights_``
+        for the training source rows. Weighted conformal prediction
+        (:mod:`sktl.conformal`) needs it at calibration and test points.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Rows at which to evaluate the ratio (any domain).
+
+        Returns
+        -------
+        ratio : ndarray of shape (n_samples,)
+            Non-negative estimate of ``p_target(x) / p_source(x)``, scaled
+            like ``weights_`` and clipped at ``max_weight``.
+        """
+        check_is_fitted(self)
+        return self._density_ratio(self._prepare(X))
