@@ -15,9 +15,9 @@ from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, RealNotInt, StrOptions
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .._base import BaseDAEstimator, _copy_type_tags, _fit_params_subset
+from .._base import BaseDAEstimator, _copy_type_tags, _DelegatingMixin, _fit_params_subset
 from ..exceptions import WeakCalibrationWarning
 from ..utils._domain import unlabelled_mask
 
@@ -95,6 +95,10 @@ class _ShiftCalibrationBase(BaseDAEstimator):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         return _copy_type_tags(tags, self._base_estimator())
+
+    def _prepare(self, X):
+        """New rows validated against the fit (features, names, finite values)."""
+        return validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
 
     # ------------------------------------------------------------------ split
     def _fit_split(self, X, y, sd, fit_params):
@@ -273,8 +277,13 @@ class _ShiftCalibrationBase(BaseDAEstimator):
         return out
 
 
-class _WeightedConformalBase(_ShiftCalibrationBase):
-    """Weighted split conformal prediction: stores the scores, gives thresholds."""
+class _WeightedConformalBase(_DelegatingMixin, _ShiftCalibrationBase):
+    """Weighted split conformal prediction: stores the scores, gives thresholds.
+
+    ``predict``, ``predict_proba``, ... are the base estimator's.
+    """
+
+    _prepare = _ShiftCalibrationBase._prepare
 
     def _store_calibration(self, scores, weights):
         if weights.sum() <= 0:

@@ -6,7 +6,7 @@ from scipy.special import expit, log_softmax
 from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
 from sklearn.utils._param_validation import HasMethods, StrOptions
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
 from ._base import (
     _SPLIT_CONSTRAINTS,
@@ -197,7 +197,8 @@ class ShiftCalibratedClassifier(_ShiftCalibrationBase):
         sample_domain : array-like of shape (n_samples,), default=None
             Domain code of each row (positive = source, negative = target).
         **fit_params : dict
-            Passed to ``estimator.fit`` (per-row arrays are indexed).
+            Passed to ``estimator.fit`` (per-row arrays are indexed). A
+            ``sample_weight`` also multiplies the calibration rows' weights.
 
         Returns
         -------
@@ -213,6 +214,8 @@ class ShiftCalibratedClassifier(_ShiftCalibrationBase):
         else:
             self.class_weights_ = self._class_weights(X, y, sd, rest, self.classes_)
             weights = np.ones(len(cal))
+        if fit_params.get("sample_weight") is not None:
+            weights = weights * np.asarray(fit_params["sample_weight"], dtype=float)[cal]
         self.calibration_weights_ = weights
         self.effective_sample_size_ = _effective_sample_size(weights)
         known = label >= 0  # rows of a class the estimator never saw cannot calibrate it
@@ -247,8 +250,7 @@ class ShiftCalibratedClassifier(_ShiftCalibrationBase):
         proba : ndarray of shape (n_samples, n_classes)
         """
         check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
-        F = _calibration_inputs(self.estimator_, X)
+        F = _calibration_inputs(self.estimator_, self._prepare(X))
         if self.method == "temperature":
             proba = np.exp(log_softmax(_as_logits(F) / self.temperature_, axis=1))
         else:
@@ -276,4 +278,5 @@ class ShiftCalibratedClassifier(_ShiftCalibrationBase):
         -------
         y_pred : ndarray of shape (n_samples,)
         """
-        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+        proba = self.predict_proba(X)
+        return self.classes_[np.argmax(proba, axis=1)]

@@ -11,7 +11,6 @@ from sklearn.model_selection import KFold, cross_val_predict
 from sklearn.utils._param_validation import HasMethods, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from .._base import _DelegatingMixin
 from ..exceptions import WeakCalibrationWarning
 from ._base import (
     _CONFORMAL_CONSTRAINTS,
@@ -26,7 +25,7 @@ def _point_prediction(estimator, X):
     return pred.reshape(X.shape[0]) if pred.size == X.shape[0] else pred
 
 
-class WeightedConformalRegressor(_DelegatingMixin, _WeightedConformalBase):
+class WeightedConformalRegressor(_WeightedConformalBase):
     """Split conformal prediction intervals that stay valid under covariate shift.
 
     Split conformal prediction holds out calibration rows, scores how wrong
@@ -304,7 +303,7 @@ def _class_scores(proba, method):
     return scores
 
 
-class WeightedConformalClassifier(_DelegatingMixin, _WeightedConformalBase):
+class WeightedConformalClassifier(_WeightedConformalBase):
     """Split conformal prediction sets that stay valid under covariate or label shift.
 
     The classification counterpart of :class:`WeightedConformalRegressor`.
