@@ -262,14 +262,14 @@ class _ShiftCalibrationBase(BaseDAEstimator):
         if len(known) != len(weights):
             raise ValueError(
                 f"Got {len(weights)} class weights for {len(known)} classes; give one "
-                f"weight per class of {list(classes)}."
+                f"weight per class of {np.asarray(classes).tolist()}."
             )
         out = np.empty(len(classes))
         for i, c in enumerate(classes):
             hit = np.flatnonzero(known == c)
             if not hit.size:
-                raise ValueError(f"No class weight for class {c!r}; the weights cover "
-                                 f"{list(known)}.")
+                raise ValueError(f"No class weight for class {c}; the weights cover "
+                                 f"{np.asarray(known).tolist()}.")
             out[i] = weights[hit[0]]
         if not np.all(np.isfinite(out)) or np.any(out < 0) or not np.any(out > 0):
             raise ValueError(f"Class weights must be finite, non-negative and not all zero; "
