@@ -302,3 +302,17 @@ def test_density_ratio_hook_matches_the_weights():
     np.testing.assert_allclose(rw.density_ratio(X[sd > 0]), rw.weights_)
     assert rw.density_ratio(X[sd < 0]).max() <= 5.0
     assert not hasattr(KMM(), "density_ratio")
+
+
+def test_a_reweighter_equals_its_fitted_density_ratio_passed_as_a_callable():
+    from sktl.conformal._base import _default_weighter
+
+    X, y, sd = hetero_regression(200, 200, 1.0, 3)
+    ym = np.where(sd > 0, y, np.nan)
+    est = LinearRegression().fit(X[sd > 0], y[sd > 0])
+    auto = WeightedConformalRegressor(est, prefit=True).fit(X, ym, sample_domain=sd)
+    ratio = _default_weighter().fit(X, sample_domain=sd).density_ratio
+    given = WeightedConformalRegressor(est, prefit=True, weighter=ratio).fit(X, ym,
+                                                                            sample_domain=sd)
+    np.testing.assert_allclose(auto.calibration_weights_, given.calibration_weights_)
+    np.testing.assert_allclose(auto.predict_interval(X)[1], given.predict_interval(X)[1])

@@ -64,6 +64,23 @@ def _weighted_thresholds(sorted_scores, cum_weights, test_weights, levels):
     return out
 
 
+def _default_weighter():
+    """A domain classifier whose regularisation is chosen by held-out log-loss.
+
+    Its odds are the density ratio only when its probabilities are
+    calibrated; an unregularised one separates high-dimensional domains
+    perfectly and gives a handful of rows all the weight.
+    """
+    from sklearn.linear_model import LogisticRegressionCV
+    from sklearn.model_selection import StratifiedKFold
+
+    from .._instance import DiscriminativeReweighter
+
+    return DiscriminativeReweighter(domain_classifier=LogisticRegressionCV(
+        Cs=np.logspace(-4, 0, 5), cv=StratifiedKFold(3, shuffle=True, random_state=0),
+        scoring="neg_log_loss", max_iter=1000))
+
+
 _SPLIT_CONSTRAINTS = {
     "calibration_size": [Interval(RealNotInt, 0, 1, closed="neither"),
                          Interval(Integral, 1, None, closed="left")],
@@ -166,9 +183,7 @@ class _ShiftCalibrationBase(BaseDAEstimator):
                     "label-shift estimator (an object whose fit sets class_weights_), "
                     "or the class weights p_target(y) / p_source(y) themselves."
                 )
-            from .._instance import DiscriminativeReweighter
-
-            return DiscriminativeReweighter()
+            return _default_weighter()
         return weighter
 
     def _covariate_weights(self, X, sd, cal, rest):
