@@ -23,11 +23,14 @@ Run in the benchmark environment (MAPIE installed), one part at a time:
 
     PYTHONPATH=$PWD /work/benchenv/bin/python benchmarks/bench_conformal.py --part gen-reg
 
-with parts ``gen-reg``, ``gen-clf``, ``corn``, ``office``, ``amazon``. Each part
-rewrites its own section of ``benchmarks/results/conformal.md``.
+with parts ``gen-reg``, ``gen-clf2``, ``gen-clf3``, ``corn``, ``office``, ``amazon``;
+long parts run in pieces with ``--shard K/N``. Per-task results go to
+``benchmarks/results/conformal_raw/``; each run rewrites its part's section of
+``benchmarks/results/conformal.md`` from all pieces present.
 """
 
 import argparse
+import json
 import re
 import sys
 import time
@@ -42,7 +45,7 @@ LEVELS = [0.8, 0.9, 0.95]
 CAL = 0.3
 STRENGTHS = np.round(np.linspace(0.0, 2.0, 21), 2)
 RESULTS = Path(__file__).parent / "results" / "conformal.md"
-PARTS = ("gen-reg", "gen-clf", "corn", "office", "amazon")
+PARTS = ("gen-reg", "gen-clf2", "gen-clf3", "corn", "office", "amazon")
 
 
 def _oracle(strength):
@@ -320,150 +323,149 @@ issued a `WeakCalibrationWarning` (some intervals infinite / sets full).
 
 
 # ---------------------------------------------------------------------- parts
-def _strengths(args):
-    if not args.max_tasks:
-        return STRENGTHS
-    return STRENGTHS[np.linspace(0, len(STRENGTHS) - 1, args.max_tasks).astype(int)]
-
-
-def part_generated_regression(args):
-    from sklearn.linear_model import LinearRegression
-
+def _tasks(part):
+    """The tasks of a part: ``(label, load, kind, seed, oracle)``, load() -> X, y, sd."""
     from sktl.datasets import make_heteroscedastic_shift
 
-    per_task = []
-    strengths = _strengths(args)
-    for i, s in enumerate(strengths):
-        X, y, sd = make_heteroscedastic_shift(1000, 1000, shift_strength=s, random_state=i)
-        per_task.append(regression_rows(X, y, sd, LinearRegression(), seed=i,
-                                        oracle=_oracle(s)))
-        print(f"strength {s}: done", flush=True)
-    keys = ["MAPIE SplitConformalRegressor", "Discriminative (default)", "oracle ratio"]
-    w90 = np.mean([t["Discriminative (default)"]["cov"][1] for t in per_task])
-    u90 = np.mean([t["unweighted (sktl)"]["cov"][1] for t in per_task])
-    m90 = np.mean([t["MAPIE SplitConformalRegressor"]["cov"][1] for t in per_task])
-    lines = ["## Generated covariate shifts, regression",
-             "", "`make_heteroscedastic_shift`, 21 strengths 0–2 SD, LinearRegression; mean over "
-             "tasks (width: median over tasks of the per-task median width).", "",
-             *aggregate_table(per_task, "width"), "",
-             f"Done-when check at 90 %: default weighting {w90:.3f} (target 0.88–0.95), "
-             f"unweighted sktl {u90:.3f} and MAPIE {m90:.3f} (target < 0.85).", "",
-             "Per strength at 90 % (coverage / median width):", "",
-             *per_task_table([f"{s:.1f}" for s in strengths], per_task, keys, "width")]
-    return lines
-
-
-def part_generated_classification(args):
-    from sklearn.linear_model import LogisticRegression
-
-    from sktl.datasets import make_heteroscedastic_shift
-
-    lines = []
-    for n_classes in (2, 3):
-        sets_tasks, ece_tasks = [], []
-        strengths = _strengths(args)
-        for i, s in enumerate(strengths):
-            X, y, sd = make_heteroscedastic_shift(1000, 1000, task="classification",
-                                                  n_classes=n_classes, shift_strength=s,
-                                                  random_state=100 + i)
-            sets_rows, ece_rows = classification_rows(X, y, sd, LogisticRegression(), seed=i,
-                                                      oracle=_oracle(s))
-            sets_tasks.append(sets_rows)
-            ece_tasks.append(ece_rows)
-            print(f"{n_classes} classes, strength {s}: done", flush=True)
-        w = {cs: np.mean([t[f"Discriminative (default) {cs}"]["cov"][1] for t in sets_tasks])
-             for cs in ("LAC", "APS")}
-        u = {cs: np.mean([t[f"unweighted (sktl) {cs}"]["cov"][1] for t in sets_tasks])
-             for cs in ("LAC", "APS")}
-        lines += [f"## Generated covariate shifts, {n_classes} classes", "",
-                  "`make_heteroscedastic_shift(task='classification')`, 21 strengths 0–2 SD, "
-                  "LogisticRegression; mean over tasks.", "",
-                  *aggregate_table(sets_tasks, "set size"), "",
-                  "Done-when check at 90 %: default weighting "
-                  + ", ".join(f"{cs} {w[cs]:.3f}" for cs in w)
-                  + " (target 0.88–0.95); unweighted "
-                  + ", ".join(f"{cs} {u[cs]:.3f}" for cs in u) + " (target < 0.85).", "",
-                  "Per strength at 90 % (coverage / mean set size):", "",
-                  *per_task_table([f"{s:.1f}" for s in strengths], sets_tasks,
-                                  ["MAPIE SplitConformalClassifier LAC",
-                                   "Discriminative (default) LAC",
-                                   "Discriminative (default) APS"], "size"), "",
-                  f"### Target ECE, {n_classes} classes", "", *ece_table(ece_tasks), ""]
-    return lines
-
-
-def _real(family, args):
+    if part == "gen-reg":
+        return [(f"{s:.1f}", lambda s=s, i=i: make_heteroscedastic_shift(
+            1000, 1000, shift_strength=s, random_state=i), "regression", i, s)
+            for i, s in enumerate(STRENGTHS)]
+    if part.startswith("gen-clf"):
+        k = int(part[-1])
+        return [(f"{s:.1f}", lambda s=s, i=i: make_heteroscedastic_shift(
+            1000, 1000, task="classification", n_classes=k, shift_strength=s,
+            random_state=100 + i), "classification", i, s) for i, s in enumerate(STRENGTHS)]
     from _tasks import all_tasks
 
+    family = {"corn": "corn", "office": "office", "amazon": "amazon"}[part]
     tasks = [t for t in all_tasks() if t.family == family]
-    return tasks[: args.max_tasks] if args.max_tasks else tasks
+    return [(t.name, t.load, t.task, i, None) for i, t in enumerate(tasks)]
 
 
-def part_corn(args):
+def _model(part):
     from sklearn.cross_decomposition import PLSRegression
+    from sklearn.linear_model import LinearRegression, LogisticRegression
 
-    per_task, labels = [], []
-    for i, task in enumerate(_real("corn", args)):
-        X, y, sd = task.load()
-        X = (X - X.mean(axis=0)) / (X.std(axis=0) + 1e-12)  # unsupervised, both domains
-        per_task.append(regression_rows(X, y.astype(float), sd, PLSRegression(8), seed=i))
-        labels.append(task.name)
-        print(task.name, flush=True)
-    keys = ["MAPIE SplitConformalRegressor", "Discriminative (default)",
-            "Discriminative, plain LR, max_weight=20"]
-    return ["## NIR corn, instrument pairs (regression)", "",
-            "80 samples per instrument (56 fit, 24 calibrate), 700 channels z-scored on both "
-            "domains, PLSRegression(8). Mean over the 12 pairs x 2 properties.", "",
-            *aggregate_table(per_task, "width"), "", "Per task at 90 %:", "",
-            *per_task_table(labels, per_task, keys, "width")]
+    if part == "gen-reg":
+        return LinearRegression()
+    if part == "corn":
+        return PLSRegression(8)
+    if part.startswith("gen-clf"):
+        return LogisticRegression()
+    return LogisticRegression(C=0.1, max_iter=2000)
 
 
-def _classification_part(family, title, args):
-    from sklearn.linear_model import LogisticRegression
-
-    sets_tasks, ece_tasks, labels = [], [], []
-    for i, task in enumerate(_real(family, args)):
-        X, y, sd = task.load()
-        X = (X - X.mean(axis=0)) / (X.std(axis=0) + 1e-12)  # unsupervised, both domains
-        sets_rows, ece_rows = classification_rows(
-            X, y, sd, LogisticRegression(C=0.1, max_iter=2000), seed=i)
-        sets_tasks.append(sets_rows)
-        ece_tasks.append(ece_rows)
-        labels.append(task.name)
-        print(task.name, flush=True)
-    keys = ["MAPIE SplitConformalClassifier LAC", "Discriminative (default) LAC",
-            "Discriminative, plain LR, max_weight=20 LAC"]
-    return [f"## {title}", "",
-            "At most 600 rows per domain (benchmarks/_tasks.py), features z-scored on both "
-            "domains, LogisticRegression(C=0.1); mean over pairs.", "",
-            *aggregate_table(sets_tasks, "set size"), "", "Per task at 90 % (LAC):", "",
-            *per_task_table(labels, sets_tasks, keys, "size"), "",
-            f"### Target ECE, {title}", "", *ece_table(ece_tasks), ""]
+def compute(part, label, load, kind, seed, strength):
+    X, y, sd = load()
+    X = np.asarray(X, dtype=float)
+    if not part.startswith("gen"):  # z-score on both domains (no labels used)
+        X = (X - X.mean(axis=0)) / (X.std(axis=0) + 1e-12)
+    oracle = None if strength is None else _oracle(strength)
+    if kind == "regression":
+        return {"label": label, "sets": regression_rows(X, np.asarray(y, float), sd,
+                                                        _model(part), seed, oracle)}
+    sets, ece = classification_rows(X, y, sd, _model(part), seed, oracle)
+    return {"label": label, "sets": sets, "ece": ece}
 
 
-PART_FUNCS = {
-    "gen-reg": part_generated_regression,
-    "gen-clf": part_generated_classification,
-    "corn": part_corn,
-    "office": lambda a: _classification_part("office", "Office-Caltech10 (SURF, 10 classes)", a),
-    "amazon": lambda a: _classification_part("amazon", "Amazon reviews (400-d, 2 classes)", a),
+_TITLES = {
+    "gen-reg": ("Generated covariate shifts, regression",
+                "`make_heteroscedastic_shift`, 21 strengths 0–2 SD (1000 + 1000 rows), "
+                "LinearRegression."),
+    "gen-clf2": ("Generated covariate shifts, 2 classes",
+                 "`make_heteroscedastic_shift(task='classification', n_classes=2)`, 21 "
+                 "strengths 0–2 SD (1000 + 1000 rows), LogisticRegression."),
+    "gen-clf3": ("Generated covariate shifts, 3 classes",
+                 "`make_heteroscedastic_shift(task='classification', n_classes=3)`, 21 "
+                 "strengths 0–2 SD (1000 + 1000 rows), LogisticRegression."),
+    "corn": ("NIR corn, instrument pairs (regression)",
+             "80 samples per instrument (56 fit, 24 calibrate), 700 channels z-scored on both "
+             "domains, PLSRegression(8); 6 pairs x 2 properties (moisture, protein)."),
+    "office": ("Office-Caltech10 (SURF, 10 classes)",
+               "12 pairs, at most 600 rows per domain (benchmarks/_tasks.py), features "
+               "z-scored on both domains, LogisticRegression(C=0.1)."),
+    "amazon": ("Amazon reviews (400-d, 2 classes)",
+               "12 pairs, at most 600 rows per domain (benchmarks/_tasks.py), features "
+               "z-scored on both domains, LogisticRegression(C=0.1)."),
 }
+
+
+def render(part, results, n_expected):
+    title, protocol = _TITLES[part]
+    per_task = [r["sets"] for r in results]
+    labels = [r["label"] for r in results]
+    regression = part in ("gen-reg", "corn")
+    what = "width" if regression else "set size"
+    lines = [f"## {title}", "", protocol + " Mean over tasks"
+             + (" (width: median over tasks of the per-task median width)." if regression
+                else "."), ""]
+    if len(results) < n_expected:
+        lines += [f"**Partial: {len(results)} of {n_expected} tasks so far.**", ""]
+    lines += aggregate_table(per_task, what) + [""]
+    if part.startswith("gen"):
+        default = [k for k in per_task[0] if k.startswith("Discriminative (default)")]
+        unweighted = [k for k in per_task[0] if k.startswith("unweighted (sktl)")]
+        mean90 = {k: np.mean([t[k]["cov"][1] for t in per_task]) for k in default + unweighted}
+        lines += ["Done-when check at 90 %: default weighting "
+                  + ", ".join(f"{k.replace('Discriminative (default)', '').strip() or 'intervals'}"
+                              f" {mean90[k]:.3f}" for k in default)
+                  + " (target 0.88–0.95); unweighted "
+                  + ", ".join(f"{k.replace('unweighted (sktl)', '').strip() or 'intervals'}"
+                              f" {mean90[k]:.3f}" for k in unweighted)
+                  + " (target < 0.85).", ""]
+    if regression:
+        keys = ["MAPIE SplitConformalRegressor", "Discriminative (default)"]
+    else:
+        keys = ["MAPIE SplitConformalClassifier LAC", "Discriminative (default) LAC",
+                "Discriminative (default) APS"]
+    keys += [k for k in ("oracle ratio", "Discriminative, plain LR, max_weight=20")
+             if k in per_task[0] and regression]
+    lines += [f"Per task at 90 % (coverage / {what}):", "",
+              *per_task_table(labels, per_task, keys, what), ""]
+    if "ece" in results[0]:
+        lines += [f"### Target ECE, {title}", "", *ece_table([r["ece"] for r in results]), ""]
+    return lines
+
+
+RAW = RESULTS.parent / "conformal_raw"
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--part", choices=PARTS, required=True)
+    parser.add_argument("--shard", default="1/1",
+                        help="k/n: run every n-th task from the k-th (long parts in pieces)")
     parser.add_argument("--max-tasks", type=int, default=0,
-                        help="only N tasks (smoke runs; nothing written)")
+                        help="only N tasks, spread over the part (smoke runs; nothing written)")
     args = parser.parse_args()
+    k, n = (int(v) for v in args.shard.split("/"))
+    tasks = _tasks(args.part)
+    mine = tasks[k - 1::n]
+    if args.max_tasks:
+        mine = [mine[i] for i in np.linspace(0, len(mine) - 1, args.max_tasks).astype(int)]
     start = time.perf_counter()
-    lines = PART_FUNCS[args.part](args)
+    results = []
+    for task in mine:
+        results.append(compute(args.part, *task))
+        print(f"{task[0]}: {time.perf_counter() - start:.0f} s", flush=True)
+    if args.max_tasks:
+        print("\n".join(render(args.part, results, len(results))))
+        return
+    RAW.mkdir(parents=True, exist_ok=True)
+    (RAW / f"{args.part}-{k}of{n}.json").write_text(json.dumps(results))
+    collected = []
+    for path in sorted(RAW.glob(f"{args.part}-*of*.json")):
+        collected += json.loads(path.read_text())
+    order = {t[0]: i for i, t in enumerate(tasks)}
+    collected = sorted({r["label"]: r for r in collected}.values(), key=lambda r: order[r["label"]])
+    lines = render(args.part, collected, len(tasks))
     print("\n".join(lines))
-    print(f"\n{args.part}: {time.perf_counter() - start:.0f} s")
-    if not args.max_tasks:
-        command = ("PYTHONPATH=$PWD /work/benchenv/bin/python benchmarks/bench_conformal.py "
-                   f"--part {args.part}")
-        write_section(args.part, lines, command)
+    print(f"\n{args.part} shard {args.shard}: {time.perf_counter() - start:.0f} s")
+    shards = "" if n == 1 else f" --shard K/{n}  (K = 1..{n})"
+    command = ("PYTHONPATH=$PWD /work/benchenv/bin/python benchmarks/bench_conformal.py "
+               f"--part {args.part}{shards}")
+    write_section(args.part, lines, command)
 
 
 if __name__ == "__main__":

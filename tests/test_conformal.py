@@ -316,3 +316,14 @@ def test_a_reweighter_equals_its_fitted_density_ratio_passed_as_a_callable():
                                                                             sample_domain=sd)
     np.testing.assert_allclose(auto.calibration_weights_, given.calibration_weights_)
     np.testing.assert_allclose(auto.predict_interval(X)[1], given.predict_interval(X)[1])
+
+
+def test_aps_sets_are_informative_for_two_classes_and_independent_of_other_rows():
+    X, y, sd = noisy_classes(600, 300, 0.0, 0, n_classes=2)
+    cp = WeightedConformalClassifier(conformity_score="aps", weighter="uniform",
+                                     random_state=0).fit(X, np.where(sd > 0, y, -1),
+                                                         sample_domain=sd)
+    _, sets = cp.predict_set(X[sd < 0])
+    assert sets[:, :, 0].sum(axis=1).mean() < 1.8  # the tie-break avoids all-full sets
+    assert sets[np.arange(len(sets)), y[sd < 0], 0].mean() > 0.85
+    np.testing.assert_array_equal(cp.predict_set(X[sd < 0][::-1])[1], sets[::-1])

@@ -8,6 +8,7 @@ from sklearn.base import clone
 from sklearn.ensemble import RandomForestRegressor
 from sklearn.linear_model import LinearRegression, LogisticRegression
 from sklearn.model_selection import KFold, cross_val_predict
+from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
@@ -292,12 +293,25 @@ class WeightedConformalRegressor(_WeightedConformalBase):
         return y_pred, y_pi
 
 
-def _class_scores(proba, method):
-    """Conformity score of every class for every row: LAC or APS."""
+def _row_uniforms(X, seed):
+    """A uniform number per row, fixed by the row's values and ``seed``.
+
+    APS breaks ties with a uniform draw per row; deriving it from the row
+    (a random projection, its fractional digits) keeps the score a function
+    of ``(x, y)`` only, so the conformal guarantee is untouched, and a row's
+    set does not depend on the other rows of the call.
+    """
+    v = np.random.RandomState(seed).normal(size=X.shape[1])
+    return np.mod(np.abs(np.asarray(X, dtype=float) @ v) * 1e6, 1.0)
+
+
+def _class_scores(proba, method, u=None):
+    """Conformity score of every class for every row: LAC, or APS tie-broken by ``u``."""
     if method == "lac":
         return 1.0 - proba
     order = np.argsort(-proba, axis=1, kind="stable")
-    cum = np.cumsum(np.take_along_axis(proba, order, axis=1), axis=1)
+    sorted_p = np.take_along_axis(proba, order, axis=1)
+    cum = np.cumsum(sorted_p, axis=1) - (1.0 - u[:, None]) * sorted_p
     scores = np.empty_like(proba)
     np.put_along_axis(scores, order, cum, axis=1)
     return scores
@@ -311,9 +325,14 @@ class WeightedConformalClassifier(_WeightedConformalBase):
 
     * ``"lac"`` (least ambiguous set-valued classifier, Sadinle, Lei &
       Wasserman, 2019): ``1 - p(y | x)``;
-    * ``"aps"`` (adaptive prediction sets, Romano, Sesia & Candès, 2020, in
-      its non-randomised form): the total probability of the labels at least
-      as likely as ``y``, ``y`` included;
+    * ``"aps"`` (adaptive prediction sets, Romano, Sesia & Candès, 2020): the
+      total probability of the labels more likely than ``y``, plus ``u``
+      times that of ``y``, with ``u`` the paper's uniform tie-break. Here
+      ``u`` is derived from the row's values and ``random_state`` rather
+      than drawn afresh, so the score stays a function of ``(x, y)`` (the
+      guarantee is unchanged) and a row gets the same set whatever the other
+      rows of the call. Without the tie-break (``u = 1``) APS sets are
+      conservative, and all full for two classes;
 
     and the set of a row holds every label whose score is at most the
     weighted quantile of the calibration scores.
@@ -356,7 +375,7 @@ class WeightedConformalClassifier(_WeightedConformalBase):
         If True, ``estimator`` is already fitted; every labelled source row
         is a calibration row.
     random_state : int, RandomState instance or None, default=None
-        Seeds the calibration split.
+        Seeds the calibration split and the APS tie-break.
 
     Attributes
     ----------
@@ -479,8 +498,8 @@ class WeightedConformalClassifier(_WeightedConformalBase):
         classes = self.estimator_.classes_
         label = np.array([np.flatnonzero(classes == v)[0] if np.any(classes == v) else -1
                           for v in y[cal]], dtype=np.int64)
-        all_scores = _class_scores(self.estimator_.predict_proba(X[cal]),
-                                   self.conformity_score)
+        self._tie_seed = int(check_random_state(self.random_state).randint(2**31 - 1))
+        all_scores = self._all_scores(X[cal])
         scores = np.where(label >= 0, all_scores[np.arange(len(cal)), label], 1.0)
         if self.shift == "covariate":
             weights = self._covariate_weights(X, sd, cal, rest)
@@ -495,6 +514,10 @@ class WeightedConformalClassifier(_WeightedConformalBase):
             self._warn_infinite(self._thresholds(self._ratio_at(X[sd < 0])),
                                 "Prediction sets hold every class for target rows given to fit")
         return self
+
+    def _all_scores(self, X):
+        u = _row_uniforms(X, self._tie_seed) if self.conformity_score == "aps" else None
+        return _class_scores(self.estimator_.predict_proba(X), self.conformity_score, u)
 
     def predict_set(self, X):
         """Predicted labels and weighted conformal prediction sets.
@@ -514,7 +537,7 @@ class WeightedConformalClassifier(_WeightedConformalBase):
         """
         check_is_fitted(self)
         X = self._prepare(X)
-        scores = _class_scores(self.estimator_.predict_proba(X), self.conformity_score)
+        scores = self._all_scores(X)
         if self.shift == "covariate":
             q = self._thresholds(self._ratio_at(X))  # one threshold per row
             self._warn_infinite(q, "Prediction sets hold every class for some rows")
