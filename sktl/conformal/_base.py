@@ -71,14 +71,14 @@ def _default_weighter():
     calibrated; an unregularised one separates high-dimensional domains
     perfectly and gives a handful of rows all the weight.
     """
-    from sklearn.linear_model import LogisticRegressionCV
-    from sklearn.model_selection import StratifiedKFold
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import GridSearchCV, StratifiedKFold
 
     from .._instance import DiscriminativeReweighter
 
-    return DiscriminativeReweighter(domain_classifier=LogisticRegressionCV(
-        Cs=np.logspace(-4, 0, 5), cv=StratifiedKFold(3, shuffle=True, random_state=0),
-        scoring="neg_log_loss", max_iter=1000))
+    return DiscriminativeReweighter(domain_classifier=GridSearchCV(
+        LogisticRegression(max_iter=1000), {"C": np.logspace(-4, 0, 5)},
+        scoring="neg_log_loss", cv=StratifiedKFold(3, shuffle=True, random_state=0)))
 
 
 _SPLIT_CONSTRAINTS = {
