@@ -64,18 +64,22 @@ def _weighted_thresholds(sorted_scores, cum_weights, test_weights, levels):
     return out
 
 
-def _default_weighter():
+def _default_weighter(n_smallest=np.inf):
     """A domain classifier whose regularisation is chosen by held-out log-loss.
 
     Its odds are the density ratio only when its probabilities are
     calibrated; an unregularised one separates high-dimensional domains
-    perfectly and gives a handful of rows all the weight.
+    perfectly and gives a handful of rows all the weight. With fewer than
+    ten rows in a domain (``n_smallest``) there is nothing to cross-validate
+    on and the plain logistic regression is used.
     """
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import GridSearchCV, StratifiedKFold
 
     from .._instance import DiscriminativeReweighter
 
+    if n_smallest < 10:
+        return DiscriminativeReweighter()
     return DiscriminativeReweighter(domain_classifier=GridSearchCV(
         LogisticRegression(max_iter=1000), {"C": np.logspace(-4, 0, 5)},
         scoring="neg_log_loss", cv=StratifiedKFold(3, shuffle=True, random_state=0)))
@@ -172,7 +176,7 @@ class _ShiftCalibrationBase(BaseDAEstimator):
         return np.sort(cal), np.sort(train)
 
     # ---------------------------------------------------------------- weights
-    def _resolve_weighter(self):
+    def _resolve_weighter(self, n_smallest=np.inf):
         weighter = self.weighter
         if isinstance(weighter, str):
             if weighter == "uniform":
@@ -183,7 +187,7 @@ class _ShiftCalibrationBase(BaseDAEstimator):
                     "label-shift estimator (an object whose fit sets class_weights_), "
                     "or the class weights p_target(y) / p_source(y) themselves."
                 )
-            return _default_weighter()
+            return _default_weighter(n_smallest)
         return weighter
 
     def _covariate_weights(self, X, sd, cal, rest):
@@ -194,8 +198,8 @@ class _ShiftCalibrationBase(BaseDAEstimator):
         test row, else the constant used for every test row).
         """
         self._test_weight = None
-        weighter = self._resolve_weighter()
         tgt = sd < 0
+        weighter = self._resolve_weighter(min((rest & (sd > 0)).sum(), tgt.sum()))
         if weighter is None or not tgt.any():
             self.weighter_ = None
             return np.ones(len(cal))
@@ -206,8 +210,7 @@ class _ShiftCalibrationBase(BaseDAEstimator):
         if "estimator" in weighter.get_params(deep=False):
             weighter.set_params(estimator=None)  # only the weights are needed
         if hasattr(weighter, "density_ratio"):
-            fit_rows = rest & ((sd > 0) | tgt)
-            self.weighter_ = weighter.fit(X[fit_rows], sample_domain=sd[fit_rows])
+            self.weighter_ = weighter.fit(X[rest], sample_domain=sd[rest])
             return self._ratio_at(X[cal])
         # a reweighter without a ratio model weighs its training source rows
         # only: fit it on the calibration rows against the target rows, and
@@ -256,8 +259,7 @@ class _ShiftCalibrationBase(BaseDAEstimator):
             self.weighter_ = None
             weights, known = np.ones(len(classes)), classes
         elif hasattr(weighter, "fit"):
-            fit_rows = rest & ((sd > 0) | (sd < 0))
-            est = clone(weighter).fit(X[fit_rows], y[fit_rows], sample_domain=sd[fit_rows])
+            est = clone(weighter).fit(X[rest], y[rest], sample_domain=sd[rest])
             if not hasattr(est, "class_weights_"):
                 raise TypeError(
                     f"weighter {type(weighter).__name__} has no class_weights_ after fit; "
