@@ -247,7 +247,6 @@ def test_label_shift_sets_with_known_priors():
 
 
 @pytest.mark.parametrize("weighter, match", [
-    ("auto", "label-shift estimator"),
     ([1.0, 2.0], "3 classes"),
     ({0: 1.0, 1: 1.0}, "No class weight for class 2"),
     ([1.0, -1.0, 1.0], "non-negative"),
@@ -258,6 +257,22 @@ def test_label_shift_errors(weighter, match):
     with pytest.raises((ValueError, TypeError), match=match):
         WeightedConformalClassifier(shift="label", weighter=weighter).fit(
             X, np.where(sd > 0, y, -1), sample_domain=sd)
+
+
+def test_label_shift_default_weighter():
+    """Without sktl's label-shift estimators "auto" says what to pass; with them it uses them."""
+    X, y, sd, ratio = _label_shift_problem(0, n=1500)
+    ym, tgt = np.where(sd > 0, y, -1), sd < 0
+    cp = WeightedConformalClassifier(shift="label", random_state=0)
+    try:
+        import sktl._label_shift  # noqa: F401
+    except ImportError:
+        with pytest.raises(ValueError, match="label-shift estimator"):
+            cp.fit(X, ym, sample_domain=sd)
+        return
+    _, sets = cp.fit(X, ym, sample_domain=sd).predict_set(X[tgt])
+    np.testing.assert_allclose(cp.class_weights_, ratio, rtol=0.3)
+    assert sets[np.arange(tgt.sum()), y[tgt], 0].mean() >= 0.85
 
 
 def _ece(proba, y, bins=15):

@@ -182,11 +182,15 @@ class _ShiftCalibrationBase(BaseDAEstimator):
             if weighter == "uniform":
                 return None
             if self._shift() == "label":
-                raise ValueError(
-                    "shift='label' needs the class-prior ratios: pass weighter=a "
-                    "label-shift estimator (an object whose fit sets class_weights_), "
-                    "or the class weights p_target(y) / p_source(y) themselves."
-                )
+                try:  # sktl's label-shift estimators (EM / BBSE on the base estimator)
+                    from .._label_shift import LabelShiftClassifier
+                except ImportError:
+                    raise ValueError(
+                        "shift='label' needs the class-prior ratios: pass weighter=a "
+                        "label-shift estimator (an object whose fit sets class_weights_), "
+                        "or the class weights p_target(y) / p_source(y) themselves."
+                    ) from None
+                return LabelShiftClassifier(clone(self._base_estimator()))
             return _default_weighter(n_smallest)
         return weighter
 

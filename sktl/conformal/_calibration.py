@@ -96,7 +96,8 @@ class ShiftCalibratedClassifier(_ShiftCalibrationBase):
         ``shift="covariate"`` an sktl reweighter (``"auto"``:
         :class:`~sktl.DiscriminativeReweighter`) or a callable density ratio;
         for ``shift="label"`` a label-shift estimator setting
-        ``class_weights_``, or the class weights themselves. ``"uniform"``
+        ``class_weights_`` (``"auto"``: sktl's label-shift classifier, when
+        installed), or the class weights themselves. ``"uniform"``
         gives plain source calibration.
     calibration_size : float or int, default=0.3
         Share or number of the labelled source rows held out for

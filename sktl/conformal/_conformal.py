@@ -356,7 +356,9 @@ class WeightedConformalClassifier(_WeightedConformalBase):
         ``shift="covariate"``: as in :class:`WeightedConformalRegressor`
         (``"auto"`` is :class:`~sktl.DiscriminativeReweighter`).
         ``shift="label"``: a label-shift estimator (fitted on the source rows
-        not used for calibration and the target rows), the class weights
+        not used for calibration and the target rows; ``"auto"``: sktl's
+        label-shift classifier around a clone of ``estimator``, when
+        ``sktl._label_shift`` is installed), the class weights
         ``p_t(y) / p_s(y)`` as an array aligned with ``classes_`` or a dict
         ``{label: weight}``, or ``"uniform"``.
     shift : {"covariate", "label"}, default="covariate"
