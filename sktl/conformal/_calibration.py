@@ -223,7 +223,10 @@ class ShiftCalibratedClassifier(_ShiftCalibrationBase):
         F = _calibration_inputs(self.estimator_, X[cal[known]])
         label, w = label[known], weights[known]
         if w.sum() <= 0:
-            raise ValueError("Every calibration row has weight 0; nothing to calibrate on.")
+            raise ValueError(
+                "Nothing to calibrate on: no calibration row has both a positive weight and "
+                "a class the estimator was fitted on."
+            )
         w = w * (len(w) / w.sum())
         if self.method == "temperature":
             self.temperature_ = _temperature(_as_logits(F), label, w)

@@ -148,8 +148,8 @@ class WeightedConformalRegressor(_WeightedConformalBase):
     >>> from sklearn.linear_model import Ridge
     >>> from sktl.conformal import WeightedConformalRegressor
     >>> from sktl.datasets import make_domain_shift
-    >>> X, y, sd = make_domain_shift(300, 200, task="regression", random_state=0,
-    ...                              mask_target=True)
+    >>> X, y, sd = make_domain_shift(300, 200, task="regression", shift_strength=0.3,
+    ...                              random_state=0, mask_target=True)
     >>> cp = WeightedConformalRegressor(Ridge(), confidence_level=[0.8, 0.9],
     ...                                 random_state=0).fit(X, y, sample_domain=sd)
     >>> y_pred, y_pis = cp.predict_interval(X[sd < 0])
@@ -433,8 +433,8 @@ class WeightedConformalClassifier(_WeightedConformalBase):
     >>> from sklearn.linear_model import LogisticRegression
     >>> from sktl.conformal import WeightedConformalClassifier
     >>> from sktl.datasets import make_domain_shift
-    >>> X, y, sd = make_domain_shift(300, 200, n_classes=3, random_state=0,
-    ...                              mask_target=True)
+    >>> X, y, sd = make_domain_shift(300, 200, n_classes=3, shift_strength=0.3,
+    ...                              random_state=0, mask_target=True)
     >>> cp = WeightedConformalClassifier(LogisticRegression(), conformity_score="aps",
     ...                                  random_state=0).fit(X, y, sample_domain=sd)
     >>> y_pred, y_sets = cp.predict_set(X[sd < 0])
