@@ -433,12 +433,20 @@ RAW = RESULTS.parent / "conformal_raw"
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--part", choices=PARTS, required=True)
+    parser.add_argument("--part", choices=PARTS + ("all",), default="all",
+                        help="one part, or all of them one after another (about an hour)")
     parser.add_argument("--shard", default="1/1",
                         help="k/n: run every n-th task from the k-th (long parts in pieces)")
     parser.add_argument("--max-tasks", type=int, default=0,
                         help="only N tasks, spread over the part (smoke runs; nothing written)")
     args = parser.parse_args()
+    for part in PARTS if args.part == "all" else (args.part,):
+        run_part(part, args)
+
+
+def run_part(part, args):
+    """Run one part (or one shard of it) and rewrite its section of the results."""
+    args.part = part
     k, n = (int(v) for v in args.shard.split("/"))
     tasks = _tasks(args.part)
     mine = tasks[k - 1::n]
