@@ -9,13 +9,14 @@ from sklearn.utils._param_validation import HasMethods, Interval
 from sklearn.utils.validation import check_is_fitted
 
 from ._base import BaseReweighter
+from .utils._sparse import vstack
 
 
 def _fit_domain_classifier(X_source, X_target, domain_classifier=None):
     """A clone of ``domain_classifier`` fitted to tell target (1) from source (0) rows."""
     clf = LogisticRegression() if domain_classifier is None else clone(domain_classifier)
-    X = np.vstack([X_source, X_target])
-    d = np.r_[np.zeros(len(X_source)), np.ones(len(X_target))]
+    X = vstack([X_source, X_target])
+    d = np.r_[np.zeros(X_source.shape[0]), np.ones(X_target.shape[0])]
     return clf.fit(X, d)
 
 
@@ -49,7 +50,7 @@ def domain_classifier_weights(X_source, X_target, domain_classifier=None, max_we
     weights : ndarray of shape (n_source,)
     """
     clf = _fit_domain_classifier(X_source, X_target, domain_classifier)
-    w = _classifier_odds(clf, X_source, len(X_source), len(X_target))
+    w = _classifier_odds(clf, X_source, X_source.shape[0], X_target.shape[0])
     w *= len(w) / w.sum()
     if max_weight is not None:
         w = np.minimum(w, max_weight)
@@ -109,6 +110,8 @@ class DiscriminativeReweighter(BaseReweighter):
     (100,)
     """
 
+    _accept_sparse = "csr"
+
     _parameter_constraints = {
         "estimator": [HasMethods(["fit"]), None],
         "domain_classifier": [HasMethods(["fit", "predict_proba"]), None],
@@ -123,7 +126,7 @@ class DiscriminativeReweighter(BaseReweighter):
     def _fit_weights(self, X_source, X_target):
         self.domain_classifier_ = _fit_domain_classifier(X_source, X_target,
                                                          self.domain_classifier)
-        self._n_domains = (len(X_source), len(X_target))
+        self._n_domains = (X_source.shape[0], X_target.shape[0])
         raw = _classifier_odds(self.domain_classifier_, X_source, *self._n_domains)
         self._ratio_scale = len(raw) / raw.sum()
         return self._density_ratio(X_source)

@@ -15,11 +15,12 @@ from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, RealNotInt, StrOptions
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
 from .._base import BaseDAEstimator, _copy_type_tags, _DelegatingMixin, _fit_params_subset
 from ..exceptions import WeakCalibrationWarning
 from ..utils._domain import unlabelled_mask
+from ..utils._sparse import vstack
 
 # relative slack of the weighted-quantile comparison, so that exact ranks
 # such as ceil(0.9 * (n + 1)) are not lost to rounding
@@ -103,6 +104,7 @@ class _ShiftCalibrationBase(BaseDAEstimator):
     """
 
     _kind = "regression"
+    _accept_sparse = "csr"
 
     def _task(self):
         return self._kind
@@ -118,8 +120,7 @@ class _ShiftCalibrationBase(BaseDAEstimator):
         return _copy_type_tags(tags, self._base_estimator())
 
     def _prepare(self, X):
-        """New rows validated against the fit (features, names, finite values)."""
-        return validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
+        return self._check_new_X(X)
 
     # ------------------------------------------------------------------ split
     def _fit_split(self, X, y, sd, fit_params):
@@ -220,7 +221,7 @@ class _ShiftCalibrationBase(BaseDAEstimator):
         # only: fit it on the calibration rows against the target rows, and
         # give every test row the largest calibration weight (an upper bound
         # on its mass, so the intervals are conservative)
-        Xf = np.vstack([X[cal], X[tgt]])
+        Xf = vstack([X[cal], X[tgt]])
         sdf = np.r_[np.ones(len(cal), dtype=np.int64), sd[tgt]]
         self.weighter_ = weighter.fit(Xf, sample_domain=sdf)
         if not hasattr(self.weighter_, "weights_"):

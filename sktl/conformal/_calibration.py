@@ -26,7 +26,7 @@ def _calibration_inputs(estimator, X):
         logp = np.log(np.clip(estimator.predict_proba(X), 1e-15, 1.0))
         return logp[:, 1:] - logp[:, :1] if logp.shape[1] == 2 else logp
     scores = np.asarray(estimator.decision_function(X), dtype=float)
-    return scores.reshape(len(X), -1)
+    return scores.reshape(X.shape[0], -1)
 
 
 def _platt(f, t, w):

@@ -302,7 +302,7 @@ def _row_uniforms(X, seed):
     set does not depend on the other rows of the call.
     """
     v = np.random.RandomState(seed).normal(size=X.shape[1])
-    return np.mod(np.abs(np.asarray(X, dtype=float) @ v) * 1e6, 1.0)
+    return np.mod(np.abs(np.asarray(X @ v, dtype=float).ravel()) * 1e6, 1.0)
 
 
 def _class_scores(proba, method, u=None):
