@@ -31,7 +31,8 @@ _LAZY = {
     "source_target_merge": ".utils._domain",
     "source_target_split": ".utils._domain",
 }
-_SUBMODULES = ["datasets", "exceptions", "metrics", "model_selection", "pipeline", "utils"]
+_SUBMODULES = ["conformal", "datasets", "exceptions", "metrics", "model_selection", "pipeline",
+               "utils"]
 
 __all__ = sorted(_LAZY) + _SUBMODULES
 

@@ -7,6 +7,7 @@ import scipy.sparse as sp
 from sklearn.base import clone
 from sklearn.linear_model import LogisticRegression
 from sklearn.utils._param_validation import HasMethods, Interval
+from sklearn.utils.validation import check_is_fitted
 
 from ._base import BaseReweighter
 from .utils._blocks import as_rows, is_dask, logistic_newton
@@ -22,14 +23,7 @@ def logistic_weights(X_source, X_target, domain_classifier=None, max_weight=None
     logistic_newton`); the weights are then one lazy map over the source rows.
     """
     source, target = as_rows(X_source), as_rows(X_target)
-    if domain_classifier is not None and not isinstance(domain_classifier,
-                                                        LogisticRegression):
-        raise TypeError("On Dask input the domain classifier must be None or a "
-                        "LogisticRegression (fitted blockwise by Newton's method); got "
-                        f"{type(domain_classifier).__name__}.")
-    params = {} if domain_classifier is None else {
-        "C": domain_classifier.C, "fit_intercept": domain_classifier.fit_intercept}
-    coef, intercept, _ = logistic_newton(source, target, **params)
+    coef, intercept, _ = logistic_newton(source, target, **_newton_params(domain_classifier))
     ratio = source.n_rows / target.n_rows
 
     def odds(X, sd=None, keys=None):  # p_t / p_s = exp(x'w + b), rescaled
@@ -42,6 +36,44 @@ def logistic_weights(X_source, X_target, domain_classifier=None, max_weight=None
         return w if max_weight is None else np.minimum(w, max_weight)
 
     return source.map(weights, dtype=float)
+
+
+def _newton_params(domain_classifier):
+    if domain_classifier is not None and not isinstance(domain_classifier,
+                                                        LogisticRegression):
+        raise TypeError("On Dask input the domain classifier must be None or a "
+                        "LogisticRegression (fitted blockwise by Newton's method); got "
+                        f"{type(domain_classifier).__name__}.")
+    return {} if domain_classifier is None else {
+        "C": domain_classifier.C, "fit_intercept": domain_classifier.fit_intercept}
+
+
+def _newton_classifier(X_source, X_target, domain_classifier=None):
+    """A ``LogisticRegression`` (target = 1) whose coefficients come from blockwise Newton."""
+    params = _newton_params(domain_classifier)
+    coef, intercept, n_iter = logistic_newton(as_rows(X_source), as_rows(X_target), **params)
+    clf = LogisticRegression(**params)
+    clf.classes_ = np.array([0.0, 1.0])
+    clf.coef_ = np.asarray(coef, dtype=float).reshape(1, -1)
+    clf.intercept_ = np.atleast_1d(np.asarray(intercept, dtype=float))
+    clf.n_features_in_ = clf.coef_.shape[1]
+    clf.n_iter_ = np.array([n_iter])
+    return clf
+
+
+def _fit_domain_classifier(X_source, X_target, domain_classifier=None):
+    """A clone of ``domain_classifier`` fitted to tell target (1) from source (0) rows."""
+    clf = LogisticRegression() if domain_classifier is None else clone(domain_classifier)
+    X = vstack([X_source, X_target])
+    d = np.r_[np.zeros(X_source.shape[0]), np.ones(X_target.shape[0])]
+    return clf.fit(X, d)
+
+
+def _classifier_odds(clf, X, n_source, n_target):
+    """``(n_s / n_t) P(t | x) / P(s | x)``: Bayes' rule turned into ``p_t(x) / p_s(x)``."""
+    col = int(np.flatnonzero(clf.classes_ == 1)[0])
+    p_t = np.clip(clf.predict_proba(X)[:, col], 1e-12, 1 - 1e-12)
+    return p_t / (1 - p_t) * (n_source / n_target)
 
 
 def domain_classifier_weights(X_source, X_target, domain_classifier=None, max_weight=None):
@@ -66,14 +98,8 @@ def domain_classifier_weights(X_source, X_target, domain_classifier=None, max_we
     -------
     weights : ndarray of shape (n_source,)
     """
-    clf = LogisticRegression() if domain_classifier is None else clone(domain_classifier)
-    n_s, n_t = X_source.shape[0], X_target.shape[0]
-    X = vstack([X_source, X_target])
-    d = np.r_[np.zeros(n_s), np.ones(n_t)]
-    clf.fit(X, d)
-    col = int(np.flatnonzero(clf.classes_ == 1)[0])
-    p_t = np.clip(clf.predict_proba(X_source)[:, col], 1e-12, 1 - 1e-12)
-    w = p_t / (1 - p_t) * (n_s / n_t)
+    clf = _fit_domain_classifier(X_source, X_target, domain_classifier)
+    w = _classifier_odds(clf, X_source, X_source.shape[0], X_target.shape[0])
     w *= len(w) / w.sum()
     if max_weight is not None:
         w = np.minimum(w, max_weight)
@@ -87,7 +113,8 @@ class DiscriminativeReweighter(BaseReweighter):
     density ratio ``p_t(x) / p_s(x)`` for every source row (Bickel, Brückner &
     Scheffer, 2007). The base estimator is then fitted on the reweighted
     source, which corrects a covariate shift. It is the cheap alternative to
-    kernel mean matching and shares its interface.
+    kernel mean matching and shares its interface. The fitted classifier
+    gives the ratio at any row: :meth:`density_ratio`.
 
     Parameters
     ----------
@@ -105,6 +132,8 @@ class DiscriminativeReweighter(BaseReweighter):
     ----------
     weights_ : ndarray of shape (n_source,)
         Weight of each source row, mean 1 before clipping.
+    domain_classifier_ : classifier
+        The fitted domain classifier (target = class 1).
     estimator_ : estimator object
         The base estimator fitted on the reweighted rows (when given).
     domains_ : ndarray of int
@@ -149,8 +178,47 @@ class DiscriminativeReweighter(BaseReweighter):
         # up to MAX_SPARSE_FEATURES columns); wider sparse rows go to lbfgs
         if is_dask(X_source) or (self.domain_classifier is None and not (
                 sp.issparse(X_source) and X_source.shape[1] > MAX_SPARSE_FEATURES)):
-            return logistic_weights(X_source, X_target, self.domain_classifier,
-                                    self.max_weight)
-        return domain_classifier_weights(
-            X_source, X_target, self.domain_classifier, self.max_weight
-        )
+            if is_dask(X_source):
+                self._n_domains = None
+                return logistic_weights(X_source, X_target, self.domain_classifier,
+                                        self.max_weight)
+            self.domain_classifier_ = _newton_classifier(X_source, X_target,
+                                                         self.domain_classifier)
+        else:
+            self.domain_classifier_ = _fit_domain_classifier(X_source, X_target,
+                                                             self.domain_classifier)
+        self._n_domains = n_domains = (X_source.shape[0], X_target.shape[0])
+        raw = _classifier_odds(self.domain_classifier_, X_source, *n_domains)
+        self._ratio_scale = len(raw) / raw.sum()
+        return self._density_ratio(X_source)
+
+    def _density_ratio(self, X):
+        ratio = _classifier_odds(self.domain_classifier_, X, *self._n_domains)
+        ratio = ratio * self._ratio_scale
+        return ratio if self.max_weight is None else np.minimum(ratio, self.max_weight)
+
+    def density_ratio(self, X):
+        """Estimated density ratio ``p_target(x) / p_source(x)`` at any rows.
+
+        The fitted domain classifier's odds evaluated at new rows, on the
+        scale of ``weights_``: ``density_ratio(X_source)`` equals ``weights_``
+        for the training source rows. Weighted conformal prediction
+        (:mod:`sktl.conformal`) needs it at calibration and test points.
+        Not available after a fit on Dask input.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Rows at which to evaluate the ratio (any domain).
+
+        Returns
+        -------
+        ratio : ndarray of shape (n_samples,)
+            Non-negative estimate of ``p_target(x) / p_source(x)``, scaled
+            like ``weights_`` and clipped at ``max_weight``.
+        """
+        check_is_fitted(self)
+        if getattr(self, "_n_domains", None) is None:
+            raise ValueError("density_ratio is not available after a fit on Dask input; "
+                             "the weights are in weights_.")
+        return self._density_ratio(self._prepare(X))

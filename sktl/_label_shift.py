@@ -620,6 +620,7 @@ class LabelShiftClassifier(BaseDAEstimator):
     array([1.54, 0.46])
     """
 
+    _accept_sparse = "csr"
     _parameter_constraints = {
         "estimator": [HasMethods(["fit", "predict_proba"])],
         "method": [StrOptions({"em", "bbse", "rlls"})],
@@ -748,7 +749,8 @@ class LabelShiftClassifier(BaseDAEstimator):
 
     def _check_X(self, X):
         check_is_fitted(self)
-        return validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
+        return validate_data(self, X, reset=False, dtype=[np.float64, np.float32],
+                             accept_sparse=self._accept_sparse)
 
     def predict_proba(self, X):
         """Class probabilities for target rows.

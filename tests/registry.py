@@ -161,6 +161,19 @@ def _feda(task):
     return FEDA(base_estimator(task))
 
 
+def _conformal(task):
+    from sktl.conformal import WeightedConformalClassifier, WeightedConformalRegressor
+
+    cls = WeightedConformalClassifier if task == "classification" else WeightedConformalRegressor
+    return cls(base_estimator(task), confidence_level=[0.8, 0.9], random_state=0)
+
+
+def _shift_calibrated(task):
+    from sktl.conformal import ShiftCalibratedClassifier
+
+    return ShiftCalibratedClassifier(LogisticRegression(), random_state=0)
+
+
 def _adaptation_search(task):
     from sktl import CORAL, make_da_pipeline
     from sktl.model_selection import AdaptationSearchCV
@@ -208,6 +221,10 @@ REGISTRY = [
     Entry("FEDA", _feda, "estimator", ("classification", "regression"),
           needs_target_labels=True,
           grid=lambda task: {"estimator": [base_estimator(task), base_estimator(task)]}),
+    Entry("WeightedConformal", _conformal, "estimator", ("classification", "regression"),
+          grid={"calibration_size": [0.3, 0.5]}),
+    Entry("ShiftCalibratedClassifier", _shift_calibrated, "estimator", ("classification",),
+          grid={"method": ["sigmoid", "temperature"]}),
     Entry("AdaptationSearchCV", _adaptation_search, "estimator",
           ("classification", "regression"), grid={"confidence": [0.9, 0.99]}),
 ]

@@ -1,6 +1,6 @@
 """Shifted data sets: seeded generators and loaders for real benchmarks."""
 
-from ._generators import make_domain_shift
+from ._generators import make_domain_shift, make_heteroscedastic_shift
 from ._loaders import (
     get_data_home,
     load_amazon_reviews,
@@ -20,4 +20,5 @@ __all__ = [
     "load_office_caltech",
     "load_wine_quality",
     "make_domain_shift",
+    "make_heteroscedastic_shift",
 ]

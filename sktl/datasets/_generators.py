@@ -167,3 +167,93 @@ def make_domain_shift(
     if mask_target:
         y = mask_target_labels(y, sd, task=task)
     return X, y, sd
+
+
+def make_heteroscedastic_shift(
+    n_samples_source=500,
+    n_samples_target=500,
+    *,
+    task="regression",
+    n_classes=3,
+    shift_strength=1.0,
+    mask_target=False,
+    random_state=None,
+):
+    """A covariate shift into the region where the labels are noisiest.
+
+    The uncertainty-quantification benchmark: ``x`` is standard normal in
+    the source and moved by ``shift_strength`` standard deviations along its
+    first coordinate in the target, and the noise grows along that
+    coordinate. ``p(y | x)`` is the same in both domains, so a model is
+    right on average, but intervals, sets and probabilities calibrated on
+    the source are too confident on the target. The true density ratio is
+    ``p_t(x) / p_s(x) = exp(s x_0 - s^2 / 2)`` with ``s = shift_strength``.
+
+    * ``task="regression"`` (2 features):
+      ``y = x_0 + x_1 / 2 + sigma(x_0) e`` with
+      ``sigma(x_0) = 0.2 + 0.5 log(1 + exp(1.5 x_0))`` and ``e`` standard
+      normal.
+    * ``task="classification"`` (3 features): ``n_classes`` directions in the
+      ``(x_1, x_2)`` plane (one direction ``x_1 + x_2 / 2`` for two classes),
+      with logits scaled by ``6 / (1 + exp(1.5 x_0))``: classes overlap more
+      as ``x_0`` grows.
+
+    Parameters
+    ----------
+    n_samples_source, n_samples_target : int, default=500
+        Rows drawn for each domain.
+    task : {"regression", "classification"}, default="regression"
+    n_classes : int, default=3
+        Number of classes (classification only), at least 2.
+    shift_strength : float, default=1.0
+        Shift of the target's first coordinate, in standard deviations.
+    mask_target : bool, default=False
+        Mask the target labels (-1 / NaN).
+    random_state : int, RandomState instance or None, default=None
+
+    Returns
+    -------
+    X : ndarray of shape (n_samples_source + n_samples_target, n_features)
+    y : ndarray of shape (n_samples_source + n_samples_target,)
+    sample_domain : ndarray of int
+        ``1`` for source rows, ``-2`` for target rows.
+
+    Examples
+    --------
+    >>> from sktl.datasets import make_heteroscedastic_shift
+    >>> X, y, sd = make_heteroscedastic_shift(100, 50, shift_strength=1.5, random_state=0)
+    >>> X.shape, float(X[sd < 0, 0].mean()) > 1
+    ((150, 2), True)
+    """
+    if task not in _TASKS:
+        raise ValueError(f"task must be one of {_TASKS}; got {task!r}.")
+    for name, value, low in [("n_samples_source", n_samples_source, 1),
+                             ("n_samples_target", n_samples_target, 1),
+                             ("n_classes", n_classes, 2)]:
+        if not isinstance(value, (int, np.integer)) or value < low:
+            raise ValueError(f"{name} must be an integer >= {low}; got {value!r}.")
+    if not np.isfinite(shift_strength):
+        raise ValueError(f"shift_strength must be finite; got {shift_strength!r}.")
+    rng = check_random_state(random_state)
+    n = n_samples_source + n_samples_target
+    X = rng.normal(size=(n, 2 if task == "regression" else 3))
+    X[n_samples_source:, 0] += shift_strength
+    if task == "regression":
+        sigma = 0.2 + 0.5 * np.logaddexp(0.0, 1.5 * X[:, 0])
+        y = X[:, 0] + 0.5 * X[:, 1] + sigma * rng.normal(size=n)
+    else:
+        scale = 6.0 / (1.0 + np.exp(1.5 * X[:, 0]))
+        if n_classes == 2:
+            logits = np.c_[np.zeros(n), scale * (X[:, 1] + 0.5 * X[:, 2])]
+        else:
+            angle = 2 * np.pi * np.arange(n_classes) / n_classes
+            logits = scale[:, None] * (X[:, 1:] @ np.c_[np.cos(angle), np.sin(angle)].T)
+        proba = np.exp(logits - logits.max(axis=1, keepdims=True))
+        proba /= proba.sum(axis=1, keepdims=True)
+        y = (rng.uniform(size=n)[:, None] > np.cumsum(proba, axis=1)).sum(axis=1)
+    sd = np.r_[np.full(n_samples_source, SOURCE_DOMAIN),
+               np.full(n_samples_target, TARGET_DOMAIN)].astype(np.int64)
+    y = y.astype(float) if task == "regression" else y.astype(np.int64)
+    if mask_target:
+        y = mask_target_labels(y, sd, task=task)
+    return X, y, sd
