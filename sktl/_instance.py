@@ -1,13 +1,31 @@
 """Instance-based transfer: reweight source rows so they look like the target."""
 
-from numbers import Real
+import warnings
+from numbers import Integral, Real
 
 import numpy as np
+from scipy import linalg
 from sklearn.base import clone
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
-from sklearn.utils._param_validation import HasMethods, Interval
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 
-from ._base import BaseReweighter
+from ._base import BaseDensityRatioReweighter, BaseReweighter
+
+
+def _fit_domain_classifier(X_source, X_target, domain_classifier=None):
+    """A clone of ``domain_classifier`` fitted to tell target (1) from source (0) rows."""
+    clf = LogisticRegression() if domain_classifier is None else clone(domain_classifier)
+    X = np.vstack([X_source, X_target])
+    d = np.r_[np.zeros(len(X_source)), np.ones(len(X_target))]
+    return clf.fit(X, d)
+
+
+def _classifier_odds(clf, X, n_source, n_target):
+    """``(n_s / n_t) P(t | x) / P(s | x)``: Bayes' rule turned into ``p_t(x) / p_s(x)``."""
+    col = int(np.flatnonzero(clf.classes_ == 1)[0])
+    p_t = np.clip(clf.predict_proba(X)[:, col], 1e-12, 1 - 1e-12)
+    return p_t / (1 - p_t) * (n_source / n_target)
 
 
 def domain_classifier_weights(X_source, X_target, domain_classifier=None, max_weight=None):
@@ -32,27 +50,23 @@ def domain_classifier_weights(X_source, X_target, domain_classifier=None, max_we
     -------
     weights : ndarray of shape (n_source,)
     """
-    clf = LogisticRegression() if domain_classifier is None else clone(domain_classifier)
-    X = np.vstack([X_source, X_target])
-    d = np.r_[np.zeros(len(X_source)), np.ones(len(X_target))]
-    clf.fit(X, d)
-    col = int(np.flatnonzero(clf.classes_ == 1)[0])
-    p_t = np.clip(clf.predict_proba(X_source)[:, col], 1e-12, 1 - 1e-12)
-    w = p_t / (1 - p_t) * (len(X_source) / len(X_target))
+    clf = _fit_domain_classifier(X_source, X_target, domain_classifier)
+    w = _classifier_odds(clf, X_source, len(X_source), len(X_target))
     w *= len(w) / w.sum()
     if max_weight is not None:
         w = np.minimum(w, max_weight)
     return w
 
 
-class DiscriminativeReweighter(BaseReweighter):
+class DiscriminativeReweighter(BaseDensityRatioReweighter):
     """Importance weighting with a domain classifier's density-ratio estimate.
 
     A classifier learns to tell target from source rows; its odds give the
     density ratio ``p_t(x) / p_s(x)`` for every source row (Bickel, Brückner &
     Scheffer, 2007). The base estimator is then fitted on the reweighted
     source, which corrects a covariate shift. It is the cheap alternative to
-    kernel mean matching and shares its interface.
+    kernel mean matching and shares its interface. The fitted classifier
+    gives the ratio at any row: :meth:`density_ratio`.
 
     Parameters
     ----------
@@ -70,6 +84,8 @@ class DiscriminativeReweighter(BaseReweighter):
     ----------
     weights_ : ndarray of shape (n_source,)
         Weight of each source row, mean 1 before clipping.
+    domain_classifier_ : classifier
+        The fitted domain classifier (target = class 1).
     estimator_ : estimator object
         The base estimator fitted on the reweighted rows (when given).
     domains_ : ndarray of int
@@ -106,7 +122,335 @@ class DiscriminativeReweighter(BaseReweighter):
         self.domain_classifier = domain_classifier
         self.max_weight = max_weight
 
+    def _fit_ratio(self, X_source, X_target):
+        self.domain_classifier_ = _fit_domain_classifier(X_source, X_target,
+                                                         self.domain_classifier)
+        self._n_domains = (len(X_source), len(X_target))
+
+    def _ratio(self, X):
+        return _classifier_odds(self.domain_classifier_, X, *self._n_domains)
+
+
+# ----------------------------------------------------------------------------- LDM
+
+
+def _ldm_matrix(Xs, w, Qt):
+    """``M(w) = Q_t - X_s' diag(w) X_s``, the second-moment gap LDM minimises."""
+    return Qt - (Xs.T * w) @ Xs
+
+
+def _ldm_smoothed(Xs, Qt, w, mu):
+    """Value and gradient of ``mu log tr(exp(M/mu) + exp(-M/mu))``, a smooth ``||M||_2``.
+
+    It lies between ``||M(w)||_2`` and ``||M(w)||_2 + mu log(2p)`` (Nesterov,
+    2005); its gradient in ``w`` is ``-x_i' G x_i`` with ``G`` the softmax-
+    weighted eigenprojector of ``M``.
+    """
+    lam, vecs = linalg.eigh(_ldm_matrix(Xs, w, Qt))
+    z = np.r_[lam, -lam] / mu
+    top = z.max()
+    e = np.exp(z - top)
+    total = e.sum()
+    p = len(lam)
+    G = (vecs * ((e[:p] - e[p:]) / total)) @ vecs.T
+    return mu * (top + np.log(total)), -np.einsum("ij,jk,ik->i", Xs, G, Xs, optimize=True)
+
+
+def _entropic_step(z, grad, step):
+    """Mirror (exponentiated-gradient) step on the simplex from ``z``."""
+    logits = np.log(np.maximum(z, 1e-300)) - step * grad
+    logits -= logits.max()
+    out = np.exp(logits)
+    return out / out.sum()
+
+
+def _ldm_accelerated(Xs, Qt, tol, max_iter):
+    """Minimise ``||M(w)||_2`` over the simplex by smoothing and accelerated mirror descent.
+
+    Nesterov's smoothing (2005) with continuation on ``mu`` (divided by 10 per
+    stage down to ``tol * ||M(uniform)|| / (2 log 2p)``), each stage solved by
+    Tseng's (2008) accelerated method in the entropy geometry of the
+    simplex, with a backtracking Lipschitz estimate. A stage stops when the
+    Frank-Wolfe gap ``g'w - min(g)`` of the smoothed objective falls below
+    ``tol * ||M(uniform)|| / 2``, so the returned ``w`` is within ``tol``
+    (relative to the unweighted discrepancy) of the optimum. Returns
+    ``(w, n_iter, converged)``.
+    """
+    n, p = Xs.shape
+    w = np.full(n, 1.0 / n)
+    scale = max(np.linalg.norm(_ldm_matrix(Xs, w, Qt), 2), np.finfo(float).tiny)
+    log2p = np.log(2 * p)
+    mu = 0.1 * scale / log2p
+    mu_final = tol * scale / (2 * log2p)
+    lip = (np.einsum("ij,ij->i", Xs, Xs).max() ** 2) / mu / 100  # optimistic start
+    n_iter = 0
+    while True:
+        x = z = w
+        theta = 1.0
+        f_x, g_x = _ldm_smoothed(Xs, Qt, x, mu)
+        converged = False
+        while n_iter < max_iter:
+            n_iter += 1
+            if g_x @ x - g_x.min() <= tol * scale / 2:
+                converged = True
+                break
+            y = (1 - theta) * x + theta * z
+            f_y, g_y = _ldm_smoothed(Xs, Qt, y, mu)
+            while True:
+                z_new = _entropic_step(z, g_y, 1.0 / (theta * lip))
+                x_new = (1 - theta) * x + theta * z_new
+                f_new, g_new = _ldm_smoothed(Xs, Qt, x_new, mu)
+                d = x_new - y
+                if f_new <= f_y + g_y @ d + 0.5 * lip * np.abs(d).sum() ** 2 + 1e-12 * abs(f_y):
+                    break
+                lip *= 2.0
+            if f_new > f_x:  # adaptive restart (O'Donoghue & Candès, 2015)
+                theta, z = 1.0, x
+                continue
+            x, z, f_x, g_x = x_new, z_new, f_new, g_new
+            theta = 0.5 * (np.sqrt(theta**4 + 4 * theta**2) - theta**2)
+        w = x
+        if mu <= mu_final or not converged:
+            return w, n_iter, converged
+        mu = max(mu / 10, mu_final)
+
+
+def _ldm_cvxpy(Xs, Qt):
+    """The exact semidefinite programme of LDM with cvxpy."""
+    import cvxpy as cp
+
+    n, p = Xs.shape
+    w = cp.Variable(n, nonneg=True)
+    t = cp.Variable()
+    M = Qt - Xs.T @ cp.diag(w) @ Xs
+    M = (M + M.T) / 2
+    eye = np.eye(p)
+    problem = cp.Problem(cp.Minimize(t), [cp.sum(w) == 1, t * eye - M >> 0, t * eye + M >> 0])
+    try:
+        problem.solve()
+    except cp.error.SolverError as exc:
+        raise ValueError(f"cvxpy could not solve the LDM problem ({exc}); use "
+                         "solver='accelerated'.") from exc
+    if w.value is None:
+        raise ValueError(f"cvxpy ended with status {problem.status!r} on the LDM problem; use "
+                         "solver='accelerated'.")
+    w = np.clip(w.value, 0.0, None)
+    return w / w.sum()
+
+
+class LDM(BaseReweighter):
+    """Linear discrepancy minimisation: source weights whose second moment matches the target's.
+
+    For the squared loss and linear hypotheses ``h(x) = u'x``, the
+    discrepancy distance between the weighted source and the target is the
+    spectral norm of the gap between their second-moment matrices (Mansour,
+    Mohri & Rostamizadeh, 2009). LDM chooses the source distribution ``w`` on
+    the simplex that minimises it::
+
+        min_w  || (1/n_t) X_t' X_t - X_s' diag(w) X_s ||_2,   w >= 0, sum(w) = 1,
+
+    a semidefinite programme. The default solver smooths the spectral norm
+    (Nesterov, 2005) and runs an accelerated mirror-descent method on the
+    simplex, each step an eigendecomposition of a ``d x d`` matrix and an
+    ``n_source x d^2`` product, so it scales to many rows; ``solver="cvxpy"``
+    solves the SDP exactly with an interior-point method (memory and time
+    grow with ``n_source^2``). ``weights_`` are ``n_source * w`` (mean 1).
+
+    The moments are *uncentred*, as in the paper: shift and scale the
+    features the same way in both domains (e.g. a ``StandardScaler`` fitted on
+    all rows) before LDM. The weights are defined on the training rows only
+    (no :meth:`density_ratio`).
+
+    Parameters
+    ----------
+    estimator : estimator object, default=None
+        Estimator whose ``fit`` accepts ``sample_weight``; None computes the
+        weights only.
+    solver : {"accelerated", "cvxpy"}, default="accelerated"
+        See above.
+    tol : float, default=1e-3
+        "accelerated": stop within ``tol`` times the unweighted discrepancy
+        of the optimum (a Frank-Wolfe certificate).
+    max_iter : int, default=5000
+        Maximum iterations of "accelerated"; a
+        :class:`~sklearn.exceptions.ConvergenceWarning` says when they were
+        not enough.
+
+    Attributes
+    ----------
+    weights_ : ndarray of shape (n_source,)
+        ``n_source * w``.
+    discrepancy_ : float
+        ``||M(w)||_2`` at the solution.
+    initial_discrepancy_ : float
+        ``||M||_2`` with uniform weights.
+    n_iter_ : int
+        Iterations of "accelerated" (0 for cvxpy).
+    estimator_ : estimator object
+        The base estimator fitted on the reweighted rows (when given).
+    domains_ : ndarray of int
+        Domain codes seen during fit.
+    n_features_in_ : int
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of str
+        Names of features seen during fit, when ``X`` had string column names.
+
+    References
+    ----------
+    .. [1] Y. Mansour, M. Mohri and A. Rostamizadeh. "Domain Adaptation:
+       Learning Bounds and Algorithms". COLT 2009.
+    .. [2] Y. Nesterov. "Smooth minimization of non-smooth functions".
+       Mathematical Programming, 2005.
+    .. [3] P. Tseng. "On accelerated proximal gradient methods for
+       convex-concave optimization". Technical report, 2008.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sktl import LDM
+    >>> rng = np.random.default_rng(0)
+    >>> X = np.r_[rng.normal(0, 1, (100, 2)), rng.normal(0, 0.5, (100, 2))]
+    >>> sd = np.r_[np.ones(100, int), -np.ones(100, int)]
+    >>> ldm = LDM().fit(X, sample_domain=sd)
+    >>> bool(ldm.discrepancy_ < 0.1 * ldm.initial_discrepancy_)
+    True
+    """
+
+    _no_density_ratio = (
+        "LDM solves for one weight per training source row and has no model of the "
+        "ratio at new rows; use KLIEP, ULSIF or DiscriminativeReweighter for that."
+    )
+
+    _parameter_constraints = {
+        "estimator": [HasMethods(["fit"]), None],
+        "solver": [StrOptions({"accelerated", "cvxpy"})],
+        "tol": [Interval(Real, 0, None, closed="neither")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+    }
+
+    def __init__(self, estimator=None, *, solver="accelerated", tol=1e-3, max_iter=5000):
+        self.estimator = estimator
+        self.solver = solver
+        self.tol = tol
+        self.max_iter = max_iter
+
     def _fit_weights(self, X_source, X_target):
-        return domain_classifier_weights(
-            X_source, X_target, self.domain_classifier, self.max_weight
-        )
+        Xs = np.asarray(X_source, dtype=float)
+        Qt = X_target.T @ X_target / len(X_target)
+        n = len(Xs)
+        self.initial_discrepancy_ = float(
+            np.linalg.norm(_ldm_matrix(Xs, np.full(n, 1.0 / n), Qt), 2))
+        if self.solver == "cvxpy":
+            w, self.n_iter_ = _ldm_cvxpy(Xs, Qt), 0
+        else:
+            w, self.n_iter_, converged = _ldm_accelerated(Xs, Qt, self.tol, self.max_iter)
+            if not converged:
+                warnings.warn(
+                    f"LDM did not reach tol={self.tol} in max_iter={self.max_iter} "
+                    "iterations. Increase max_iter or tol.",
+                    ConvergenceWarning,
+                    stacklevel=4,
+                )
+        self.discrepancy_ = float(np.linalg.norm(_ldm_matrix(Xs, w, Qt), 2))
+        return n * w
+
+
+# ------------------------------------------------------------- balanced weighting
+
+
+class BalancedWeighting(BaseReweighter):
+    """Balance the labelled source and target rows: a fixed share of the loss each.
+
+    With a few labelled target rows, fitting on source and target pooled lets
+    the many source rows drown the few target ones; fitting on the target
+    alone wastes the source. Balanced weighting gives the labelled target
+    rows a share ``target_share`` of the total training weight and the source
+    rows the rest (Wu & Dietterich, 2004), i.e. minimises
+    ``(1 - target_share) L_source + target_share L_target`` with each ``L`` a
+    mean loss. ``target_share = 0.5`` is the balanced choice; 1 is
+    target-only. Every weight is rescaled so that the labelled rows' weights
+    average 1. It needs labelled target rows; it is not a density-ratio
+    method (no :meth:`density_ratio`).
+
+    Parameters
+    ----------
+    estimator : estimator object, default=None
+        Estimator whose ``fit`` accepts ``sample_weight``; None computes the
+        weights only (``y`` is still needed to count the labelled rows).
+    target_share : float in [0, 1], default=0.5
+        Share of the total training weight given to the labelled target rows.
+
+    Attributes
+    ----------
+    weights_ : ndarray of shape (n_source,)
+        Weight of each source row (0 for unlabelled source rows).
+    target_weight_ : float
+        Weight of each labelled target row.
+    estimator_ : estimator object
+        The base estimator fitted on the weighted rows (when given).
+    domains_ : ndarray of int
+        Domain codes seen during fit.
+    n_features_in_ : int
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of str
+        Names of features seen during fit, when ``X`` had string column names.
+
+    References
+    ----------
+    .. [1] P. Wu and T. G. Dietterich. "Improving SVM Accuracy by Training on
+       Auxiliary Data Sources". ICML 2004.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from sktl import BalancedWeighting
+    >>> X = np.array([[0.0], [0.2], [0.4], [0.6], [1.0], [1.2], [2.0], [2.2]])
+    >>> y = np.array([0, 0, 0, 1, 1, 1, 0, 1])
+    >>> sd = np.array([1, 1, 1, 1, 1, 1, -2, -2])
+    >>> bw = BalancedWeighting(LogisticRegression()).fit(X, y, sample_domain=sd)
+    >>> float(bw.weights_.sum()), float(2 * bw.target_weight_)
+    (4.0, 4.0)
+    """
+
+    _no_density_ratio = (
+        "BalancedWeighting gives every row of a domain the same weight; it does not "
+        "estimate a density ratio."
+    )
+
+    _parameter_constraints = {
+        "estimator": [HasMethods(["fit"]), None],
+        "target_share": [Interval(Real, 0, 1, closed="both")],
+    }
+
+    def __init__(self, estimator=None, *, target_share=0.5):
+        self.estimator = estimator
+        self.target_share = target_share
+
+    def _sample_weights(self, X, src, tgt, labelled):
+        if labelled is None:
+            raise ValueError("BalancedWeighting needs y to know which target rows are labelled.")
+        if src.all():  # no target rows at all (a DomainWarning said so): no adaptation
+            self.target_weight_ = 1.0
+            return np.ones(X.shape[0])
+        lab_s = src & labelled
+        lab_t = (~src) & labelled
+        n_s, n_t = int(lab_s.sum()), int(lab_t.sum())
+        if n_t == 0:
+            raise ValueError(
+                "BalancedWeighting needs labelled target rows (it balances source and "
+                "target losses); every target label is masked. Use an unsupervised "
+                "reweighter (KLIEP, ULSIF, KMM, ...) instead."
+            )
+        if n_s == 0 and self.target_share < 1:
+            raise ValueError("BalancedWeighting needs labelled source rows unless "
+                             "target_share=1.")
+        share = self.target_share
+        n = n_s + n_t
+        # total weight n split as (1 - share) n on the source, share n on the target
+        sample_weight = np.zeros(X.shape[0])
+        if n_s:
+            sample_weight[lab_s] = (1 - share) * n / n_s
+        self.target_weight_ = share * n / n_t
+        sample_weight[lab_t] = self.target_weight_
+        return sample_weight

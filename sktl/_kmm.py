@@ -181,6 +181,12 @@ class KMM(BaseReweighter):
       shift-invariant ones) and, at equal rank, captures the kernel's leading
       spectrum better; the benchmarks report the accuracy against exact.
 
+    KMM has no :meth:`density_ratio`: it solves for one weight per training
+    source row and has no model of the ratio at new rows (asking for it raises
+    ``AttributeError`` saying so). Use :class:`~sktl.KLIEP`,
+    :class:`~sktl.ULSIF` or :class:`~sktl.DiscriminativeReweighter` when the
+    ratio is needed at test points (e.g. weighted conformal prediction).
+
     Parameters
     ----------
     estimator : estimator object, default=None
@@ -264,6 +270,11 @@ class KMM(BaseReweighter):
     >>> kmm.weights_.shape, bool(kmm.weights_.min() >= 0)
     ((100,), True)
     """
+
+    _no_density_ratio = (
+        "KMM solves for one weight per training source row and has no model of "
+        "the ratio at new rows; use KLIEP, ULSIF or DiscriminativeReweighter for that."
+    )
 
     _parameter_constraints = {
         "estimator": [HasMethods(["fit"]), None],

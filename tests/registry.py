@@ -111,6 +111,15 @@ def _kmm(task):
     return KMM(base_estimator(task), random_state=0)
 
 
+def _reweighter(name, **params):
+    def make(task):
+        import sktl
+
+        return getattr(sktl, name)(base_estimator(task), **params)
+
+    return make
+
+
 def _tradaboost(task):
     from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
@@ -164,6 +173,26 @@ REGISTRY = [
           ("classification", "regression"), grid={"max_weight": [None, 10.0]}),
     Entry("KMM", _kmm, "reweighter", ("classification", "regression"),
           grid={"gamma": [0.1, 1.0]}),
+    Entry("KLIEP", _reweighter("KLIEP", n_centers=30, cv=3, random_state=0), "reweighter",
+          ("classification", "regression"), grid={"n_centers": [10, 30]}),
+    Entry("KLIEP-minibatch", _reweighter("KLIEP", solver="minibatch", gamma=0.3, batch_size=32,
+                                         n_epochs=2, random_state=0), "reweighter",
+          ("classification",), grid={"gamma": [0.1, 0.3]}),
+    Entry("ULSIF", _reweighter("ULSIF", n_centers=30, random_state=0), "reweighter",
+          ("classification", "regression"), grid={"n_centers": [10, 30]}),
+    Entry("RULSIF", _reweighter("RULSIF", n_centers=30, random_state=0), "reweighter",
+          ("classification", "regression"), grid={"alpha": [0.1, 0.5]}),
+    Entry("NearestNeighborReweighter", _reweighter("NearestNeighborReweighter"), "reweighter",
+          ("classification", "regression"), grid={"n_neighbors": [1, 5]}),
+    Entry("KernelDensityReweighter", _reweighter("KernelDensityReweighter"), "reweighter",
+          ("classification", "regression"), grid={"bandwidth": ["scott", 0.5]}),
+    Entry("GaussianReweighter", _reweighter("GaussianReweighter"), "reweighter",
+          ("classification", "regression"), grid={"max_weight": [None, 10.0]}),
+    Entry("LDM", _reweighter("LDM"), "reweighter", ("classification", "regression"),
+          grid={"tol": [1e-2, 1e-3]}),
+    Entry("BalancedWeighting", _reweighter("BalancedWeighting"), "reweighter",
+          ("classification", "regression"), needs_target_labels=True,
+          grid={"target_share": [0.3, 0.5]}),
     Entry("TrAdaBoost", _tradaboost, "estimator", ("classification", "regression"),
           needs_target_labels=True, grid={"n_estimators": [4, 8]}),
     Entry("TwoStageTrAdaBoostR2", _two_stage, "estimator", ("regression",),

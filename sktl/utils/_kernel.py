@@ -31,3 +31,18 @@ def nystrom_map(K_landmarks, landmarks, rtol=1e-10):
     vals, vecs = linalg.eigh(K_landmarks)
     keep = vals > max(vals.max(), 0.0) * rtol
     return vecs[:, keep] / np.sqrt(vals[keep])
+
+
+def median_heuristic_gamma(X, max_rows=1000, random_state=0):
+    """RBF ``gamma = 1 / median squared distance`` between rows of ``X``.
+
+    The median runs over the pairs of at most ``max_rows`` rows drawn with
+    ``random_state``; 1.0 when every row is the same.
+    """
+    from sklearn.metrics.pairwise import euclidean_distances
+
+    rng = np.random.default_rng(random_state)
+    sub = X[rng.choice(len(X), min(len(X), max_rows), replace=False)]
+    d2 = euclidean_distances(sub, squared=True)
+    med = np.median(d2[np.triu_indices(len(sub), 1)]) if len(sub) > 1 else 0.0
+    return 1.0 / med if med > 0 else 1.0
