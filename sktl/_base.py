@@ -566,7 +566,8 @@ class BaseDensityRatioReweighter(BaseReweighter):
     """Base class for reweighters built on a density-ratio model ``r(x)``.
 
     Subclasses implement ``_fit_ratio(X_source, X_target)``, which fits the
-    model, and ``_ratio(X)``, which evaluates the raw estimate of
+    model (and may return its values at the source rows, to save evaluating
+    it again), and ``_ratio(X)``, which evaluates the raw estimate of
     ``p_target(x) / p_source(x)`` at any rows. The weights are that estimate
     at the source rows, rescaled to mean 1 over them (the ratio's mean under
     the source distribution is 1, so this only removes the estimate's own
@@ -577,8 +578,8 @@ class BaseDensityRatioReweighter(BaseReweighter):
     _no_density_ratio = None
 
     def _fit_weights(self, X_source, X_target):
-        self._fit_ratio(X_source, X_target)
-        raw = np.asarray(self._ratio(X_source), dtype=float)
+        raw = self._fit_ratio(X_source, X_target)  # may return r at the source rows
+        raw = np.asarray(self._ratio(X_source) if raw is None else raw, dtype=float)
         total = raw.sum()
         if not np.isfinite(total) or total <= 0:
             raise ValueError(
@@ -588,9 +589,12 @@ class BaseDensityRatioReweighter(BaseReweighter):
                 "widen the kernel, or clip with max_weight."
             )
         self._ratio_scale = len(raw) / total
-        return self._density_ratio(X_source)
+        return self._scaled(raw)
 
-    def _density_ratio(self, X):
-        ratio = np.asarray(self._ratio(X), dtype=float) * self._ratio_scale
+    def _scaled(self, raw):
+        ratio = np.asarray(raw, dtype=float) * self._ratio_scale
         max_weight = getattr(self, "max_weight", None)
         return ratio if max_weight is None else np.minimum(ratio, max_weight)
+
+    def _density_ratio(self, X):
+        return self._scaled(self._ratio(X))

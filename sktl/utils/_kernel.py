@@ -46,3 +46,15 @@ def median_heuristic_gamma(X, max_rows=1000, random_state=0):
     d2 = euclidean_distances(sub, squared=True)
     med = np.median(d2[np.triu_indices(len(sub), 1)]) if len(sub) > 1 else 0.0
     return 1.0 / med if med > 0 else 1.0
+
+
+def rbf(X, Y, gamma):
+    """``exp(-gamma ||x - y||^2)`` for every pair of rows, without input validation.
+
+    The inner loops of the density-ratio solvers call it thousands of times on
+    already validated arrays, where scikit-learn's checks would cost more than
+    the kernel itself.
+    """
+    d2 = (np.einsum("ij,ij->i", X, X)[:, None] + np.einsum("ij,ij->i", Y, Y)[None, :]
+          - 2.0 * (X @ Y.T))
+    return np.exp(-gamma * np.maximum(d2, 0.0))
