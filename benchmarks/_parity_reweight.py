@@ -16,16 +16,24 @@ Writes ``benchmarks/results/parity_reweight.md`` (one block per part, with its c
 shared ``parity.md`` as well.
 """
 
+import os
 import sys
 from pathlib import Path
 
-import numpy as np
+# One BLAS thread for every library: on the shared 2-core machine a threaded BLAS under
+# contention turns a 1 ms eigendecomposition into 0.7 s (OpenBLAS threads spin), which would
+# time the machine's load rather than the methods.
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import numpy as np  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from _parity import AdaptModel, Comparison  # noqa: E402
 
 RESULTS = HERE / "results" / "parity_reweight.md"
+THREADS_NOTE = "One BLAS thread per process (every library)."
 KINDS = ("classification", "regression")
 
 
@@ -229,10 +237,11 @@ def main(argv=None):
                + " ".join(argv if argv is not None else sys.argv[1:]))
     if args.part == "scale":
         lines = scale_table(args.sizes, args.timeout)
-        body = "\n".join([f"`{command}`", "", "KLIEP weights only (fit of the weights, each "
-                          "in a fresh process), covariate shift, 20 features, 100 centres, "
-                          f"gamma = {SCALE_GAMMA} for the fixed rows; the accuracy is a "
-                          "logistic regression on the reweighted source.", "", *lines])
+        note = (f"{THREADS_NOTE} KLIEP weights only (fit of the weights, each in a fresh "
+                "process), covariate shift, 20 features, 100 centres, gamma = "
+                f"{SCALE_GAMMA} for the fixed rows; the accuracy is a logistic regression on "
+                "the reweighted source.")
+        body = "\n".join([f"`{command}`", "", note, "", *lines])
         print(body)
         if not args.no_write:
             _write("scale", "KLIEP time and memory", body)
@@ -264,7 +273,8 @@ def main(argv=None):
         lines = bp.run_comparison(comp, sets, args.timeout, lambda m: print(m, flush=True))
         if not lines:
             continue
-        body = "\n".join([f"Data: {scope}; timeout {args.timeout} s per fit. `{command}`", "",
+        body = "\n".join([f"Data: {scope}; timeout {args.timeout} s per fit. {THREADS_NOTE} "
+                           f"`{command}`", "",
                           *lines[2:]])
         print(body, flush=True)
         if not args.no_write:
