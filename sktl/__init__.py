@@ -24,6 +24,7 @@ _LAZY = {
     "GaussianReweighter": "._density_ratio",
     "LDM": "._instance",
     "BalancedWeighting": "._instance",
+    "MSDA": "._msda",
     "LabelledOnly": "._base",
     "TCA": "._feature",
     "JDA": "._feature",

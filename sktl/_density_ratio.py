@@ -29,6 +29,12 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 
 from ._base import BaseDensityRatioReweighter
 from .utils._kernel import median_heuristic_gamma, rbf
+from .utils._sparse import (
+    check_sparse_width,
+    mean_and_covariance,
+    row_quadratic_forms,
+    vstack,
+)
 
 _GIB = 2**30
 _MAX_KERNEL_GIB = 4.0  # largest rows x centres kernel matrix a fit builds
@@ -51,7 +57,7 @@ def _gamma_grid(gamma, X_source, X_target, rng):
     """``gamma`` as a grid; None: the median heuristic on both domains times factors."""
     if gamma is not None:
         return _grid(gamma, None, "gamma")
-    X = np.vstack([X_source, X_target])
+    X = vstack([X_source, X_target])
     base = median_heuristic_gamma(X, max_rows=500, random_state=rng.randint(2**31 - 1))
     return base * np.asarray(_GAMMA_FACTORS)
 
@@ -67,25 +73,25 @@ def _check_kernel_memory(n_rows, n_centers, hint):
 
 def _centres(X_target, n_centers, rng):
     """``n_centers`` distinct target rows drawn at random; every row for None."""
-    if n_centers is None or n_centers >= len(X_target):
+    if n_centers is None or n_centers >= X_target.shape[0]:
         return X_target
-    return X_target[np.sort(rng.choice(len(X_target), n_centers, replace=False))]
+    return X_target[np.sort(rng.choice(X_target.shape[0], n_centers, replace=False))]
 
 
 def _kernel_mean(X, centres, gamma, block_bytes=2**27):
     """``mean_i k(x_i, c_l)`` for every centre, in row blocks of 128 MiB."""
-    total = np.zeros(len(centres))
-    for sl in gen_batches(len(X), max(1, block_bytes // (8 * len(centres)))):
+    total = np.zeros(centres.shape[0])
+    for sl in gen_batches(X.shape[0], max(1, block_bytes // (8 * centres.shape[0]))):
         total += rbf(X[sl], centres, gamma).sum(axis=0)
-    return total / len(X)
+    return total / X.shape[0]
 
 
 class _KernelRatioMixin:
     """The kernel model ``r(x) = sum_l coef_l k(x, c_l)`` of KLIEP and (R)uLSIF."""
 
     def _ratio(self, X):
-        out = np.empty(len(X))
-        for sl in gen_batches(len(X), max(1, 2**24 // len(self.centers_))):
+        out = np.empty(X.shape[0])
+        for sl in gen_batches(X.shape[0], max(1, 2**24 // self.centers_.shape[0])):
             out[sl] = rbf(X[sl], self.centers_, self.gamma_) @ self.coef_
         return out
 
@@ -159,9 +165,9 @@ def _kliep_minibatch(X_target, centres, gamma, b, batch_size, n_epochs, rng):
     rows, and a few epochs reach the batch solution's likelihood to about
     1e-3. Returns ``(beta, n_steps)``.
     """
-    m = len(centres)
+    m = centres.shape[0]
     beta = np.full(m, 1.0 / m)
-    n = len(X_target)
+    n = X_target.shape[0]
     step = 0
     for _ in range(n_epochs):
         order = rng.permutation(n)
@@ -310,6 +316,8 @@ class KLIEP(_KernelRatioMixin, BaseDensityRatioReweighter):
     True
     """
 
+    _accept_sparse = "csr"
+
     _parameter_constraints = {
         "estimator": [HasMethods(["fit"]), None],
         "gamma": [Interval(Real, 0, None, closed="neither"), "array-like", None],
@@ -360,7 +368,7 @@ class KLIEP(_KernelRatioMixin, BaseDensityRatioReweighter):
                                             self.n_epochs, rng)
             converged = True
         else:
-            _check_kernel_memory(len(X_target), len(centres),
+            _check_kernel_memory(X_target.shape[0], centres.shape[0],
                                  "Use fewer n_centers or solver='minibatch'.")
             A = rbf(X_target, centres, gamma) / b
             # rows that no centre reaches add a constant -inf whatever beta is
@@ -391,14 +399,14 @@ class KLIEP(_KernelRatioMixin, BaseDensityRatioReweighter):
         rng = check_random_state(self.random_state)
         solver = self.solver
         if solver == "auto":
-            solver = "em" if len(X_target) <= self.minibatch_threshold else "minibatch"
+            solver = "em" if X_target.shape[0] <= self.minibatch_threshold else "minibatch"
         self.gamma_grid_ = _gamma_grid(self.gamma, X_source, X_target, rng)
         self.cv_scores_ = np.full(len(self.gamma_grid_), np.nan)
         if len(self.gamma_grid_) > 1:
-            if min(len(X_source), len(X_target)) < self.cv:
+            if min(X_source.shape[0], X_target.shape[0]) < self.cv:
                 raise ValueError(f"KLIEP's likelihood cross-validation (cv={self.cv}) needs "
                                  f"at least {self.cv} rows per domain; got n_samples="
-                                 f"{min(len(X_source), len(X_target))}. Give one gamma or "
+                                 f"{min(X_source.shape[0], X_target.shape[0])}. Give one gamma or "
                                  "fewer folds.")
             seed = rng.randint(2**31 - 1)
             folds_t = KFold(self.cv, shuffle=True, random_state=seed).split(X_target)
@@ -465,22 +473,23 @@ def _lsif_loo(Phi_s, Phi_t, alpha, regs):
 class _LSIFBase(_KernelRatioMixin, BaseDensityRatioReweighter):
     """Shared fit of uLSIF and RuLSIF: closed form and analytic leave-one-out."""
 
+    _accept_sparse = "csr"
     _alpha = 0.0
 
     def _fit_ratio(self, X_source, X_target):
         rng = check_random_state(self.random_state)
-        if min(len(X_source), len(X_target)) < 2:
+        if min(X_source.shape[0], X_target.shape[0]) < 2:
             raise ValueError(f"{type(self).__name__} needs at least 2 source and 2 target "
                              "rows for its leave-one-out selection; got n_samples="
-                             f"{min(len(X_source), len(X_target))} in a domain.")
+                             f"{min(X_source.shape[0], X_target.shape[0])} in a domain.")
         centres = _centres(X_target, self.n_centers, rng)
-        _check_kernel_memory(len(X_source) + len(X_target), len(centres),
+        _check_kernel_memory(X_source.shape[0] + X_target.shape[0], centres.shape[0],
                              "Use fewer n_centers.")
         self.gamma_grid_ = _gamma_grid(self.gamma, X_source, X_target, rng)
         self.reg_grid_ = _grid(self.reg, _REG_GRID, "reg")
         # random pairing of source and target rows for the leave-one-out
-        Xs, Xt = X_source[rng.permutation(len(X_source))], X_target[rng.permutation(
-            len(X_target))]
+        Xs, Xt = X_source[rng.permutation(X_source.shape[0])], X_target[rng.permutation(
+            X_target.shape[0])]
         alpha = self._alpha
         self.loo_scores_ = np.full((len(self.gamma_grid_), len(self.reg_grid_)), np.nan)
         if self.loo_scores_.size > 1:
@@ -760,6 +769,8 @@ class NearestNeighborReweighter(BaseDensityRatioReweighter):
     array([0., 2., 1.])
     """
 
+    _accept_sparse = "csr"
+
     _parameter_constraints = {
         "estimator": [HasMethods(["fit"]), None],
         "n_neighbors": [Interval(Integral, 1, None, closed="left")],
@@ -777,11 +788,11 @@ class NearestNeighborReweighter(BaseDensityRatioReweighter):
         self.n_jobs = n_jobs
 
     def _fit_ratio(self, X_source, X_target):
-        k = min(self.n_neighbors, len(X_source))
+        k = min(self.n_neighbors, X_source.shape[0])
         self.nearest_neighbors_ = NearestNeighbors(metric=self.metric, n_jobs=self.n_jobs)
         self.nearest_neighbors_.fit(X_source)
         idx = self.nearest_neighbors_.kneighbors(X_target, k, return_distance=False)
-        counts = np.bincount(idx.ravel(), minlength=len(X_source)) / k
+        counts = np.bincount(idx.ravel(), minlength=X_source.shape[0]) / k
         self._cells = counts + self.smoothing
         return self._cells
 
@@ -907,15 +918,30 @@ class KernelDensityReweighter(_LogRatioMixin, BaseDensityRatioReweighter):
         return self.density_target_.score_samples(Z) - self.density_source_.score_samples(Z)
 
 
+def _ledoit_wolf(X, mean, cov):
+    """Ledoit & Wolf's (2004) shrinkage of ``cov`` towards ``mu I``, from row norms only.
+
+    With centred rows ``z_i``, the optimal intensity needs
+    ``sum_i ||z_i z_i' - S||_F^2 = sum_i ||z_i||^4 - n ||S||_F^2``, and
+    ``||z_i||^2 = ||x_i||^2 - 2 m'x_i + ||m||^2`` is cheap for sparse rows.
+    """
+    n, d = X.shape
+    sq = row_quadratic_forms(X, np.eye(d)) - 2 * np.asarray(X @ mean).ravel() + mean @ mean
+    mu = np.trace(cov) / d
+    delta = np.sum((cov - mu * np.eye(d)) ** 2)
+    beta = max(np.sum(sq**2) - n * np.sum(cov**2), 0.0) / n**2
+    shrinkage = 0.0 if delta == 0 else min(beta, delta) / delta
+    return (1 - shrinkage) * cov + shrinkage * mu * np.eye(d)
+
+
 def _gaussian_fit(X, reg):
     """Mean and Cholesky factor of a (shrunk or ridged) covariance estimate."""
-    from sklearn.covariance import ledoit_wolf
-
-    mean = X.mean(axis=0)
+    mean, cov = mean_and_covariance(X)
+    d = X.shape[1]
     if reg == "auto":
-        cov = ledoit_wolf(X)[0] if len(X) > 1 else np.eye(X.shape[1])
+        cov = _ledoit_wolf(X, mean, cov) if X.shape[0] > 1 else np.eye(d)
     else:
-        cov = np.atleast_2d(np.cov(X, rowvar=False, bias=True)) + reg * np.eye(X.shape[1])
+        cov = cov + reg * np.eye(d)
     try:
         chol = linalg.cholesky(cov, lower=True)
     except linalg.LinAlgError as exc:
@@ -927,8 +953,11 @@ def _gaussian_fit(X, reg):
 
 
 def _gaussian_logpdf(X, mean, chol):
-    z = linalg.solve_triangular(chol, (X - mean).T, lower=True)
-    return -0.5 * (z**2).sum(axis=0) - np.log(np.diag(chol)).sum()
+    """Log-density up to the shared constant, for dense or sparse rows."""
+    precision = linalg.cho_solve((chol, True), np.eye(len(mean)))
+    pm = precision @ mean
+    quad = row_quadratic_forms(X, precision) - 2 * np.asarray(X @ pm).ravel() + mean @ pm
+    return -0.5 * quad - np.log(np.diag(chol)).sum()
 
 
 class GaussianReweighter(_LogRatioMixin, BaseDensityRatioReweighter):
@@ -940,7 +969,8 @@ class GaussianReweighter(_LogRatioMixin, BaseDensityRatioReweighter):
     the weights grow fast away from the source, so ``max_weight`` is worth
     setting when the target is wider than the source. The covariances are
     Ledoit-Wolf shrinkage estimates by default, well-posed with more features
-    than rows.
+    than rows. Sparse rows are accepted up to 5 000 features (the ``d x d``
+    covariances are dense; the rows are never densified as a whole).
 
     Parameters
     ----------
@@ -991,6 +1021,8 @@ class GaussianReweighter(_LogRatioMixin, BaseDensityRatioReweighter):
     True
     """
 
+    _accept_sparse = "csr"
+
     _parameter_constraints = {
         "estimator": [HasMethods(["fit"]), None],
         "reg": [StrOptions({"auto"}), Interval(Real, 0, None, closed="left")],
@@ -1003,6 +1035,7 @@ class GaussianReweighter(_LogRatioMixin, BaseDensityRatioReweighter):
         self.max_weight = max_weight
 
     def _fit_ratio(self, X_source, X_target):
+        check_sparse_width(X_source, "GaussianReweighter")
         (mu_s, ch_s), (mu_t, ch_t) = (_gaussian_fit(X, self.reg) for X in (X_source, X_target))
         self._chol = (ch_s, ch_t)
         self.means_ = np.vstack([mu_s, mu_t])

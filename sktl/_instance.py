@@ -11,13 +11,14 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 
 from ._base import BaseDensityRatioReweighter, BaseReweighter
+from .utils._sparse import check_sparse_width, row_quadratic_forms, second_moment, vstack
 
 
 def _fit_domain_classifier(X_source, X_target, domain_classifier=None):
     """A clone of ``domain_classifier`` fitted to tell target (1) from source (0) rows."""
     clf = LogisticRegression() if domain_classifier is None else clone(domain_classifier)
-    X = np.vstack([X_source, X_target])
-    d = np.r_[np.zeros(len(X_source)), np.ones(len(X_target))]
+    X = vstack([X_source, X_target])
+    d = np.r_[np.zeros(X_source.shape[0]), np.ones(X_target.shape[0])]
     return clf.fit(X, d)
 
 
@@ -51,7 +52,7 @@ def domain_classifier_weights(X_source, X_target, domain_classifier=None, max_we
     weights : ndarray of shape (n_source,)
     """
     clf = _fit_domain_classifier(X_source, X_target, domain_classifier)
-    w = _classifier_odds(clf, X_source, len(X_source), len(X_target))
+    w = _classifier_odds(clf, X_source, X_source.shape[0], X_target.shape[0])
     w *= len(w) / w.sum()
     if max_weight is not None:
         w = np.minimum(w, max_weight)
@@ -111,6 +112,8 @@ class DiscriminativeReweighter(BaseDensityRatioReweighter):
     (100,)
     """
 
+    _accept_sparse = "csr"
+
     _parameter_constraints = {
         "estimator": [HasMethods(["fit"]), None],
         "domain_classifier": [HasMethods(["fit", "predict_proba"]), None],
@@ -125,7 +128,7 @@ class DiscriminativeReweighter(BaseDensityRatioReweighter):
     def _fit_ratio(self, X_source, X_target):
         self.domain_classifier_ = _fit_domain_classifier(X_source, X_target,
                                                          self.domain_classifier)
-        self._n_domains = (len(X_source), len(X_target))
+        self._n_domains = (X_source.shape[0], X_target.shape[0])
 
     def _ratio(self, X):
         return _classifier_odds(self.domain_classifier_, X, *self._n_domains)
@@ -136,7 +139,7 @@ class DiscriminativeReweighter(BaseDensityRatioReweighter):
 
 def _ldm_matrix(Xs, w, Qt):
     """``M(w) = Q_t - X_s' diag(w) X_s``, the second-moment gap LDM minimises."""
-    return Qt - (Xs.T * w) @ Xs
+    return Qt - second_moment(Xs, w)
 
 
 def _ldm_smoothed(Xs, Qt, w, mu):
@@ -153,7 +156,7 @@ def _ldm_smoothed(Xs, Qt, w, mu):
     total = e.sum()
     p = len(lam)
     G = (vecs * ((e[:p] - e[p:]) / total)) @ vecs.T
-    return mu * (top + np.log(total)), -np.einsum("ij,jk,ik->i", Xs, G, Xs, optimize=True)
+    return mu * (top + np.log(total)), -row_quadratic_forms(Xs, G)
 
 
 def _entropic_step(z, grad, step):
@@ -186,7 +189,7 @@ def _ldm_accelerated(Xs, Qt, tol, max_iter):
     log2p = np.log(2 * p)
     mu = 0.1 * scale / log2p
     mu_final = tol * scale / (2 * log2p)
-    lip = (np.einsum("ij,ij->i", Xs, Xs).max() ** 2) / mu / 100  # optimistic start
+    lip = (row_quadratic_forms(Xs, np.eye(p)).max() ** 2) / mu / 100  # optimistic start
     n_iter = 0
     while True:
         x = z = w
@@ -223,6 +226,7 @@ def _ldm_cvxpy(Xs, Qt):
     """The exact semidefinite programme of LDM with cvxpy."""
     import cvxpy as cp
 
+    Xs = Xs.toarray() if hasattr(Xs, "toarray") else Xs
     n, p = Xs.shape
     w = cp.Variable(n, nonneg=True)
     t = cp.Variable()
@@ -259,6 +263,9 @@ class LDM(BaseReweighter):
     ``n_source x d^2`` product, so it scales to many rows; ``solver="cvxpy"``
     solves the SDP exactly with an interior-point method (memory and time
     grow with ``n_source^2``). ``weights_`` are ``n_source * w`` (mean 1).
+
+    Sparse rows are accepted up to 5 000 features (the ``d x d`` moments are
+    dense; the rows are never densified as a whole).
 
     The moments are *uncentred*, as in the paper: shift and scale the
     features the same way in both domains (e.g. a ``StandardScaler`` fitted on
@@ -320,6 +327,8 @@ class LDM(BaseReweighter):
     True
     """
 
+    _accept_sparse = "csr"
+
     _no_density_ratio = (
         "LDM solves for one weight per training source row and has no model of the "
         "ratio at new rows; use KLIEP, ULSIF or DiscriminativeReweighter for that."
@@ -339,9 +348,10 @@ class LDM(BaseReweighter):
         self.max_iter = max_iter
 
     def _fit_weights(self, X_source, X_target):
-        Xs = np.asarray(X_source, dtype=float)
-        Qt = X_target.T @ X_target / len(X_target)
-        n = len(Xs)
+        check_sparse_width(X_source, "LDM")
+        Xs = X_source
+        Qt = second_moment(X_target) / X_target.shape[0]
+        n = Xs.shape[0]
         self.initial_discrepancy_ = float(
             np.linalg.norm(_ldm_matrix(Xs, np.full(n, 1.0 / n), Qt), 2))
         if self.solver == "cvxpy":
@@ -421,6 +431,8 @@ class BalancedWeighting(BaseReweighter):
         "BalancedWeighting gives every row of a domain the same weight; it does not "
         "estimate a density ratio."
     )
+
+    _accept_sparse = "csr"
 
     _parameter_constraints = {
         "estimator": [HasMethods(["fit"]), None],

@@ -37,11 +37,17 @@ class Entry:
     expected_failed_checks : dict
         ``{check_name: reason}`` for estimator checks that genuinely conflict
         with domain adaptation (documented here, reviewed in PRs).
+    sparse : bool
+        Accepts ``scipy.sparse`` rows (``tests/test_sparse.py`` checks it gives
+        the dense answer). False only where the method needs dense rows (a
+        kernel density estimate); such an estimator must refuse sparse input
+        with scikit-learn's "dense data is required" error.
     sklearn_checks : bool
-        Run scikit-learn's ``parametrize_with_checks``. Off only for the skorch
-        nets: skorch's ``NeuralNet`` stores every ``**kwargs`` entry as a
-        parameter and re-initialises modules in ``fit``, which several checks
-        reject for every skorch model; they get all the other shared tests.
+        Run scikit-learn's ``parametrize_with_checks`` here. Off for the skorch
+        nets: they share one implementation of validation, prediction and
+        parameters, so ``tests/test_deep_checks.py`` runs the checks on one net
+        of each kind, with the checks skorch itself fails listed and explained;
+        every net gets all the other shared tests.
     """
 
     name: str
@@ -56,6 +62,7 @@ class Entry:
         return self.grid(task) if callable(self.grid) else self.grid
     expected_failed_checks: dict = field(default_factory=dict)
     sklearn_checks: bool = True
+    sparse: bool = True
 
 
 def base_estimator(task):
@@ -91,6 +98,12 @@ def _subspace(task):
     from sktl import SubspaceAlignment
 
     return SubspaceAlignment(n_components=2)
+
+
+def _msda(task):
+    from sktl import MSDA
+
+    return MSDA(n_layers=2)
 
 
 def _coral_estimator(task):
@@ -167,6 +180,8 @@ REGISTRY = [
     Entry("JDA", _jda, "transformer", ("classification",), grid={"mu": [0.1, 1.0]}),
     Entry("SubspaceAlignment", _subspace, "transformer", ("classification", "regression"),
           grid={"n_components": [1, 2]}),
+    Entry("MSDA", _msda, "transformer", ("classification", "regression"),
+          grid={"noise": [0.3, 0.7]}),
     Entry("CORALEstimator", _coral_estimator, "estimator", ("classification", "regression"),
           grid={"reg": [0.1, 1.0]}),
     Entry("DiscriminativeReweighter", _discriminative, "reweighter",
@@ -185,7 +200,7 @@ REGISTRY = [
     Entry("NearestNeighborReweighter", _reweighter("NearestNeighborReweighter"), "reweighter",
           ("classification", "regression"), grid={"n_neighbors": [1, 5]}),
     Entry("KernelDensityReweighter", _reweighter("KernelDensityReweighter"), "reweighter",
-          ("classification", "regression"), grid={"bandwidth": ["scott", 0.5]}),
+          ("classification", "regression"), grid={"bandwidth": ["scott", 0.5]}, sparse=False),
     Entry("GaussianReweighter", _reweighter("GaussianReweighter"), "reweighter",
           ("classification", "regression"), grid={"max_weight": [None, 10.0]}),
     Entry("LDM", _reweighter("LDM", tol=1e-2), "reweighter", ("classification", "regression"),

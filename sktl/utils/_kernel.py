@@ -3,9 +3,22 @@
 import warnings
 
 import numpy as np
+import scipy.sparse as sp
 from scipy import linalg
 
 from ..exceptions import NearSingularKernelWarning
+
+
+def _n_distinct_rows(X):
+    """Distinct rows of a dense or sparse matrix (sparse rows are never densified)."""
+    if not sp.issparse(X):
+        return len(np.unique(X, axis=0))
+    X = sp.csr_matrix(X, copy=True)
+    X.sum_duplicates()
+    X.eliminate_zeros()
+    X.sort_indices()
+    return len({(X.indices[a:b].tobytes(), X.data[a:b].tobytes())
+                for a, b in zip(X.indptr[:-1], X.indptr[1:])})
 
 
 def nystrom_map(K_landmarks, landmarks, rtol=1e-10):
@@ -19,10 +32,10 @@ def nystrom_map(K_landmarks, landmarks, rtol=1e-10):
     means duplicated data, so a :class:`~sktl.exceptions.NearSingularKernelWarning`
     says so.
     """
-    n_dup = len(landmarks) - len(np.unique(landmarks, axis=0))
+    n_dup = landmarks.shape[0] - _n_distinct_rows(landmarks)
     if n_dup:
         warnings.warn(
-            f"{n_dup} of the {len(landmarks)} landmarks duplicate other rows, so the "
+            f"{n_dup} of the {landmarks.shape[0]} landmarks duplicate other rows, so the "
             "landmark kernel is near-singular; the duplicated directions are dropped "
             "(regularised pseudo-inverse). De-duplicate the rows or use fewer landmarks.",
             NearSingularKernelWarning,
@@ -42,10 +55,18 @@ def median_heuristic_gamma(X, max_rows=1000, random_state=0):
     from sklearn.metrics.pairwise import euclidean_distances
 
     rng = np.random.default_rng(random_state)
-    sub = X[rng.choice(len(X), min(len(X), max_rows), replace=False)]
+    n = X.shape[0]
+    sub = X[rng.choice(n, min(n, max_rows), replace=False)]
     d2 = euclidean_distances(sub, squared=True)
-    med = np.median(d2[np.triu_indices(len(sub), 1)]) if len(sub) > 1 else 0.0
+    m = sub.shape[0]
+    med = np.median(d2[np.triu_indices(m, 1)]) if m > 1 else 0.0
     return 1.0 / med if med > 0 else 1.0
+
+
+def _row_sq_norms(X):
+    if sp.issparse(X):
+        return np.asarray(X.multiply(X).sum(axis=1)).ravel()
+    return np.einsum("ij,ij->i", X, X)
 
 
 def rbf(X, Y, gamma):
@@ -53,8 +74,10 @@ def rbf(X, Y, gamma):
 
     The inner loops of the density-ratio solvers call it thousands of times on
     already validated arrays, where scikit-learn's checks would cost more than
-    the kernel itself.
+    the kernel itself. ``X`` and ``Y`` may be sparse; the result is dense.
     """
-    d2 = (np.einsum("ij,ij->i", X, X)[:, None] + np.einsum("ij,ij->i", Y, Y)[None, :]
-          - 2.0 * (X @ Y.T))
+    cross = X @ Y.T
+    if sp.issparse(cross):
+        cross = cross.toarray()
+    d2 = _row_sq_norms(X)[:, None] + _row_sq_norms(Y)[None, :] - 2.0 * np.asarray(cross)
     return np.exp(-gamma * np.maximum(d2, 0.0))
