@@ -217,7 +217,8 @@ class KLIEP(_KernelRatioMixin, BaseDensityRatioReweighter):
     at random. For very many target rows, ``solver="minibatch"`` (the default
     above ``minibatch_threshold`` target rows) runs stepwise EM on batches of
     ``batch_size`` rows: memory ``batch_size x n_centers`` and a few passes
-    over the data instead of hundreds.
+    over the data instead of hundreds. Sparse rows are accepted (the kernel
+    is computed from sparse products, the rows are never densified).
 
     Parameters
     ----------
@@ -536,7 +537,7 @@ class ULSIF(_LSIFBase):
     eigendecomposition per width, then every left-out (source, target) pair
     and every ridge at the cost of a few matrix products (at most 10 000
     pairs are scored). It is the fastest of the kernel ratio estimators and
-    numerically the most stable.
+    numerically the most stable. Sparse rows are accepted.
 
     Parameters
     ----------
@@ -722,7 +723,7 @@ class NearestNeighborReweighter(BaseDensityRatioReweighter):
     weight 0. With ``n_neighbors = k`` each target row gives ``1/k`` to each
     of its ``k`` nearest source rows. No kernel width to choose, a
     k-d/ball tree fit, and :meth:`density_ratio` at a new row is the weight of
-    the cell it falls in.
+    the cell it falls in. Sparse rows are accepted (brute-force search).
 
     Parameters
     ----------
@@ -836,7 +837,7 @@ class KernelDensityReweighter(_LogRatioMixin, BaseDensityRatioReweighter):
     "silverman" work on raw features. Dividing two estimates is the textbook
     baseline that the direct methods (:class:`KLIEP`, :class:`ULSIF`) improve
     on in many dimensions (Sugiyama et al., 2012); in a few dimensions it is
-    hard to beat.
+    hard to beat. It needs dense rows (sparse input is refused).
 
     Parameters
     ----------
