@@ -719,8 +719,8 @@ class NearestNeighborReweighter(BaseDensityRatioReweighter):
     source row (its Voronoi cell). The fraction of target rows in a cell over
     the fraction of source rows (one) estimates the ratio there (Loog,
     2012): a source row's weight is the number of target rows whose nearest
-    source row it is, plus a pseudo-count ``smoothing`` so that no row gets
-    weight 0. With ``n_neighbors = k`` each target row gives ``1/k`` to each
+    source row it is, plus an optional pseudo-count ``smoothing`` so that no
+    row gets weight 0. With ``n_neighbors = k`` each target row gives ``1/k`` to each
     of its ``k`` nearest source rows. No kernel width to choose, a
     k-d/ball tree fit, and :meth:`density_ratio` at a new row is the weight of
     the cell it falls in. Sparse rows are accepted (brute-force search).
@@ -732,9 +732,11 @@ class NearestNeighborReweighter(BaseDensityRatioReweighter):
         weights only.
     n_neighbors : int, default=1
         Source rows each target row votes for.
-    smoothing : float, default=1.0
-        Pseudo-count added to every cell (Laplace smoothing); 0 gives the
-        paper's raw counts.
+    smoothing : float, default=0.0
+        Pseudo-count added to every cell; 1 is Laplace smoothing. The default
+        keeps the raw counts (as skada and ADAPT do): the mean count is
+        ``n_target / n_source``, so with domains of equal size a pseudo-count
+        of 1 halves the weights' dynamic range.
     metric : str or callable, default="euclidean"
         Distance of :class:`~sklearn.neighbors.NearestNeighbors`.
     n_jobs : int, default=None
@@ -743,7 +745,7 @@ class NearestNeighborReweighter(BaseDensityRatioReweighter):
     Attributes
     ----------
     weights_ : ndarray of shape (n_source,)
-        Smoothed cell counts, rescaled to mean 1.
+        (Smoothed) cell counts, rescaled to mean 1.
     nearest_neighbors_ : NearestNeighbors
         The neighbour index of the source rows.
     estimator_ : estimator object
@@ -780,7 +782,7 @@ class NearestNeighborReweighter(BaseDensityRatioReweighter):
         "n_jobs": [Integral, None],
     }
 
-    def __init__(self, estimator=None, *, n_neighbors=1, smoothing=1.0, metric="euclidean",
+    def __init__(self, estimator=None, *, n_neighbors=1, smoothing=0.0, metric="euclidean",
                  n_jobs=None):
         self.estimator = estimator
         self.n_neighbors = n_neighbors
