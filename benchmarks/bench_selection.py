@@ -22,6 +22,7 @@ gain** (pick's gain over no adaptation divided by the best candidate's gain,
 over the tasks where the best candidate gains more than the harm margin).
 
     python benchmarks/bench_selection.py collect [--only SUBSTRING] [--dev|--confirm]
+    python benchmarks/bench_selection.py study     # two circular variants set aside
     python benchmarks/bench_selection.py report
 
 Writes benchmarks/results/selection.md.
@@ -135,6 +136,58 @@ def collect(task, candidates=None, reverse=True):
     return store
 
 
+class _Given:
+    """A stand-in "fitted model" whose target predictions are given."""
+
+    def __init__(self, pred):
+        self.pred = pred
+
+    def predict(self, X):
+        return self.pred
+
+
+def study_extras(task):
+    """Evidence for two circular-validation variants that the study tried and set aside.
+
+    * ``fixed_reverse``: the reverse model is always the user's own model
+      (no adaptation), trained on the candidate's target pseudo-labels;
+    * ``reverse_on_base``: the candidate's own method in reverse, trained on
+      the *no-adaptation* pseudo-labels (to pair the candidate's labels with
+      the baseline's under one reverse learner).
+    """
+    from sklearn.base import clone
+
+    from sktl.model_selection import default_candidates
+    from sktl.model_selection._evidence import _reverse_predictions
+    from sktl.utils import mask_target_labels
+
+    store = load_store(task)
+    if store is None:
+        return
+    X, y, sd = task.load()
+    ym = mask_target_labels(y, sd, task=task.task)
+    cands = default_candidates(user_model(task.task), X.shape[1], task.task)
+    base = store["candidates"]["no adaptation"]["folds"]
+    for name, cand in store["candidates"].items():
+        for k, ((train, _), fold) in enumerate(zip(store["splits"], cand["folds"])):
+            if "error" in fold:
+                continue
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                if "fixed_reverse" not in fold:
+                    pseudo = np.asarray(fold["pred_tgt"])
+                    if task.task == "classification" and len(np.unique(pseudo)) < 2:
+                        fold["fixed_reverse"] = np.repeat(pseudo[:1], len(fold["src"]))
+                    else:
+                        model = clone(user_model(task.task)).fit(X[fold["tgt"]], pseudo)
+                        fold["fixed_reverse"] = model.predict(X[fold["src"]])
+                if "reverse_on_base" not in fold:
+                    fold["reverse_on_base"] = _reverse_predictions(
+                        cands[name], _Given(base[k]["pred_tgt"]), X, ym, sd, train,
+                        X[fold["src"]], task.task)
+    (CACHE / f"{_slug(task.name)}.pkl").write_bytes(pickle.dumps(store))
+
+
 def load_store(task):
     path = CACHE / f"{_slug(task.name)}.pkl"
     return pickle.loads(path.read_bytes()) if path.exists() else None
@@ -142,7 +195,7 @@ def load_store(task):
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("what", choices=["collect", "report"])
+    parser.add_argument("what", choices=["collect", "study", "report"])
     parser.add_argument("--only", default=None)
     group = parser.add_mutually_exclusive_group()
     group.add_argument("--dev", action="store_true")
@@ -156,6 +209,10 @@ def main():
         for task in tasks:
             print(f"{task.name} (max {MAX_ROWS} rows per domain)", flush=True)
             collect(task)
+    elif args.what == "study":
+        for task in tasks:
+            study_extras(task)
+            print(f"{task.name}: study variants done", flush=True)
     else:
         from benchmarks._selection_report import report
 

@@ -5,6 +5,7 @@ import time
 import warnings
 
 import numpy as np
+import scipy.sparse as sp
 from joblib import Parallel, delayed
 from sklearn.base import BaseEstimator, MetaEstimatorMixin, clone, is_classifier
 from sklearn.exceptions import FitFailedWarning
@@ -16,8 +17,8 @@ from sklearn.utils.validation import _num_samples, check_is_fitted
 from .._base import _copy_type_tags, _index_rows
 from ..utils._domain import _as_1d, check_y_domain, unlabelled_mask
 from ._candidates import NO_ADAPTATION, _split_pipeline, default_candidates, no_adaptation
-from ._decision import compute_criteria, decide
-from ._evidence import domain_ratio, fit_with_domains, split_evidence
+from ._decision import CRITERIA, compute_criteria, decide
+from ._evidence import as_features, domain_ratio, fit_with_domains, split_evidence
 from ._split import SourceKFold
 
 
@@ -69,7 +70,14 @@ class AdaptationSearchCV(MetaEstimatorMixin, BaseEstimator):
         None or an int ``k`` means :class:`SourceKFold` with ``k`` folds (3
         by default); any splitter yielding held-out labelled source rows and
         target rows works.
-    confidence : float, default=0.9
+    criterion : str, default="circular validation"
+        The decisive criterion (any of ``sktl.model_selection.CRITERIA``; all
+        are reported). With a few labelled target rows, "labelled target"
+        scores the candidates on them (they are held out fold by fold like
+        source rows).
+        Circular validation, the default, is what the selection benchmark
+        found safest and most useful; see :func:`decide`.
+    confidence : float, default=0.99
         One-sided confidence with which a candidate must beat "no
         adaptation" on the decisive criterion to be adopted.
     refit : bool, default=True
@@ -103,14 +111,19 @@ class AdaptationSearchCV(MetaEstimatorMixin, BaseEstimator):
         Why, in one sentence.
     decision_report_ : pandas.DataFrame
         One row per candidate: each criterion's value and standard error, the
-        estimated gain over "no adaptation" with its confidence bound, whether
-        it was chosen, and why (or why not).
+        estimated gain over "no adaptation" on the decisive criterion with its
+        standard error and lower confidence bound, the verdict against "no
+        adaptation" ("better", "worse", "inconclusive"), whether it was
+        chosen, and why (or why not).
     cv_results_ : dict of ndarray
         ``GridSearchCV``-style: ``params``, ``candidate``, ``mean_fit_time``,
         and for each criterion ``mean_test_<name>``, ``se_test_<name>`` and
         ``rank_test_<name>``.
     evidence_ : dict
         The held-out outputs every criterion was computed from.
+    criteria_ : dict
+        ``{criterion: {candidate: Criterion}}``, each with ``value``, ``se``
+        and ``minus(other)`` (a paired difference and its standard error).
     n_splits_ : int
         Number of cross-validation splits.
     refit_time_ : float
@@ -154,6 +167,7 @@ class AdaptationSearchCV(MetaEstimatorMixin, BaseEstimator):
         "candidates": [StrOptions({"default"}), dict, list, None],
         "baseline": [HasMethods(["fit", "predict"]), None],
         "cv": ["cv_object"],
+        "criterion": [StrOptions(set(CRITERIA))],
         "confidence": [Interval(numbers.Real, 0.5, 1, closed="neither")],
         "refit": ["boolean"],
         "n_jobs": [numbers.Integral, None],
@@ -164,13 +178,14 @@ class AdaptationSearchCV(MetaEstimatorMixin, BaseEstimator):
     __metadata_request__fit = {"sample_domain": True}
 
     def __init__(self, estimator, param_grid=None, *, candidates=None, baseline=None, cv=None,
-                 confidence=0.9, refit=True, n_jobs=None, time_budget=None, verbose=0,
-                 random_state=None):
+                 criterion="circular validation", confidence=0.99, refit=True, n_jobs=None,
+                 time_budget=None, verbose=0, random_state=None):
         self.estimator = estimator
         self.param_grid = param_grid
         self.candidates = candidates
         self.baseline = baseline
         self.cv = cv
+        self.criterion = criterion
         self.confidence = confidence
         self.refit = refit
         self.n_jobs = n_jobs
@@ -244,8 +259,8 @@ class AdaptationSearchCV(MetaEstimatorMixin, BaseEstimator):
         n = _num_samples(X)
         y, sd = check_y_domain(y, sample_domain, n, task=task)
         labelled = ~unlabelled_mask(y, task)
-        Xa = X if hasattr(X, "iloc") else np.asarray(X)
-        n_features = Xa.shape[1] if Xa.ndim == 2 else 1
+        Xa = X if hasattr(X, "iloc") or sp.issparse(X) else np.asarray(X)
+        n_features = Xa.shape[1] if len(Xa.shape) == 2 else 1
         cands = self._candidate_list(n_features, task)
         if not np.any(sd < 0):  # DomainWarning already issued: nothing to adapt to
             cands = cands[:1]
@@ -255,17 +270,19 @@ class AdaptationSearchCV(MetaEstimatorMixin, BaseEstimator):
             cv.split(Xa, y, sample_domain=sd) if _accepts_domain(cv)
             else cv.split(Xa, y, groups=sd))
         self.n_splits_ = len(splits)
-        Xnum = np.asarray(Xa if not hasattr(Xa, "iloc") else Xa.to_numpy(), float) \
-            if _numeric(Xa) else None
+        try:
+            Xnum = as_features(Xa)
+        except (TypeError, ValueError):  # non-numeric columns: no input-space ratio
+            Xnum = None
         ratios = []
         for train, test in splits:
             held = test[(sd[test] > 0) & labelled[test]]
             tr_s = train[(sd[train] > 0) & labelled[train]]
             tr_t = train[sd[train] < 0]
-            if Xnum is None or len(held) == 0 or len(tr_t) < 2:
-                ratios.append(np.ones(len(held)))
-            else:
+            try:  # the input-space density ratio of the importance-weighted criteria
                 ratios.append(domain_ratio(Xnum[tr_s], Xnum[tr_t], Xnum[held]))
+            except (ValueError, TypeError, IndexError):  # no numeric X, NaN, too few rows
+                ratios.append(None)
         evidence = {"task": task, "y": y, "ratio": ratios, "candidates": {}}
         start, skipped = time.perf_counter(), []
         parallel = Parallel(n_jobs=self.n_jobs)
@@ -278,7 +295,7 @@ class AdaptationSearchCV(MetaEstimatorMixin, BaseEstimator):
                 skipped.append(batch[0][0])
                 continue
             results = parallel(delayed(split_evidence)(est, Xa, y, sd, tr, te, task=task,
-                                                       classes=classes)
+                                                       classes=classes, reverse=True)
                                for _, _, est in batch for tr, te in splits)
             for i, (name, params, _) in enumerate(batch):
                 folds = results[i * len(splits):(i + 1) * len(splits)]
@@ -298,12 +315,14 @@ class AdaptationSearchCV(MetaEstimatorMixin, BaseEstimator):
             raise ValueError(f"The no-adaptation baseline could not be fitted: {base_errors[0]}")
         if splits:
             criteria = compute_criteria(evidence)
-            decision = decide(criteria, task, confidence=self.confidence)
+            decision = decide(criteria, task, criterion=self.criterion,
+                              confidence=self.confidence)
         else:
             criteria = {}
             decision = {"chosen": NO_ADAPTATION, "candidates": {},
                         "reason": "no target rows: there is nothing to adapt to"}
         self.evidence_ = evidence
+        self.criteria_ = criteria
         self._build_results(cands, evidence, criteria, decision, skipped)
         if self.refit:
             best = dict((n, e) for n, _, e in cands)[self.best_candidate_]
@@ -433,14 +452,6 @@ def _short(value):
     return text if len(text) <= 40 else type(value).__name__
 
 
-def _numeric(X):
-    try:
-        np.asarray(X if not hasattr(X, "iloc") else X.to_numpy(), float)
-        return True
-    except (TypeError, ValueError):
-        return False
-
-
 def _accepts_domain(cv):
     import inspect
 
@@ -460,7 +471,8 @@ def _report_frame(names, criteria, decision, evidence, skipped):
                 row[crit] = values[n].value
                 row[f"{crit} s.e."] = values[n].se
         info = decision["candidates"].get(n, {})
-        row.update({k: info.get(k, np.nan) for k in ("gain", "gain s.e.", "gain lower bound")})
+        row.update({k: info.get(k, np.nan) for k in ("gain", "gain s.e.", "gain lower bound",
+                                                      "verdict")})
         row["chosen"] = n == decision["chosen"]
         row["reason"] = (f"failed: {errors[0]}" if errors else info.get("reason", ""))
         rows.append(row)
