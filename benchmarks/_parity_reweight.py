@@ -278,7 +278,9 @@ def main(argv=None):
                           *lines[2:]])
         print(body, flush=True)
         if not args.no_write:
-            _write(f"{args.part}:{comp.name}", f"{comp.name} — {args.part}", body)
+            where = args.part if args.part == "shifts" else "real " + " ".join(
+                args.families or ["all"])
+            _write(f"{where}:{comp.name}", f"{comp.name} — {where}", body)
 
 
 if __name__ == "__main__":
