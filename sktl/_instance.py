@@ -143,11 +143,13 @@ def _ldm_matrix(Xs, w, Qt):
 
 
 def _ldm_smoothed(Xs, Qt, w, mu):
-    """Value and gradient of ``mu log tr(exp(M/mu) + exp(-M/mu))``, a smooth ``||M||_2``.
+    """Smoothed objective, its gradient, ``||M(w)||_2`` and a lower bound on the optimum.
 
-    It lies between ``||M(w)||_2`` and ``||M(w)||_2 + mu log(2p)`` (Nesterov,
-    2005); its gradient in ``w`` is ``-x_i' G x_i`` with ``G`` the softmax-
-    weighted eigenprojector of ``M``.
+    ``mu log tr(exp(M/mu) + exp(-M/mu))`` lies between ``||M(w)||_2`` and
+    ``||M(w)||_2 + mu log(2p)`` (Nesterov, 2005); its gradient in ``w`` is
+    ``-x_i' G x_i`` with ``G`` the softmax-weighted eigenprojector of ``M``.
+    ``G`` has nuclear norm at most 1, so weak duality gives the lower bound
+    ``<G, Q_t> - max_i x_i' G x_i`` on ``min_w ||M(w)||_2``.
     """
     lam, vecs = linalg.eigh(_ldm_matrix(Xs, w, Qt))
     z = np.r_[lam, -lam] / mu
@@ -156,7 +158,9 @@ def _ldm_smoothed(Xs, Qt, w, mu):
     total = e.sum()
     p = len(lam)
     G = (vecs * ((e[:p] - e[p:]) / total)) @ vecs.T
-    return mu * (top + np.log(total)), -row_quadratic_forms(Xs, G)
+    grad = -row_quadratic_forms(Xs, G)
+    bound = float(np.sum(G * Qt) + grad.min())
+    return mu * (top + np.log(total)), grad, float(np.abs(lam).max()), bound
 
 
 def _entropic_step(z, grad, step):
@@ -170,14 +174,14 @@ def _entropic_step(z, grad, step):
 def _ldm_accelerated(Xs, Qt, tol, max_iter):
     """Minimise ``||M(w)||_2`` over the simplex by smoothing and accelerated mirror descent.
 
-    Nesterov's smoothing (2005) with continuation on ``mu`` (divided by 10 per
-    stage down to ``tol * ||M(uniform)|| / (2 log 2p)``), each stage solved by
-    Tseng's (2008) accelerated method in the entropy geometry of the
-    simplex, with a backtracking Lipschitz estimate. A stage stops when the
-    Frank-Wolfe gap ``g'w - min(g)`` of the smoothed objective falls below
-    ``tol * ||M(uniform)|| / 2``, so the returned ``w`` is within ``tol``
-    (relative to the unweighted discrepancy, or to ``1e-3 ||Q_t||`` when
-    that is larger) of the optimum. Returns
+    Nesterov's smoothing (2005) with continuation on ``mu`` (divided by 10
+    whenever the smoothed problem is solved to its own smoothing error, i.e.
+    its Frank-Wolfe gap ``g'w - min(g)`` falls below ``mu log 2p``), each stage
+    solved by Tseng's (2008) accelerated method in the entropy geometry of the
+    simplex with a backtracking (and slowly relaxing) Lipschitz estimate. It
+    stops when the duality gap ``||M(w)||_2 - (<G, Q_t> - max_i x_i' G x_i)``
+    certifies ``w`` within ``tol`` of the optimum, relative to the unweighted
+    discrepancy (or to ``1e-3 ||Q_t||`` when that is larger). Returns
     ``(w, n_iter, converged)``.
     """
     n, p = Xs.shape
@@ -188,38 +192,39 @@ def _ldm_accelerated(Xs, Qt, tol, max_iter):
     scale = max(scale, 1e-3 * np.linalg.norm(Qt, 2), np.finfo(float).tiny)
     log2p = np.log(2 * p)
     mu = 0.1 * scale / log2p
-    mu_final = tol * scale / (2 * log2p)
     lip = (row_quadratic_forms(Xs, np.eye(p)).max() ** 2) / mu / 100  # optimistic start
-    n_iter = 0
-    while True:
-        x = z = w
-        theta = 1.0
-        f_x, g_x = _ldm_smoothed(Xs, Qt, x, mu)
-        converged = False
-        while n_iter < max_iter:
-            n_iter += 1
-            if g_x @ x - g_x.min() <= tol * scale / 2:
-                converged = True
+    x = z = w
+    theta = 1.0
+    f_x, g_x, norm_x, bound = _ldm_smoothed(Xs, Qt, x, mu)
+    best_bound = bound
+    for n_iter in range(1, max_iter + 1):
+        best_bound = max(best_bound, bound)
+        if norm_x - best_bound <= tol * scale:
+            return x, n_iter, True
+        if g_x @ x - g_x.min() <= mu * log2p:  # this smoothing is solved: sharpen it
+            mu /= 10
+            lip *= 10
+            theta, z = 1.0, x
+            f_x, g_x, norm_x, bound = _ldm_smoothed(Xs, Qt, x, mu)
+            continue
+        y = (1 - theta) * x + theta * z
+        f_y, g_y, _, _ = _ldm_smoothed(Xs, Qt, y, mu)
+        while True:
+            z_new = _entropic_step(z, g_y, 1.0 / (theta * lip))
+            x_new = (1 - theta) * x + theta * z_new
+            f_new, g_new, norm_new, bound_new = _ldm_smoothed(Xs, Qt, x_new, mu)
+            d = x_new - y
+            if f_new <= f_y + g_y @ d + 0.5 * lip * np.abs(d).sum() ** 2 + 1e-12 * abs(f_y):
                 break
-            y = (1 - theta) * x + theta * z
-            f_y, g_y = _ldm_smoothed(Xs, Qt, y, mu)
-            while True:
-                z_new = _entropic_step(z, g_y, 1.0 / (theta * lip))
-                x_new = (1 - theta) * x + theta * z_new
-                f_new, g_new = _ldm_smoothed(Xs, Qt, x_new, mu)
-                d = x_new - y
-                if f_new <= f_y + g_y @ d + 0.5 * lip * np.abs(d).sum() ** 2 + 1e-12 * abs(f_y):
-                    break
-                lip *= 2.0
-            if f_new > f_x:  # adaptive restart (O'Donoghue & Candès, 2015)
-                theta, z = 1.0, x
-                continue
-            x, z, f_x, g_x = x_new, z_new, f_new, g_new
-            theta = 0.5 * (np.sqrt(theta**4 + 4 * theta**2) - theta**2)
-        w = x
-        if mu <= mu_final or not converged:
-            return w, n_iter, converged
-        mu = max(mu / 10, mu_final)
+            lip *= 2.0
+        best_bound = max(best_bound, bound_new)
+        if f_new > f_x:  # adaptive restart (O'Donoghue & Candès, 2015)
+            theta, z = 1.0, x
+            continue
+        x, z, f_x, g_x, norm_x, bound = x_new, z_new, f_new, g_new, norm_new, bound_new
+        theta = 0.5 * (np.sqrt(theta**4 + 4 * theta**2) - theta**2)
+        lip *= 0.95
+    return x, max_iter, False
 
 
 def _ldm_cvxpy(Xs, Qt):
