@@ -20,6 +20,7 @@ import warnings
 from numbers import Integral, Real
 
 import numpy as np
+import scipy.sparse as sp
 from scipy import linalg
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import KFold
@@ -941,8 +942,13 @@ def _gaussian_fit(X, reg):
     """Mean and Cholesky factor of a (shrunk or ridged) covariance estimate."""
     mean, cov = mean_and_covariance(X)
     d = X.shape[1]
-    if reg == "auto":
-        cov = _ledoit_wolf(X, mean, cov) if X.shape[0] > 1 else np.eye(d)
+    if reg == "auto" and X.shape[0] < 2:
+        cov = np.eye(d)
+    elif reg == "auto":  # shrink the correlation matrix: invariant to the features' units
+        std = np.sqrt(np.diag(cov))
+        std = np.where(std > 0, std, 1.0)
+        Xu = X.multiply(1.0 / std).tocsr() if sp.issparse(X) else X / std
+        cov = _ledoit_wolf(Xu, mean / std, cov / np.outer(std, std)) * np.outer(std, std)
     else:
         cov = cov + reg * np.eye(d)
     try:
@@ -981,8 +987,9 @@ class GaussianReweighter(_LogRatioMixin, BaseDensityRatioReweighter):
         Estimator whose ``fit`` accepts ``sample_weight``; None computes the
         weights only.
     reg : "auto" or float, default="auto"
-        "auto" shrinks each covariance with the Ledoit-Wolf rule; a float adds
-        ``reg`` times the identity to the empirical covariance.
+        "auto" shrinks each domain's correlation matrix with the Ledoit-Wolf
+        rule (so the estimate does not depend on the features' units); a
+        float adds ``reg`` times the identity to the empirical covariance.
     max_weight : float, default=None
         Clip weights above this value (after rescaling to mean 1).
 
