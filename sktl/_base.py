@@ -487,6 +487,14 @@ class BaseDAEstimator(DAMixin, _LabelledScoreMixin, MetaEstimatorMixin, BaseEsti
         return _copy_type_tags(super().__sklearn_tags__(), self.estimator)
 
 
+def _has_density_ratio(reweighter):
+    """``available_if`` check of ``density_ratio``: raise with the reason when absent."""
+    reason = type(reweighter)._no_density_ratio
+    if reason:
+        raise AttributeError(f"{type(reweighter).__name__} has no density_ratio: {reason}")
+    return True
+
+
 class BaseReweighter(_DelegatingMixin, BaseDAEstimator):
     """Base class for instance-reweighting methods.
 
@@ -494,8 +502,19 @@ class BaseReweighter(_DelegatingMixin, BaseDAEstimator):
     non-negative weight per source row. ``fit`` stores them in ``weights_``
     and, when ``estimator`` is given, fits a clone of it on the labelled rows
     with those weights as ``sample_weight`` (labelled target rows weigh 1).
-    With ``estimator=None`` the reweighter only computes weights.
+    With ``estimator=None`` the reweighter only computes weights. A method
+    that weighs target rows too overrides ``_sample_weights``.
+
+    Reweighters whose weights come from a model of the density ratio
+    ``p_target(x) / p_source(x)`` that can be evaluated at any row expose it as
+    :meth:`density_ratio` (see :class:`BaseDensityRatioReweighter`); the
+    others say why they cannot in ``_no_density_ratio``.
     """
+
+    _no_density_ratio = (
+        "its weights are defined on the training source rows only, not as a "
+        "function of x."
+    )
 
     @property
     def _requires_labelled_source(self):
@@ -534,17 +553,17 @@ class BaseReweighter(_DelegatingMixin, BaseDAEstimator):
         src, tgt = self._source_target_masks(sd)
         if not src.any():
             raise ValueError("No source rows to reweight: sample_domain has no positive code.")
-        on_host = isinstance(X, np.ndarray)  # else an array API input (torch, CuPy, ...)
-        weights = self._fit_weights(X[asarray(src, X)], X[asarray(tgt, X)])
-        self.weights_ = np.asarray(weights, dtype=float) if on_host else weights
+        on_host = isinstance(X, np.ndarray)  # else sparse or array API (torch, CuPy, ...)
+        labelled = None if y is None else ~unlabelled_mask(y, self._task())
+        sample_weight = self._sample_weights(X, src, tgt, labelled)
+        self.weights_ = sample_weight[src] if on_host or sp.issparse(X) else cast(
+            sample_weight[src], X)
         if self.estimator is None:
             return self
-        sample_weight = np.ones(X.shape[0])
-        sample_weight[src] = to_numpy(weights)
         user_sw = fit_params.pop("sample_weight", None)
         if user_sw is not None:
             sample_weight = sample_weight * np.asarray(user_sw, dtype=float)
-        keep = ~unlabelled_mask(y, self._task())
+        keep = labelled
         if not keep.any():
             raise ValueError("No labelled rows to fit the estimator on.")
         self.estimator_ = clone(self.estimator).fit(
@@ -555,5 +574,80 @@ class BaseReweighter(_DelegatingMixin, BaseDAEstimator):
         )
         return self
 
+    def _sample_weights(self, X, src, tgt, labelled):
+        """Training weight of every row: ``_fit_weights`` on the source, 1 elsewhere.
+
+        ``labelled`` is the mask of labelled rows (None when ``y`` is None).
+        """
+        sample_weight = np.ones(X.shape[0])
+        sample_weight[src] = to_numpy(self._fit_weights(X[asarray(src, X)], X[asarray(tgt, X)]))
+        return sample_weight
+
+    @available_if(_has_density_ratio)
+    def density_ratio(self, X):
+        """Estimated density ratio ``p_target(x) / p_source(x)`` at any rows.
+
+        The fitted ratio model evaluated at new rows, on the scale of
+        ``weights_``: ``density_ratio(X_source)`` equals ``weights_`` for the
+        training source rows. It is what weighted conformal prediction and
+        importance-weighted validation need at calibration and test points.
+        Only reweighters that model the ratio as a function of ``x`` have it;
+        :class:`~sktl.KMM`, :class:`~sktl.LDM` and
+        :class:`~sktl.BalancedWeighting` weigh the training rows only and
+        raise ``AttributeError`` saying so (``hasattr`` is then False).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Rows at which to evaluate the ratio (any domain).
+
+        Returns
+        -------
+        ratio : ndarray of shape (n_samples,)
+            Non-negative estimate of ``p_target(x) / p_source(x)``, scaled
+            like ``weights_`` (mean 1 over the training source rows, before
+            any ``max_weight`` clip).
+        """
+        check_is_fitted(self)
+        return self._density_ratio(self._prepare(X))
+
     def _prepare(self, X):
         return self._check_new_X(X)
+
+
+class BaseDensityRatioReweighter(BaseReweighter):
+    """Base class for reweighters built on a density-ratio model ``r(x)``.
+
+    Subclasses implement ``_fit_ratio(X_source, X_target)``, which fits the
+    model (and may return its values at the source rows, to save evaluating
+    it again), and ``_ratio(X)``, which evaluates the raw estimate of
+    ``p_target(x) / p_source(x)`` at any rows. The weights are that estimate
+    at the source rows, rescaled to mean 1 over them (the ratio's mean under
+    the source distribution is 1, so this only removes the estimate's own
+    scale error) and clipped at ``max_weight`` when the subclass has one.
+    :meth:`density_ratio` applies the same scale and clip to new rows.
+    """
+
+    _no_density_ratio = None
+
+    def _fit_weights(self, X_source, X_target):
+        raw = self._fit_ratio(X_source, X_target)  # may return r at the source rows
+        raw = np.asarray(self._ratio(X_source) if raw is None else raw, dtype=float)
+        total = raw.sum()
+        if not np.isfinite(total) or total <= 0:
+            raise ValueError(
+                f"{type(self).__name__} estimated a density ratio that is "
+                f"{'zero' if total == 0 else 'not finite'} on every source row: the "
+                "domains barely overlap for this model. Check the feature scaling, "
+                "widen the kernel, or clip with max_weight."
+            )
+        self._ratio_scale = len(raw) / total
+        return self._scaled(raw)
+
+    def _scaled(self, raw):
+        ratio = np.asarray(raw, dtype=float) * self._ratio_scale
+        max_weight = getattr(self, "max_weight", None)
+        return ratio if max_weight is None else np.minimum(ratio, max_weight)
+
+    def _density_ratio(self, X):
+        return self._scaled(self._ratio(X))

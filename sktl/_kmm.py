@@ -216,6 +216,12 @@ class KMM(BaseReweighter):
     memory). With ``estimator=None`` the lazy ``weights_`` serve your own
     pipeline.
 
+    KMM has no :meth:`density_ratio`: it solves for one weight per training
+    source row and has no model of the ratio at new rows (asking for it raises
+    ``AttributeError`` saying so). Use :class:`~sktl.KLIEP`,
+    :class:`~sktl.ULSIF` or :class:`~sktl.DiscriminativeReweighter` when the
+    ratio is needed at test points (e.g. weighted conformal prediction).
+
     Parameters
     ----------
     estimator : estimator object, default=None
@@ -306,6 +312,11 @@ class KMM(BaseReweighter):
     """
 
     _accept_sparse = "csr"
+
+    _no_density_ratio = (
+        "KMM solves for one weight per training source row and has no model of "
+        "the ratio at new rows; use KLIEP, ULSIF or DiscriminativeReweighter for that."
+    )
 
     _parameter_constraints = {
         "estimator": [HasMethods(["fit"]), None],

@@ -37,6 +37,11 @@ class Entry:
     expected_failed_checks : dict
         ``{check_name: reason}`` for estimator checks that genuinely conflict
         with domain adaptation (documented here, reviewed in PRs).
+    sparse : bool
+        Accepts ``scipy.sparse`` rows (``tests/test_sparse.py`` checks it gives
+        the dense answer). False only where the method needs dense rows (a
+        kernel density estimate); such an estimator must refuse sparse input
+        with scikit-learn's "dense data is required" error.
     sklearn_checks : bool
         Run scikit-learn's ``parametrize_with_checks`` here. Off for the skorch
         nets: they share one implementation of validation, prediction and
@@ -57,6 +62,7 @@ class Entry:
         return self.grid(task) if callable(self.grid) else self.grid
     expected_failed_checks: dict = field(default_factory=dict)
     sklearn_checks: bool = True
+    sparse: bool = True
 
 
 def base_estimator(task):
@@ -116,6 +122,15 @@ def _kmm(task):
     from sktl import KMM
 
     return KMM(base_estimator(task), random_state=0)
+
+
+def _reweighter(name, **params):
+    def make(task):
+        import sktl
+
+        return getattr(sktl, name)(base_estimator(task), **params)
+
+    return make
 
 
 def _tradaboost(task):
@@ -202,6 +217,26 @@ REGISTRY = [
           ("classification", "regression"), grid={"max_weight": [None, 10.0]}),
     Entry("KMM", _kmm, "reweighter", ("classification", "regression"),
           grid={"gamma": [0.1, 1.0]}),
+    Entry("KLIEP", _reweighter("KLIEP", gamma=[0.3, 1.0], n_centers=20, cv=2, random_state=0),
+          "reweighter", ("classification", "regression"), grid={"n_centers": [10, 20]}),
+    Entry("KLIEP-minibatch", _reweighter("KLIEP", solver="minibatch", gamma=0.3, batch_size=32,
+                                         n_epochs=2, random_state=0), "reweighter",
+          ("classification",), grid={"gamma": [0.1, 0.3]}),
+    Entry("ULSIF", _reweighter("ULSIF", n_centers=20, random_state=0), "reweighter",
+          ("classification", "regression"), grid={"n_centers": [10, 20]}),
+    Entry("RULSIF", _reweighter("RULSIF", n_centers=20, random_state=0), "reweighter",
+          ("classification", "regression"), grid={"alpha": [0.1, 0.5]}),
+    Entry("NearestNeighborReweighter", _reweighter("NearestNeighborReweighter"), "reweighter",
+          ("classification", "regression"), grid={"n_neighbors": [1, 5]}),
+    Entry("KernelDensityReweighter", _reweighter("KernelDensityReweighter"), "reweighter",
+          ("classification", "regression"), grid={"bandwidth": ["scott", 0.5]}, sparse=False),
+    Entry("GaussianReweighter", _reweighter("GaussianReweighter"), "reweighter",
+          ("classification", "regression"), grid={"max_weight": [None, 10.0]}),
+    Entry("LDM", _reweighter("LDM", tol=1e-2), "reweighter", ("classification", "regression"),
+          grid={"tol": [1e-2, 1e-3]}),
+    Entry("BalancedWeighting", _reweighter("BalancedWeighting"), "reweighter",
+          ("classification", "regression"), needs_target_labels=True,
+          grid={"target_share": [0.3, 0.5]}),
     Entry("TrAdaBoost", _tradaboost, "estimator", ("classification", "regression"),
           needs_target_labels=True, grid={"n_estimators": [4, 8]}),
     Entry("TwoStageTrAdaBoostR2", _two_stage, "estimator", ("regression",),

@@ -24,6 +24,10 @@ def _dense(a):
 def test_sparse_rows_give_the_dense_answer(entry, task):
     X, y, sd, X_new, _ = make_data(task, entry.needs_target_labels)
     X[np.abs(X) < 0.5], X_new[np.abs(X_new) < 0.5] = 0, 0  # really sparse rows
+    if not entry.sparse:
+        with pytest.raises(TypeError, match="dense data is required"):
+            entry.make(task).fit(sp.csr_matrix(X), y, sample_domain=sd)
+        return
     dense = entry.make(task).fit(X, y, sample_domain=sd)
     sparse = entry.make(task).fit(sp.csr_matrix(X), y, sample_domain=sd)
     got = _dense(output(sparse, sp.csc_matrix(X_new)))

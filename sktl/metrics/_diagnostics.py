@@ -8,6 +8,7 @@ from sklearn.model_selection import cross_val_score
 from sklearn.utils import Bunch, check_array, check_random_state
 
 from ..utils._domain import check_sample_domain
+from ..utils._kernel import median_heuristic_gamma
 
 
 def _pair(X_source, X_target):
@@ -22,12 +23,7 @@ def _pair(X_source, X_target):
 
 def _gram(X, kernel, gamma):
     if gamma is None and kernel in ("rbf", "laplacian"):
-        # median heuristic: 1 / median squared distance
-        rng = np.random.default_rng(0)
-        sub = X[rng.choice(len(X), min(len(X), 1000), replace=False)]
-        d2 = ((sub[:, None, :] - sub[None, :, :]) ** 2).sum(-1)
-        med = np.median(d2[np.triu_indices(len(sub), 1)])
-        gamma = 1.0 / med if med > 0 else 1.0
+        gamma = median_heuristic_gamma(X)
     kw = {} if kernel == "linear" else {"gamma": gamma}
     return pairwise_kernels(X, X, metric=kernel, filter_params=True, **kw)
 

@@ -55,3 +55,40 @@ def nystrom_map(K_landmarks, landmarks, rtol=1e-10):
     keep = np.flatnonzero(to_numpy(vals) > max(float(xp.max(vals)), 0.0) * rtol)
     idx = asarray(keep, vals)
     return xp.take(vecs, idx, axis=1) / xp.sqrt(xp.take(vals, idx))
+
+
+def median_heuristic_gamma(X, max_rows=1000, random_state=0):
+    """RBF ``gamma = 1 / median squared distance`` between rows of ``X``.
+
+    The median runs over the pairs of at most ``max_rows`` rows drawn with
+    ``random_state``; 1.0 when every row is the same.
+    """
+    from sklearn.metrics.pairwise import euclidean_distances
+
+    rng = np.random.default_rng(random_state)
+    n = X.shape[0]
+    sub = X[rng.choice(n, min(n, max_rows), replace=False)]
+    d2 = euclidean_distances(sub, squared=True)
+    m = sub.shape[0]
+    med = np.median(d2[np.triu_indices(m, 1)]) if m > 1 else 0.0
+    return 1.0 / med if med > 0 else 1.0
+
+
+def _row_sq_norms(X):
+    if sp.issparse(X):
+        return np.asarray(X.multiply(X).sum(axis=1)).ravel()
+    return np.einsum("ij,ij->i", X, X)
+
+
+def rbf(X, Y, gamma):
+    """``exp(-gamma ||x - y||^2)`` for every pair of rows, without input validation.
+
+    The inner loops of the density-ratio solvers call it thousands of times on
+    already validated arrays, where scikit-learn's checks would cost more than
+    the kernel itself. ``X`` and ``Y`` may be sparse; the result is dense.
+    """
+    cross = X @ Y.T
+    if sp.issparse(cross):
+        cross = cross.toarray()
+    d2 = _row_sq_norms(X)[:, None] + _row_sq_norms(Y)[None, :] - 2.0 * np.asarray(cross)
+    return np.exp(-gamma * np.maximum(d2, 0.0))

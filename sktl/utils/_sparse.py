@@ -45,3 +45,28 @@ def mean_and_covariance(X):
         return mean, gram - np.outer(mean, mean)
     Xc = X - mean
     return mean, Xc.T @ Xc / n
+
+
+def row_quadratic_forms(X, G, block_rows=4096):
+    """``x_i' G x_i`` for every row of dense or sparse ``X`` and a dense ``d x d`` ``G``.
+
+    Sparse rows are never densified: ``X @ G`` is formed for ``block_rows`` rows
+    at a time and multiplied element-wise with the sparse rows.
+    """
+    if not sp.issparse(X):
+        return np.einsum("ij,jk,ik->i", X, G, X, optimize=True)
+    X = X.tocsr()
+    out = np.empty(X.shape[0])
+    for start in range(0, X.shape[0], block_rows):
+        block = X[start:start + block_rows]
+        out[start:start + block_rows] = np.asarray(
+            block.multiply(block @ G).sum(axis=1)).ravel()
+    return out
+
+
+def second_moment(X, weights=None):
+    """``X' diag(w) X`` as a dense ``d x d`` matrix, for dense or sparse ``X``."""
+    Xw = X if weights is None else (
+        X.multiply(weights[:, None]).tocsr() if sp.issparse(X) else X * weights[:, None])
+    out = Xw.T @ X
+    return out.toarray() if sp.issparse(out) else np.asarray(out)
