@@ -148,6 +148,33 @@ def _feda(task):
     return FEDA(base_estimator(task))
 
 
+def _regular_transfer(task):
+    from sktl import RegularTransferLC, RegularTransferLR
+
+    return RegularTransferLC(random_state=0) if task == "classification" else RegularTransferLR()
+
+
+def _regular_transfer_gp(task):
+    from sklearn.gaussian_process import GaussianProcessRegressor
+    from sklearn.gaussian_process.kernels import RBF, WhiteKernel
+
+    from sktl import RegularTransferGP
+
+    return RegularTransferGP(GaussianProcessRegressor(RBF() + WhiteKernel()))
+
+
+def _pred(task):
+    from sktl import PRED
+
+    return PRED(base_estimator(task))
+
+
+def _linint(task):
+    from sktl import LinInt
+
+    return LinInt(base_estimator(task), random_state=0)
+
+
 REGISTRY = [
     Entry("CORAL", _coral, "transformer", ("classification", "regression"),
           grid={"reg": [0.1, 1.0]}),
@@ -181,4 +208,13 @@ REGISTRY = [
     Entry("FEDA", _feda, "estimator", ("classification", "regression"),
           needs_target_labels=True,
           grid=lambda task: {"estimator": [base_estimator(task), base_estimator(task)]}),
+    Entry("RegularTransfer", _regular_transfer, "estimator", ("classification", "regression"),
+          needs_target_labels=True, grid={"alpha": [0.1, "auto"]}),
+    Entry("RegularTransferGP", _regular_transfer_gp, "estimator", ("regression",),
+          needs_target_labels=True, grid={"alpha": [0.0, "auto"]}),
+    Entry("PRED", _pred, "estimator", ("classification", "regression"),
+          needs_target_labels=True,
+          grid=lambda task: {"estimator": [base_estimator(task), base_estimator(task)]}),
+    Entry("LinInt", _linint, "estimator", ("classification", "regression"),
+          needs_target_labels=True, grid={"random_state": [0, 1]}),
 ]
