@@ -151,7 +151,7 @@ def _linear_params(model, n_features):
     return np.hstack([coef, intercept[:, None]])
 
 
-_ALPHA = [Interval(Real, 0, None, closed="left"), StrOptions({"auto"})]
+_ALPHA = [Interval(Real, 0, None, closed="both"), StrOptions({"auto"})]
 
 
 class RegularTransferLR(_SourceThenTargetMixin, BaseDAEstimator):
@@ -667,10 +667,10 @@ class RegularTransferGP(_SourceThenTargetMixin, BaseDAEstimator):
                 f"{type(gp).__name__}."
             )
         self.X_target_ = Xt
-        resid = yt.astype(float) - source.predict(Xt)
-        if len(resid) == 0:
-            self.alpha_, self.dual_coef_ = np.inf, resid
+        if len(yt) == 0:
+            self.alpha_, self.dual_coef_ = np.inf, np.zeros(0)
             return self
+        resid = yt.astype(float) - source.predict(Xt)
         K = gp.kernel_(Xt) + float(np.mean(gp.alpha)) * np.eye(len(resid))
         eigval, eigvec = np.linalg.eigh(K)
         eigval = np.clip(eigval, 0.0, None)

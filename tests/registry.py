@@ -160,7 +160,7 @@ def _regular_transfer_gp(task):
 
     from sktl import RegularTransferGP
 
-    return RegularTransferGP(GaussianProcessRegressor(RBF() + WhiteKernel()))
+    return RegularTransferGP(GaussianProcessRegressor(RBF() + WhiteKernel(), optimizer=None))
 
 
 def _pred(task):
@@ -173,6 +173,21 @@ def _linint(task):
     from sktl import LinInt
 
     return LinInt(base_estimator(task), random_state=0)
+
+
+def _transfer_tree(task):
+    from sktl import TransferTreeClassifier
+
+    return TransferTreeClassifier(random_state=0)
+
+
+def _transfer_forest(task):
+    from sklearn.ensemble import RandomForestClassifier
+
+    from sktl import TransferForestClassifier
+
+    return TransferForestClassifier(RandomForestClassifier(n_estimators=5), algo="mix",
+                                    random_state=0)
 
 
 REGISTRY = [
@@ -217,4 +232,8 @@ REGISTRY = [
           grid=lambda task: {"estimator": [base_estimator(task), base_estimator(task)]}),
     Entry("LinInt", _linint, "estimator", ("classification", "regression"),
           needs_target_labels=True, grid={"random_state": [0, 1]}),
+    Entry("TransferTree", _transfer_tree, "estimator", ("classification",),
+          needs_target_labels=True, grid={"algo": ["ser", "strut"]}),
+    Entry("TransferForest", _transfer_forest, "estimator", ("classification",),
+          needs_target_labels=True, grid={"algo": ["ser", "mix"]}),
 ]
