@@ -297,10 +297,11 @@ def _score(task, pred, truth):
     return float(np.mean(pred == truth))
 
 
-def _run(make, X, y, sd, test, truth, task):
+def _run(make, arg, data, y, test):
     """``(score, seconds, error)``: fit on every row, score on the test rows."""
+    X, sd, task, truth = data.X, data.sd, data.task, data.y[test]
     try:
-        model = make()
+        model = make(arg, task)
         if model is None:
             return math.nan, math.nan, "no counterpart"
         with warnings.catch_warnings():
@@ -357,13 +358,10 @@ def run_method(name, datasets, fractions, n_draws, log):
                 arg = source if prefit else base
                 row = {"data": data, "frac": frac, **base_scores, "source_secs": src_secs}
                 for lib, maker in (("sktl", sk), ("ADAPT", ad)):
-                    row[lib] = _run(lambda m=maker: m(arg, data.task), data.X, y, data.sd,
-                                    test, truth, data.task)
+                    row[lib] = _run(maker, arg, data, y, test)
                 for label, (gsk, gad) in grid:
                     for lib, maker in (("sktl", gsk), ("ADAPT", gad)):
-                        row[f"{lib} {label}"] = _run(lambda m=maker: m(arg, data.task),
-                                                     data.X, y, data.sd, test, truth,
-                                                     data.task)
+                        row[f"{lib} {label}"] = _run(maker, arg, data, y, test)
                 rows.append(row)
         last = [r for r in rows if r["data"] is data]
         if last:
