@@ -236,10 +236,12 @@ class _BaseTransferTrees(_SourceThenTargetMixin, BaseDAEstimator):
         X, y, sd = self._validate_domain_data(X, y, sample_domain)
         source, Xt, yt = self._split_rows(X, y, sd)
         model = _prefit_model(source)
-        if not hasattr(model, "tree_") and not hasattr(model, "estimators_"):
+        trees = getattr(model, "estimators_", [model])
+        if not all(isinstance(t, DecisionTreeClassifier) for t in np.ravel(trees)):
             raise TypeError(
-                f"{type(self).__name__} refines decision trees; the source model "
-                f"{type(model).__name__} has none."
+                f"{type(self).__name__} refines decision trees: the source model must be "
+                "a DecisionTreeClassifier or a forest of them (e.g. RandomForestClassifier, "
+                f"ExtraTreesClassifier); got {type(model).__name__}."
             )
         self.classes_ = np.union1d(model.classes_, yt)
         K = len(self.classes_)
@@ -249,7 +251,7 @@ class _BaseTransferTrees(_SourceThenTargetMixin, BaseDAEstimator):
         rng = check_random_state(self.random_state)
         algos = ("ser", "strut") if self.algo == "mix" else (self.algo,)
         self.trees_ = []
-        for tree in getattr(model, "estimators_", [model]):
+        for tree in trees:
             grower = clone(tree).set_params(max_depth=None, max_leaf_nodes=None,
                                             random_state=rng.randint(np.iinfo(np.int32).max))
             refiner = _Refiner(K, grower)
