@@ -142,3 +142,23 @@ def test_forest_gains_over_target_only_with_few_labels():
         gains.append(np.mean(transfer.predict(X[test]) == y_true[test])
                      - np.mean(target_only.predict(X[test]) == y_true[test]))
     assert np.mean(gains) > 0.01, gains
+
+
+def test_keep_unreached_keeps_the_source_where_one_target_class_says_nothing():
+    """Target rows of one class only: the paper collapses the tree, sktl keeps it."""
+    X, y, sd = make_domain_shift(200, 100, shift="label", n_classes=3, n_features=3,
+                                 random_state=0)
+    source = DecisionTreeClassifier(random_state=0).fit(X[sd > 0], y[sd > 0])
+    y_few = np.where(sd < 0, -1, y)
+    first = np.flatnonzero((sd < 0) & (y == 0))[:5]
+    y_few[first] = 0
+    for algo in ("ser", "strut"):
+        paper = TransferTreeClassifier(FrozenEstimator(source), algo=algo,
+                                       keep_unreached=False).fit(X, y_few, sample_domain=sd)
+        assert paper.trees_[0].node_count == 1
+        assert np.all(paper.predict(X) == 0)
+        kept = TransferTreeClassifier(FrozenEstimator(source), algo=algo).fit(
+            X, y_few, sample_domain=sd)
+        assert kept.trees_[0].node_count == source.tree_.node_count
+        assert len(np.unique(kept.predict(X))) == 3
+        np.testing.assert_array_equal(kept.predict(X[first]), 0)
