@@ -390,13 +390,12 @@ def table(name, rows, fractions):
     head += ["sktl s", "ADAPT s"]
     lines = [f"### {name}", "", "| " + " | ".join(head) + " |",
              "|---|---|" + "---:|" * (len(head) - 2)]
-    regression = rows[0]["data"].task == "regression"
-    best = np.nanmin if regression else np.nanmax
     for g in dict.fromkeys(r["data"].group for r in rows):
         for frac in fractions:
             sel = [r for r in rows if r["data"].group == g and r["frac"] == frac]
             if not sel:
                 continue
+            best = np.nanmin if sel[0]["data"].task == "regression" else np.nanmax
             n_sets = len({r["data"].name for r in sel})
             cells = [f"{g} ({n_sets})", f"{frac:.0%}",
                      *(_fmt([r[k] for r in sel]) for k in ("source", "target", "pooled"))]
@@ -423,42 +422,49 @@ def table(name, rows, fractions):
 
 
 def verdict(rows):
-    """Paired sktl − ADAPT (better is positive) and the gain over target-only."""
+    """Per task: paired sktl − ADAPT (better is positive) and the gains over the baselines."""
     out = []
-    regression = rows[0]["data"].task == "regression"
-    sign = -1.0 if regression else 1.0
-    diffs, t_s, t_a = [], 0.0, 0.0
-    for r in rows:
-        (s, ts, _), (a, ta, _) = r["sktl"], r["ADAPT"]
-        if math.isnan(s) or math.isnan(a):
-            continue
-        diffs.append(sign * (s - a))
-        t_s, t_a = t_s + ts, t_a + ta
-    if diffs:
-        d = np.asarray(diffs)
-        se = d.std(ddof=1) / np.sqrt(len(d)) if len(d) > 1 else 0.0
-        ok = "ok" if d.mean() >= -2 * se else "**worse**"
+    for task in ("classification", "regression"):
+        sel = [r for r in rows if r["data"].task == task]
+        if sel:
+            prefix = f"{task}: " if len({r['data'].task for r in rows}) > 1 else ""
+            out += _verdict(sel, -1.0 if task == "regression" else 1.0, prefix)
+    out.append("")
+    return out
+
+
+def _mean_se(values):
+    v = np.asarray(values, float)
+    return v.mean(), (v.std(ddof=1) / np.sqrt(len(v)) if len(v) > 1 else 0.0)
+
+
+def _verdict(rows, sign, prefix):
+    out = []
+    pairs = [(r["sktl"], r["ADAPT"]) for r in rows
+             if not math.isnan(r["sktl"][0]) and not math.isnan(r["ADAPT"][0])]
+    if pairs:
+        mean, se = _mean_se([sign * (s[0] - a[0]) for s, a in pairs])
+        t_s, t_a = sum(s[1] for s, _ in pairs), sum(a[1] for _, a in pairs)
         speed = t_a / t_s if t_s > 0 else math.inf
-        out.append(f"* vs ADAPT: score difference {d.mean():+.3f} ± {se:.3f} over {len(d)} "
-                   f"runs ({ok}); speed {speed:.2f}× ({'ok' if speed >= 1 else '**slower**'})")
+        out.append(f"* {prefix}vs ADAPT: score difference {mean:+.3f} ± {se:.3f} over "
+                   f"{len(pairs)} runs ({'ok' if mean >= -2 * se else '**worse**'}); speed "
+                   f"{speed:.2f}× ({'ok' if speed >= 1 else '**slower**'})")
     else:
-        out.append("* vs ADAPT: no run where both succeeded.")
+        out.append(f"* {prefix}vs ADAPT: no run where both succeeded.")
     grid = [k.removeprefix("sktl ") for k in rows[0] if k.startswith("sktl alpha")]
     if grid:  # the same fixed penalties: the time of the fit without the selection
-        t_s = sum(r[f"sktl {g}"][1] for r in rows for g in grid
-                  if not math.isnan(r[f"sktl {g}"][1]) and not math.isnan(r[f"ADAPT {g}"][1]))
-        t_a = sum(r[f"ADAPT {g}"][1] for r in rows for g in grid
-                  if not math.isnan(r[f"sktl {g}"][1]) and not math.isnan(r[f"ADAPT {g}"][1]))
+        both = [(r[f"sktl {g}"][1], r[f"ADAPT {g}"][1]) for r in rows for g in grid
+                if not math.isnan(r[f"sktl {g}"][1]) and not math.isnan(r[f"ADAPT {g}"][1])]
+        t_s, t_a = sum(b[0] for b in both), sum(b[1] for b in both)
         if t_s > 0:
-            out.append(f"* at the same fixed penalties (grid): speed {t_a / t_s:.2f}×")
+            out.append(f"* {prefix}at the same fixed penalties (grid): speed {t_a / t_s:.2f}×")
     for ref in ("target", "source", "pooled"):
-        g = [sign * (r["sktl"][0] - r[ref]) for r in rows if not math.isnan(r["sktl"][0])]
-        if g:
-            g = np.asarray(g)
-            se = g.std(ddof=1) / np.sqrt(len(g)) if len(g) > 1 else 0.0
-            out.append(f"* sktl vs {ref}-only" if ref != "pooled" else "* sktl vs pooled")
-            out[-1] += f": {g.mean():+.3f} ± {se:.3f}, better in {np.mean(g > 0):.0%} of runs"
-    out.append("")
+        gains = [sign * (r["sktl"][0] - r[ref]) for r in rows if not math.isnan(r["sktl"][0])]
+        if gains:
+            mean, se = _mean_se(gains)
+            label = f"{ref}-only" if ref != "pooled" else "pooled"
+            out.append(f"* {prefix}sktl vs {label}: {mean:+.3f} ± {se:.3f}, better in "
+                       f"{np.mean(np.asarray(gains) > 0):.0%} of runs")
     return out
 
 
