@@ -115,6 +115,7 @@ class DAMixin:
     _requires_labelled_source = True  # fit raises when no source row is labelled
     _strict_domains = False  # predict/transform reject unseen *target* codes too
     _accept_sparse = False  # "csr": scipy.sparse rows are taken (as CSR), never densified
+    _needs_source_rows = True  # False where a prefit source model stands in for them
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -158,7 +159,7 @@ class DAMixin:
             task=self._task(),
             require_labelled_source=self._requires_labelled_source and y is not None,
         )
-        if not (sd > 0).any():
+        if not (sd > 0).any() and self._needs_source_rows:
             raise ValueError(
                 "No source rows: "
                 + ("sample_domain has no positive code. Mark source rows with positive "
@@ -305,7 +306,8 @@ class _LabelledScoreMixin:
         from sklearn.metrics import accuracy_score, r2_score
 
         y = _as_1d(y)
-        task = _estimator_task(getattr(self, "estimator", None))
+        task = (self._task() if hasattr(self, "_task")
+                else _estimator_task(getattr(self, "estimator", None)))
         keep = ~unlabelled_mask(y, task)
         if not keep.any():
             raise ValueError("score needs labelled rows; every label in y is masked.")

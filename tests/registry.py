@@ -197,6 +197,46 @@ def _adaptation_search(task):
                               candidates={"coral": make_da_pipeline(CORAL(),
                                                                     base_estimator(task))},
                               cv=2, random_state=0)
+def _regular_transfer(task):
+    from sktl import RegularTransferLC, RegularTransferLR
+
+    return RegularTransferLC(random_state=0) if task == "classification" else RegularTransferLR()
+
+
+def _regular_transfer_gp(task):
+    from sklearn.gaussian_process import GaussianProcessRegressor
+    from sklearn.gaussian_process.kernels import RBF, WhiteKernel
+
+    from sktl import RegularTransferGP
+
+    return RegularTransferGP(GaussianProcessRegressor(RBF() + WhiteKernel(), optimizer=None))
+
+
+def _pred(task):
+    from sktl import PRED
+
+    return PRED(base_estimator(task))
+
+
+def _linint(task):
+    from sktl import LinInt
+
+    return LinInt(base_estimator(task), random_state=0)
+
+
+def _transfer_tree(task):
+    from sktl import TransferTreeClassifier
+
+    return TransferTreeClassifier(random_state=0)
+
+
+def _transfer_forest(task):
+    from sklearn.ensemble import RandomForestClassifier
+
+    from sktl import TransferForestClassifier
+
+    return TransferForestClassifier(RandomForestClassifier(n_estimators=5), algo="mix",
+                                    random_state=0)
 
 
 REGISTRY = [
@@ -262,4 +302,18 @@ REGISTRY = [
           grid={"method": ["sigmoid", "temperature"]}),
     Entry("AdaptationSearchCV", _adaptation_search, "estimator",
           ("classification", "regression"), grid={"confidence": [0.9, 0.99]}),
+    Entry("RegularTransfer", _regular_transfer, "estimator", ("classification", "regression"),
+          needs_target_labels=True, grid={"alpha": [0.1, "auto"]}, sparse=False),
+    Entry("RegularTransferGP", _regular_transfer_gp, "estimator", ("regression",),
+          needs_target_labels=True, grid={"alpha": [0.0, "auto"]}, sparse=False),
+    Entry("PRED", _pred, "estimator", ("classification", "regression"),
+          needs_target_labels=True,
+          grid=lambda task: {"estimator": [base_estimator(task), base_estimator(task)]},
+          sparse=False),
+    Entry("LinInt", _linint, "estimator", ("classification", "regression"),
+          needs_target_labels=True, grid={"random_state": [0, 1]}, sparse=False),
+    Entry("TransferTree", _transfer_tree, "estimator", ("classification",),
+          needs_target_labels=True, grid={"algo": ["ser", "strut"]}, sparse=False),
+    Entry("TransferForest", _transfer_forest, "estimator", ("classification",),
+          needs_target_labels=True, grid={"algo": ["ser", "mix"]}, sparse=False),
 ]
