@@ -33,24 +33,45 @@ class CORAL(OneToOneFeatureMixin, BaseDATransformer):
     (Sun, Feng & Saenko, 2016). Only source rows change; target rows (and new
     rows at ``transform`` time, which are target rows by default) pass
     through unchanged, so a classifier trained after CORAL on the source rows
-    applies directly to the target. The paper works on standardised features;
-    here the source rows are re-coloured about their own mean, which is the
-    paper's map when that mean is zero and avoids moving the source cloud
-    when it is not (e.g. after a scaler fitted on both domains).
+    applies directly to the target. The paper aligns second-order statistics
+    only and works on standardised features. With ``align_means=False`` the
+    source rows are re-coloured about their own mean, which is the paper's map
+    when that mean is zero and leaves the source cloud where it is when it is
+    not (e.g. after a scaler fitted on both domains); with
+    ``align_means=True`` they are re-coloured and moved onto the target mean,
+    so first and second moments both match, as skada's CORAL does (skada
+    centres each domain on its own mean, which is the same alignment up to a
+    translation of every row).
+
+    Which is better depends on the shift. When the domains differ by a
+    translation, or by any shift of the class-conditional distributions that
+    moves their means (conditional shift), moving the means is what adapts.
+    When the means differ because the class proportions differ (target
+    shift) or because the source covers a different region of the same
+    labelling function (covariate shift), moving the source onto the target
+    mean moves every class with it and hurts.
 
     Parameters
     ----------
     reg : float, default=1.0
         Ridge ``lambda`` added to both covariances (1 in the paper, which
         assumes standardised features).
+    align_means : bool, default=False
+        Move the re-coloured source rows onto the target mean as well.
+        The default was chosen on the development half of the shared task
+        list (``benchmarks/_tasks.py``); see
+        ``benchmarks/results/coral_align_means.md``.
 
     Attributes
     ----------
     coral_matrix_ : ndarray of shape (n_features, n_features)
         ``A = (C_s + reg I)^{-1/2} (C_t + reg I)^{1/2}``; source rows map to
-        ``(X - source_mean_) @ A + source_mean_``.
+        ``(X - source_mean_) @ A + source_mean_`` (or ``+ target_mean_`` with
+        ``align_means=True``).
     source_mean_ : ndarray of shape (n_features,)
         Mean of the source rows seen during fit.
+    target_mean_ : ndarray of shape (n_features,)
+        Mean of the target rows seen during fit.
     domains_ : ndarray of int
         Domain codes seen during fit.
     n_features_in_ : int
@@ -73,10 +94,12 @@ class CORAL(OneToOneFeatureMixin, BaseDATransformer):
     True
     """
 
-    _parameter_constraints = {"reg": [Interval(Real, 0, None, closed="left")]}
+    _parameter_constraints = {"reg": [Interval(Real, 0, None, closed="left")],
+                              "align_means": ["boolean"]}
 
-    def __init__(self, reg=1.0):
+    def __init__(self, reg=1.0, *, align_means=False):
         self.reg = reg
+        self.align_means = align_means
 
     def _fit(self, X, y, sample_domain):
         src, tgt = self._source_target_masks(sample_domain)
@@ -88,13 +111,16 @@ class CORAL(OneToOneFeatureMixin, BaseDATransformer):
             cs, ct = cs + jitter * np.eye(len(cs)), ct + jitter * np.eye(len(ct))
         self.coral_matrix_ = _sym_power(cs, -0.5) @ _sym_power(ct, 0.5)
         self.source_mean_ = X[src].mean(axis=0)
+        self.target_mean_ = X[tgt].mean(axis=0)
         return self
 
     def _transform(self, X, sample_domain):
         out = X.copy()
         src = sample_domain > 0
         mean = self.source_mean_.astype(X.dtype, copy=False)
-        out[src] = (X[src] - mean) @ self.coral_matrix_.astype(X.dtype, copy=False) + mean
+        to = self.target_mean_ if self.align_means else self.source_mean_
+        out[src] = (X[src] - mean) @ self.coral_matrix_.astype(X.dtype, copy=False) \
+            + to.astype(X.dtype, copy=False)
         return out
 
 
@@ -603,7 +629,7 @@ class CORALEstimator(_DelegatingMixin, BaseDAEstimator):
     The estimator form of :class:`CORAL` (Sun, Feng & Saenko, 2016): source
     rows are re-coloured with the target covariance, the base estimator is
     fitted on the labelled rows, and new (target) rows are predicted as they
-    are. Equivalent to ``make_da_pipeline(CORAL(reg), estimator)``.
+    are. Equivalent to ``make_da_pipeline(CORAL(reg, align_means=...), estimator)``.
 
     Parameters
     ----------
@@ -611,6 +637,9 @@ class CORALEstimator(_DelegatingMixin, BaseDAEstimator):
         Any classifier or regressor.
     reg : float, default=1.0
         Ridge added to both covariances.
+    align_means : bool, default=False
+        Move the re-coloured source rows onto the target mean too (see
+        :class:`CORAL`).
 
     Attributes
     ----------
@@ -643,11 +672,13 @@ class CORALEstimator(_DelegatingMixin, BaseDAEstimator):
     _parameter_constraints = {
         "estimator": [HasMethods(["fit"])],
         "reg": [Interval(Real, 0, None, closed="left")],
+        "align_means": ["boolean"],
     }
 
-    def __init__(self, estimator, *, reg=1.0):
+    def __init__(self, estimator, *, reg=1.0, align_means=False):
         self.estimator = estimator
         self.reg = reg
+        self.align_means = align_means
 
     def fit(self, X, y, sample_domain=None):
         """Align the source rows, then fit the estimator on the labelled rows.
@@ -667,7 +698,7 @@ class CORALEstimator(_DelegatingMixin, BaseDAEstimator):
         X, y, sd = self._validate_domain_data(X, y, sample_domain)
         # the domains are resolved already (with their warning, if any): fit the
         # alignment on them directly rather than validating a second time
-        self.coral_ = CORAL(reg=self.reg)._fit(X, y, sd)
+        self.coral_ = CORAL(reg=self.reg, align_means=self.align_means)._fit(X, y, sd)
         self.coral_.n_features_in_, self.coral_.domains_ = self.n_features_in_, self.domains_
         Xa = self.coral_._transform(X, sd)
         keep = ~unlabelled_mask(y, self._task())
