@@ -262,7 +262,8 @@ class _LabelledScoreMixin:
         from sklearn.metrics import accuracy_score, r2_score
 
         y = _as_1d(y)
-        task = _estimator_task(getattr(self, "estimator", None))
+        task = self._task() if hasattr(self, "_task") else \
+            _estimator_task(getattr(self, "estimator", None))
         keep = ~unlabelled_mask(y, task)
         if not keep.any():
             raise ValueError("score needs labelled rows; every label in y is masked.")

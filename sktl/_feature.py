@@ -154,18 +154,22 @@ def _generalised_top(A, B, k):
     return vals[::-1], vecs[:, ::-1]
 
 
-def _dual_top(K, V, mu, k, random_state):
-    """Top-``k`` solutions of ``K H K w = lambda (K V V' K + mu I) w``.
+def _dual_top(K, V, mu, k, random_state, weights=None):
+    """Top-``k`` solutions of ``K H K w = lambda (K V V' K + mu G) w``.
 
-    ``B = mu I + U U'`` with ``U = K V`` of low rank, so ``B^{-1/2}`` has a
-    closed form; the top eigenvectors of the symmetric operator
-    ``B^{-1/2} K H K B^{-1/2}`` are found by Lanczos (ARPACK) with one pass
-    over ``K`` per product, never forming an n x n product of matrices.
+    ``G`` is the identity, or ``diag(weights)`` (positive) as in TJM. With
+    ``w = S z``, ``S = G^{-1/2}``, the problem becomes ``S K H K S z = lambda
+    (S K V V' K S + mu I) z``, so ``B = mu I + U U'`` with ``U = S K V`` of
+    low rank and ``B^{-1/2}`` has a closed form; the top eigenvectors of the
+    symmetric operator ``B^{-1/2} S K H K S B^{-1/2}`` are found by Lanczos
+    (ARPACK) with one pass over ``K`` per product, never forming an n x n
+    product of matrices.
     """
     from scipy.sparse.linalg import ArpackNoConvergence, LinearOperator, eigsh
 
     n = K.shape[0]
-    U = K @ V
+    S = np.ones(n) if weights is None else 1.0 / np.sqrt(weights)
+    U = S[:, None] * (K @ V)
     Q, R = np.linalg.qr(U)
     lam, P = np.linalg.eigh(R @ R.T)
     QP = Q @ P
@@ -178,9 +182,12 @@ def _dual_top(K, V, mu, k, random_state):
     def centre(x):
         return x - x.mean(axis=0)
 
+    def scaled(x):
+        return S[:, None] * x if x.ndim == 2 else S * x
+
     def matvec(x):
-        z = b_inv_sqrt(x)
-        z = K @ centre(K @ z)
+        z = scaled(b_inv_sqrt(x))
+        z = scaled(K @ centre(K @ z))
         return b_inv_sqrt(z)
 
     if k >= n // 4 or n <= 600:
@@ -202,7 +209,7 @@ def _dual_top(K, V, mu, k, random_state):
             vals, Y = linalg.eigh(0.5 * (M + M.T), subset_by_index=[n - k, n - 1])
         order = np.argsort(vals)[::-1]
         vals, Y = vals[order], Y[:, order]
-    return vals, b_inv_sqrt(Y)
+    return vals, scaled(b_inv_sqrt(Y))
 
 
 def _fix_signs(W):
@@ -304,6 +311,7 @@ class TCA(ClassNamePrefixFeaturesOutMixin, BaseDATransformer):
         "max_dense_memory": [Interval(Real, 0, None, closed="neither")],
         "random_state": ["random_state"],
     }
+    _primal_ok = True  # the linear kernel may be solved in the d x d primal
 
     def __init__(self, n_components=10, *, kernel="linear", gamma=None, degree=3, coef0=1,
                  mu=1.0, normalize_mmd=False, n_landmarks=None, max_dense_memory=4.0,
@@ -362,13 +370,14 @@ class TCA(ClassNamePrefixFeaturesOutMixin, BaseDATransformer):
             sample_domain = np.r_[sample_domain, -np.ones_like(sample_domain)]
             X = np.vstack([X, X])
             y = None if y is None else np.r_[y, y]
-        if self.n_landmarks is not None:
+        n_landmarks = getattr(self, "n_landmarks", None)
+        if n_landmarks is not None:
             self.mode_ = "nystrom"
-            m = min(self.n_landmarks, len(X))
+            m = min(n_landmarks, len(X))
             self.landmarks_ = X[rng.choice(len(X), m, replace=False)]
             self.nystrom_map_ = nystrom_map(self._k(self.landmarks_, self.landmarks_),
                                             self.landmarks_)
-        elif self.kernel == "linear" and d < len(X):
+        elif self._primal_ok and self.kernel == "linear" and d < len(X):
             self.mode_ = "primal"
         else:
             self.mode_ = "dual"
