@@ -1,6 +1,7 @@
 """Feature-based and self-labelling methods: CORAL (both modes), subspace alignment, TCA,
-JDA, TJM, TSL and DASVM next to skada's and ADAPT's. sktl's ``n_components`` defaults are
-capped at the number of features (skada's generator has two)."""
+JDA, TJM, TSL and DASVM next to skada's and ADAPT's (JDA has no peer). sktl's
+``n_components`` defaults are capped at the number of features (skada's generator has
+two)."""
 
 from _parity import AdaptModel, Comparison
 
@@ -95,6 +96,44 @@ def _sktl_jda(task, base, **kw):
     return _Capped(lambda k: JDA(k, random_state=0, **kw), base, 10)
 
 
+def _sktl_tjm(task, base, **kw):
+    from sktl import TJM
+
+    return _Capped(lambda k: TJM(k, random_state=0, **kw), base, 10)
+
+
+def _skada_tjm(task, base, **kw):
+    import skada
+
+    return skada.TransferJointMatching(base, **kw)
+
+
+def _sktl_tsl(task, base, **kw):
+    from sktl import TSL
+
+    if "n_components" in kw:
+        return _da(TSL(**kw), base)
+    return _Capped(lambda k: TSL(k, **kw), base, 10)
+
+
+def _skada_tsl(task, base, **kw):
+    import skada
+
+    return skada.TransferSubspaceLearning(base, **kw)
+
+
+def _sktl_dasvm(task, base, **kw):
+    from sktl import DASVMClassifier
+
+    return DASVMClassifier(base, **kw)
+
+
+def _skada_dasvm(task, base, **kw):
+    import skada
+
+    return skada.DASVMClassifier(base_estimator=base, **kw)
+
+
 _REG = [0.01, 0.1, 1.0]
 
 COMPARISONS = [
@@ -116,5 +155,13 @@ COMPARISONS = [
                kinds=("classification", "regression"),
                grid=[{"sktl": {"mu": m, "kernel": "rbf"}, "skada": {"mu": m, "kernel": "rbf"},
                       "ADAPT": {"mu": m, "kernel": "rbf"}} for m in (0.1, 1.0)]),
-    Comparison("JDA", _sktl_jda, {}, kinds=("classification",)),
+    Comparison("JDA (no peer)", _sktl_jda, {}, kinds=("classification",)),
+    Comparison("TJM", _sktl_tjm, {"skada": _skada_tjm}, kinds=("classification", "regression"),
+               grid=[{"sktl": {"kernel": "rbf", "mu": m}, "skada": {"kernel": "rbf", "tradeoff": m}}
+                     for m in (0.01, 1.0)]),
+    Comparison("TSL", _sktl_tsl, {"skada": _skada_tsl},
+               grid=[{"sktl": {"n_components": 1, "mu": m},
+                      "skada": {"n_components": 1, "mu": m}} for m in (0.1, 1.0, 10.0)]),
+    Comparison("DASVMClassifier", _sktl_dasvm, {"skada": _skada_dasvm},
+               grid=[{"sktl": {"n_per_step": k}, "skada": {"k": k}} for k in (3, 10)]),
 ]

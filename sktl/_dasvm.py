@@ -6,6 +6,8 @@ import numpy as np
 from sklearn.base import clone
 from sklearn.svm import SVC
 from sklearn.utils._param_validation import HasMethods, Interval
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import has_fit_parameter, validate_data
 
 from ._base import BaseDAEstimator, _DelegatingMixin
@@ -66,7 +68,7 @@ class DASVMClassifier(_DelegatingMixin, BaseDAEstimator):
     n_source_left_ : int
         Source rows still in the training set at the end.
     n_iter_ : int
-        Iterations run.
+        SVM fits: the first on the source rows, then one per iteration.
     domains_ : ndarray of int
         Domain codes seen during fit.
     n_features_in_ : int
@@ -152,10 +154,16 @@ class DASVMClassifier(_DelegatingMixin, BaseDAEstimator):
         """
         X, y, sd = self._validate_domain_data(X, y, sample_domain)
         labelled = ~unlabelled_mask(y, "classification")
+        check_classification_targets(y[labelled])
         src = (sd > 0) & labelled
         if not src.any():
             raise ValueError("DASVMClassifier needs labelled source rows.")
         tgt = np.flatnonzero(sd < 0)
+        if not len(tgt):  # no target: no adaptation (see DomainWarning)
+            self.estimator_ = self._fit_model(X[labelled], y[labelled], np.ones(labelled.sum()))
+            self.target_labels_ = np.empty(0, dtype=object)
+            self.n_source_left_, self.n_iter_ = int(src.sum()), 1
+            return self
         classes = np.unique(y[labelled])
         given = labelled[tgt]  # labelled target rows stay in the training set
         k = len(classes)
@@ -178,7 +186,7 @@ class DASVMClassifier(_DelegatingMixin, BaseDAEstimator):
         model = train()
         if model is None:  # one class: nothing to adapt
             self.estimator_ = self._fit_model(X[src_rows], y[src_rows], np.ones(len(src_rows)))
-            self.target_labels_, self.n_source_left_, self.n_iter_ = y[tgt], int(active.sum()), 0
+            self.target_labels_, self.n_source_left_, self.n_iter_ = y[tgt], int(active.sum()), 1
             return self
         initial, it = None, 0
         for it in range(1, self.max_iter + 1):  # noqa: B007 - the count is kept
@@ -218,7 +226,7 @@ class DASVMClassifier(_DelegatingMixin, BaseDAEstimator):
         labels = np.full(len(tgt), -1, dtype=object)
         labels[semi >= 0] = classes[semi[semi >= 0]]
         self.target_labels_ = labels
-        self.n_source_left_, self.n_iter_ = int(active.sum()), it
+        self.n_source_left_, self.n_iter_ = int(active.sum()), it + 1
         return self
 
     def _prepare(self, X):
@@ -230,6 +238,14 @@ class _OneVsRest:
 
     def __init__(self, classes, models):
         self.classes_, self.models = classes, models
+
+    @available_if(lambda self: hasattr(self.models[0], "predict_proba"))
+    def predict_proba(self, X):
+        """Each class's one-vs-rest probability, normalised over the classes."""
+        P = np.column_stack([m.predict_proba(X)[:, list(m.classes_).index(True)]
+                             for m in self.models])
+        total = P.sum(axis=1, keepdims=True)
+        return np.where(total > 0, P / np.where(total > 0, total, 1), 1 / P.shape[1])
 
     def decision_function(self, X):
         return np.column_stack([m.decision_function(X) for m in self.models])

@@ -258,6 +258,8 @@ class TSL(ClassNamePrefixFeaturesOutMixin, BaseDATransformer):
     def _fit(self, X, y, sample_domain):
         X = X.astype(np.float64)
         d, k = X.shape[1], self.n_components
+        if X.shape[0] < 2:
+            raise ValueError(f"TSL needs at least 2 rows; got n_samples={X.shape[0]}.")
         if k > d:
             raise ValueError(f"n_components={k} exceeds the {d} features.")
         src, tgt = self._source_target_masks(sample_domain)

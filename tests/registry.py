@@ -184,11 +184,9 @@ def _tsl(task):
 
 
 def _dasvm(task):
-    from sklearn.svm import SVC
-
     from sktl import DASVMClassifier
 
-    return DASVMClassifier(SVC(), max_iter=5)
+    return DASVMClassifier(base_estimator(task), max_iter=5)
 
 
 def _feda(task):

@@ -118,3 +118,13 @@ def test_dasvm_follows_a_rotated_target(n_classes):
     labelled = dasvm.target_labels_ != -1
     assert labelled.any()  # semi-labels come from the margin band: uncertain rows
     assert np.mean(dasvm.target_labels_[labelled] == y_true[tgt][labelled]) > 0.5
+
+
+def test_dasvm_multiclass_probabilities():
+    from sklearn.linear_model import LogisticRegression
+
+    X, y, sd, y_true = _dasvm_data(n_classes=3, n=90)
+    dasvm = DASVMClassifier(LogisticRegression(), max_iter=5).fit(X, y, sample_domain=sd)
+    P = dasvm.predict_proba(X[sd < 0])
+    np.testing.assert_allclose(P.sum(axis=1), 1.0)
+    np.testing.assert_array_equal(dasvm.classes_[P.argmax(axis=1)], dasvm.predict(X[sd < 0]))
