@@ -65,6 +65,7 @@ carries the command that produced it.
 """
 
 import argparse
+import dataclasses
 import importlib
 import math
 import signal
@@ -359,6 +360,7 @@ def main(argv=None):
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--max-rows", type=int, default=600, help="rows per domain (real)")
     parser.add_argument("--timeout", type=int, default=120, help="seconds per fit")
+    parser.add_argument("--no-grid", action="store_true", help="defaults only")
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args(argv)
 
@@ -370,7 +372,8 @@ def main(argv=None):
         datasets += real_data(args.real, args.max_rows)
     command = "PYTHONPATH=$PWD python benchmarks/bench_parity.py " + " ".join(
         argv if argv is not None else sys.argv[1:])
-    scope = args.data + (f" ({args.real} half)" if args.data != "shifts" else "")
+    scope = args.data + (f" ({args.real} half, <= {args.max_rows} rows per domain)"
+                         if args.data != "shifts" else "") + (", defaults" if args.no_grid else "")
     for fam in families(args.family):
         module = importlib.import_module(f"_parity_{fam}")
         if not args.no_write:
@@ -379,6 +382,8 @@ def main(argv=None):
             if args.only and not any(o.lower() in comp.name.lower() for o in args.only):
                 continue
             print(f"== {fam}: {comp.name}", flush=True)
+            if args.no_grid:
+                comp = dataclasses.replace(comp, grid=[])
             lines = run_comparison(comp, datasets, args.timeout, lambda m: print(m, flush=True))
             if not lines:
                 continue
