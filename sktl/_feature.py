@@ -154,7 +154,12 @@ def _generalised_top(A, B, k):
     return vals[::-1], vecs[:, ::-1]
 
 
-def _dual_top(K, V, mu, k, random_state, weights=None):
+def _dense_dual(n, k):
+    """Whether :func:`_dual_top` solves densely (small problems or many components)."""
+    return k >= n // 4 or n <= 600
+
+
+def _dual_top(K, V, mu, k, random_state, weights=None, khk=None):
     """Top-``k`` solutions of ``K H K w = lambda (K V V' K + mu G) w``.
 
     ``G`` is the identity, or ``diag(weights)`` (positive) as in TJM. With
@@ -163,7 +168,8 @@ def _dual_top(K, V, mu, k, random_state, weights=None):
     low rank and ``B^{-1/2}`` has a closed form; the top eigenvectors of the
     symmetric operator ``B^{-1/2} S K H K S B^{-1/2}`` are found by Lanczos
     (ARPACK) with one pass over ``K`` per product, never forming an n x n
-    product of matrices.
+    product of matrices. Small problems are solved densely from ``K H K``
+    (pass it as ``khk`` to reuse it across calls, as TJM's iterations do).
     """
     from scipy.sparse.linalg import ArpackNoConvergence, LinearOperator, eigsh
 
@@ -190,8 +196,10 @@ def _dual_top(K, V, mu, k, random_state, weights=None):
         z = scaled(K @ centre(K @ z))
         return b_inv_sqrt(z)
 
-    if k >= n // 4 or n <= 600:
-        M = matvec(np.eye(n))
+    if _dense_dual(n, k):
+        if khk is None:
+            khk = K @ centre(K)
+        M = b_inv_sqrt(b_inv_sqrt(S[:, None] * khk * S[None, :]).T)
         M = 0.5 * (M + M.T)
         vals, Y = linalg.eigh(M, subset_by_index=[n - k, n - 1])
         vals, Y = vals[::-1], Y[:, ::-1]
