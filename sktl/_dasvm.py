@@ -8,7 +8,7 @@ from sklearn.svm import SVC
 from sklearn.utils._param_validation import HasMethods, Interval
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import has_fit_parameter, validate_data
+from sklearn.utils.validation import has_fit_parameter
 
 from ._base import BaseDAEstimator, _DelegatingMixin
 from .utils._domain import unlabelled_mask
@@ -230,7 +230,7 @@ class DASVMClassifier(_DelegatingMixin, BaseDAEstimator):
         return self
 
     def _prepare(self, X):
-        return validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
+        return self._check_new_X(X)
 
 
 class _OneVsRest:

@@ -21,7 +21,7 @@ from sklearn.metrics import pairwise_distances_argmin
 from sklearn.metrics.pairwise import euclidean_distances
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
-from sklearn.utils.validation import has_fit_parameter, validate_data
+from sklearn.utils.validation import has_fit_parameter
 
 from ._base import BaseDAEstimator, BaseDATransformer, _DelegatingMixin
 from ._feature import _sym_power
@@ -1061,7 +1061,7 @@ class JDOTClassifier(_DelegatingMixin, BaseDAEstimator):
         return self
 
     def _prepare(self, X):
-        return validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
+        return self._check_new_X(X)
 
 
 class JDOTRegressor(_DelegatingMixin, BaseDAEstimator):
@@ -1181,7 +1181,7 @@ class JDOTRegressor(_DelegatingMixin, BaseDAEstimator):
         return self
 
     def _prepare(self, X):
-        return validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
+        return self._check_new_X(X)
 
 
 class OTLabelPropagation(_DelegatingMixin, BaseDAEstimator):
@@ -1305,7 +1305,7 @@ class OTLabelPropagation(_DelegatingMixin, BaseDAEstimator):
         return self
 
     def _prepare(self, X):
-        return validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
+        return self._check_new_X(X)
 
 
 def _jcpot(costs, class_masks, reg, n_target, max_iter, tol):
@@ -1486,4 +1486,4 @@ class JCPOT(_DelegatingMixin, BaseDAEstimator):
         return self
 
     def _prepare(self, X):
-        return validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
+        return self._check_new_X(X)
