@@ -274,8 +274,10 @@ class EntropicOTMapping(_BaseOTMapping):
     ``min <gamma, M> - reg_e H(gamma)`` (Cuturi, 2013) solved by Sinkhorn
     iterations: smoother plans, a faster solve on large problems, and a
     barycentric map that moves source rows towards local target averages
-    (Courty et al., 2017). The cost is divided by its median by default, so
-    ``reg_e`` does not depend on the scale of the features.
+    (Courty et al., 2017). Each row of the cost is shifted to start at 0
+    (which leaves the plan unchanged) and the cost is divided by its median
+    by default, so ``reg_e`` depends neither on the scale of the features
+    nor on how far apart the two domains are.
     """ + _MAPPING_SEE_ALSO + """
     Parameters
     ----------
