@@ -5,6 +5,7 @@ from numbers import Integral, Real
 
 import numpy as np
 import scipy.sparse as sp
+from scipy import linalg
 from sklearn.base import ClassNamePrefixFeaturesOutMixin, OneToOneFeatureMixin, clone
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics.pairwise import pairwise_kernels
@@ -44,24 +45,45 @@ class CORAL(OneToOneFeatureMixin, BaseDATransformer):
     (Sun, Feng & Saenko, 2016). Only source rows change; target rows (and new
     rows at ``transform`` time, which are target rows by default) pass
     through unchanged, so a classifier trained after CORAL on the source rows
-    applies directly to the target. The paper works on standardised features;
-    here the source rows are re-coloured about their own mean, which is the
-    paper's map when that mean is zero and avoids moving the source cloud
-    when it is not (e.g. after a scaler fitted on both domains).
+    applies directly to the target. The paper aligns second-order statistics
+    only and works on standardised features. With ``align_means=False`` the
+    source rows are re-coloured about their own mean, which is the paper's map
+    when that mean is zero and leaves the source cloud where it is when it is
+    not (e.g. after a scaler fitted on both domains); with
+    ``align_means=True`` they are re-coloured and moved onto the target mean,
+    so first and second moments both match, as skada's CORAL does (skada
+    centres each domain on its own mean, which is the same alignment up to a
+    translation of every row).
+
+    Which is better depends on the shift. When the domains differ by a
+    translation, or by any shift of the class-conditional distributions that
+    moves their means (conditional shift), moving the means is what adapts.
+    When the means differ because the class proportions differ (target
+    shift) or because the source covers a different region of the same
+    labelling function (covariate shift), moving the source onto the target
+    mean moves every class with it and hurts.
 
     Parameters
     ----------
     reg : float, default=1.0
         Ridge ``lambda`` added to both covariances (1 in the paper, which
         assumes standardised features).
+    align_means : bool, default=False
+        Move the re-coloured source rows onto the target mean as well.
+        The default was chosen on the development half of the shared task
+        list (``benchmarks/_tasks.py``); see
+        ``benchmarks/results/coral_align_means.md``.
 
     Attributes
     ----------
     coral_matrix_ : ndarray of shape (n_features, n_features)
         ``A = (C_s + reg I)^{-1/2} (C_t + reg I)^{1/2}``; source rows map to
-        ``(X - source_mean_) @ A + source_mean_``.
+        ``(X - source_mean_) @ A + source_mean_`` (or ``+ target_mean_`` with
+        ``align_means=True``).
     source_mean_ : ndarray of shape (n_features,)
         Mean of the source rows seen during fit.
+    target_mean_ : ndarray of shape (n_features,)
+        Mean of the target rows seen during fit.
     domains_ : ndarray of int
         Domain codes seen during fit.
     n_features_in_ : int
@@ -86,24 +108,27 @@ class CORAL(OneToOneFeatureMixin, BaseDATransformer):
 
     _accept_sparse = "csr"
 
-    _parameter_constraints = {"reg": [Interval(Real, 0, None, closed="left")]}
+    _parameter_constraints = {"reg": [Interval(Real, 0, None, closed="left")],
+                              "align_means": ["boolean"]}
     _dask_support = True
     _array_api_support = True
 
-    def __init__(self, reg=1.0):
+    def __init__(self, reg=1.0, *, align_means=False):
         self.reg = reg
+        self.align_means = align_means
 
     def _fit(self, X, y, sample_domain):
         if sp.issparse(X):  # d x d statistics from sparse blocks, never the dense rows
             check_sparse_width(X, "CORAL")
         # one pass of sums over the rows (blockwise on Dask input)
-        (_, source_mean, cs), (_, _, ct) = domain_moments(as_rows(X, sample_domain))
+        (_, source_mean, cs), (_, target_mean, ct) = domain_moments(as_rows(X, sample_domain))
         cs, ct = cs + self.reg * eye(cs.shape[0], cs), ct + self.reg * eye(ct.shape[0], ct)
         if self.reg == 0:
             jitter = 1e-10 * max(to_numpy(cs).trace(), to_numpy(ct).trace(), 1.0)
             cs, ct = cs + jitter * eye(cs.shape[0], cs), ct + jitter * eye(ct.shape[0], ct)
         self.coral_matrix_ = sym_power(cs, -0.5) @ sym_power(ct, 0.5)
         self.source_mean_ = source_mean
+        self.target_mean_ = target_mean
         return self
 
     def _transform(self, X, sample_domain):
@@ -113,7 +138,8 @@ class CORAL(OneToOneFeatureMixin, BaseDATransformer):
         if sp.issparse(X):  # re-coloured source rows are dense (d <= MAX_SPARSE_FEATURES)
             X = X.toarray()
         mean, A = cast(self.source_mean_, X), cast(self.coral_matrix_, X)
-        return where_rows(src, (X - mean) @ A + mean, X)
+        to = cast(self.target_mean_ if self.align_means else self.source_mean_, X)
+        return where_rows(src, (X - mean) @ A + to, X)
 
 
 def _kernel_params(est, n_features):
@@ -139,21 +165,35 @@ def _mmd_vectors(sample_domain, y_pseudo=None, classes=None):
     return np.column_stack(cols).astype(float)
 
 
-def _dual_top(K, V, mu, k, random_state):
-    """Top-``k`` solutions of ``K H K w = lambda (K V V' K + mu I) w``.
+def _dense_dual(n, k):
+    """Whether :func:`_dual_top` solves densely (small problems or many components)."""
+    return k >= n // 4 or n <= 600
 
-    ``B = mu I + U U'`` with ``U = K V`` of low rank, so ``B^{-1/2}`` has a
-    closed form; the top eigenvectors of the symmetric operator
-    ``B^{-1/2} K H K B^{-1/2}`` are found by a block Lanczos iteration
-    (:func:`~sktl.utils._linalg.block_krylov_top`) whose every step applies
-    ``K`` to a block of vectors (a matrix-matrix product, compute-bound), never
-    forming an n x n product of matrices. Its residuals are checked; when it
-    does not converge, the dense solver takes over with a warning. Written
-    against the array API: ``K`` may live on a GPU.
+
+def _dual_top(K, V, mu, k, random_state, weights=None, khk=None):
+    """Top-``k`` solutions of ``K H K w = lambda (K V V' K + mu G) w``.
+
+    ``G`` is the identity, or ``diag(weights)`` (positive) as in TJM. With
+    ``w = S z``, ``S = G^{-1/2}``, the problem becomes ``S K H K S z = lambda
+    (S K V V' K S + mu I) z``, so ``B = mu I + U U'`` with ``U = S K V`` of
+    low rank and ``B^{-1/2}`` has a closed form; the top eigenvectors of the
+    symmetric operator ``B^{-1/2} S K H K S B^{-1/2}`` are found by a block
+    Lanczos iteration (:func:`~sktl.utils._linalg.block_krylov_top`) whose
+    every step applies ``K`` to a block of vectors (a matrix-matrix product,
+    compute-bound), never forming an n x n product of matrices. Its residuals
+    are checked; when it does not converge, the dense solver takes over with a
+    warning. Small problems are solved densely from ``K H K`` (pass it as
+    ``khk`` to reuse it across calls, as TJM's iterations do). Written against
+    the array API: ``K`` may live on a GPU.
     """
     xp = get_namespace(K)
     n = K.shape[0]
-    U = K @ cast(V, K)
+    S = None if weights is None else cast(1.0 / np.sqrt(to_numpy(weights)), K)
+
+    def scaled(x):
+        return x if S is None else S[:, None] * x
+
+    U = scaled(K @ cast(V, K))
     Q, R = xp.linalg.qr(U)
     lam, P = xp.linalg.eigh(R @ R.T)
     QP = Q @ P
@@ -164,15 +204,22 @@ def _dual_top(K, V, mu, k, random_state):
         return x / root + QP @ (scale[:, None] * (QP.T @ x))
 
     def matvec(x):
-        z = K @ b_inv_sqrt(x)
-        return b_inv_sqrt(K @ (z - xp.mean(z, axis=0)))
+        z = K @ scaled(b_inv_sqrt(x))
+        return b_inv_sqrt(scaled(K @ (z - xp.mean(z, axis=0))))
 
     def dense():
-        M = matvec(eye(n, K))
-        vals, Y = xp.linalg.eigh(0.5 * (M + M.T))
+        if khk is None:
+            M = matvec(eye(n, K))
+        else:
+            M = b_inv_sqrt(b_inv_sqrt(scaled(scaled(khk).T)).T)
+        M = 0.5 * (M + M.T)
+        if is_numpy(xp):  # the top k only
+            vals, Y = linalg.eigh(M, subset_by_index=[n - k, n - 1])
+            return vals[::-1], Y[:, ::-1]
+        vals, Y = xp.linalg.eigh(M)
         return xp.flip(vals[n - k:], axis=0), xp.flip(Y[:, n - k:], axis=1)
 
-    if k >= n // 4 or n <= 600:
+    if _dense_dual(n, k):
         vals, Y = dense()
     else:
         vals, Y, _, converged = block_krylov_top(matvec, n, k, random_state, like=K, tol=1e-9)
@@ -182,7 +229,7 @@ def _dual_top(K, V, mu, k, random_state):
                 "solver (slower, O(n^3)). Lower n_components or use n_landmarks.",
                 ConvergenceWarning, stacklevel=4)
             vals, Y = dense()
-    return vals, b_inv_sqrt(Y)
+    return vals, scaled(b_inv_sqrt(Y))
 
 
 class TCA(ClassNamePrefixFeaturesOutMixin, BaseDATransformer):
@@ -282,6 +329,7 @@ class TCA(ClassNamePrefixFeaturesOutMixin, BaseDATransformer):
     }
     _dask_support = True  # landmark and linear-primal modes (sums over row blocks)
     _array_api_support = True
+    _primal_ok = True  # the linear kernel may be solved in the d x d primal
 
     def __init__(self, n_components=10, *, kernel="linear", gamma=None, degree=3, coef0=1,
                  mu=1.0, normalize_mmd=False, n_landmarks=None, max_dense_memory=4.0,
@@ -339,13 +387,14 @@ class TCA(ClassNamePrefixFeaturesOutMixin, BaseDATransformer):
         n, d = rows.n_rows, rows.n_features
         no_target = not rows.counts()[1]  # no target: the rows are their own target
         n_fit = 2 * n if no_target else n
-        if self.n_landmarks is not None:
+        n_landmarks = getattr(self, "n_landmarks", None)  # TJM has none
+        if n_landmarks is not None:
             self.mode_ = "nystrom"
-            m = min(self.n_landmarks, n_fit)
+            m = min(n_landmarks, n_fit)
             self.landmarks_ = rows.take(rng.choice(n_fit, m, replace=False) % n)
             self.nystrom_map_ = nystrom_map(self._k(self.landmarks_, self.landmarks_),
                                             self.landmarks_)
-        elif self.kernel == "linear" and d < n_fit and not (
+        elif self._primal_ok and self.kernel == "linear" and d < n_fit and not (
                 sp.issparse(X) and d > MAX_SPARSE_FEATURES):  # else the n x n dual
             self.mode_ = "primal"
         elif rows.lazy:
@@ -674,7 +723,7 @@ class CORALEstimator(_DelegatingMixin, BaseDAEstimator):
     The estimator form of :class:`CORAL` (Sun, Feng & Saenko, 2016): source
     rows are re-coloured with the target covariance, the base estimator is
     fitted on the labelled rows, and new (target) rows are predicted as they
-    are. Equivalent to ``make_da_pipeline(CORAL(reg), estimator)``.
+    are. Equivalent to ``make_da_pipeline(CORAL(reg, align_means=...), estimator)``.
 
     Parameters
     ----------
@@ -682,6 +731,9 @@ class CORALEstimator(_DelegatingMixin, BaseDAEstimator):
         Any classifier or regressor.
     reg : float, default=1.0
         Ridge added to both covariances.
+    align_means : bool, default=False
+        Move the re-coloured source rows onto the target mean too (see
+        :class:`CORAL`).
 
     Attributes
     ----------
@@ -716,11 +768,13 @@ class CORALEstimator(_DelegatingMixin, BaseDAEstimator):
     _parameter_constraints = {
         "estimator": [HasMethods(["fit"])],
         "reg": [Interval(Real, 0, None, closed="left")],
+        "align_means": ["boolean"],
     }
 
-    def __init__(self, estimator, *, reg=1.0):
+    def __init__(self, estimator, *, reg=1.0, align_means=False):
         self.estimator = estimator
         self.reg = reg
+        self.align_means = align_means
 
     def fit(self, X, y, sample_domain=None):
         """Align the source rows, then fit the estimator on the labelled rows.
@@ -740,7 +794,7 @@ class CORALEstimator(_DelegatingMixin, BaseDAEstimator):
         X, y, sd = self._validate_domain_data(X, y, sample_domain)
         # the domains are resolved already (with their warning, if any): fit the
         # alignment on them directly rather than validating a second time
-        self.coral_ = CORAL(reg=self.reg)._fit(X, y, sd)
+        self.coral_ = CORAL(reg=self.reg, align_means=self.align_means)._fit(X, y, sd)
         self.coral_.n_features_in_, self.coral_.domains_ = self.n_features_in_, self.domains_
         Xa = self.coral_._transform(X, sd)
         keep = ~unlabelled_mask(y, self._task())

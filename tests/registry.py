@@ -168,6 +168,51 @@ def _label_shift(task):
     from sktl import LabelShiftClassifier
 
     return LabelShiftClassifier(base_estimator(task), cv=3, n_bootstrap=10, random_state=0)
+def _ot(name, **kw):
+    def make(task):
+        import sktl
+
+        return getattr(sktl, name)(**kw)
+
+    return make
+
+
+def _jdot(task):
+    from sktl import JDOTClassifier, JDOTRegressor
+
+    if task == "classification":
+        return JDOTClassifier(base_estimator(task), max_iter=3)
+    return JDOTRegressor(base_estimator(task), max_iter=3)
+
+
+def _ot_label_prop(task):
+    from sktl import OTLabelPropagation
+
+    return OTLabelPropagation(base_estimator(task))
+
+
+def _jcpot(task):
+    from sktl import JCPOT
+
+    return JCPOT(base_estimator(task), max_iter=20)
+
+
+def _tjm(task):
+    from sktl import TJM
+
+    return TJM(n_components=2, kernel="rbf", n_iter=3, random_state=0)
+
+
+def _tsl(task):
+    from sktl import TSL
+
+    return TSL(n_components=2, max_iter=10)
+
+
+def _dasvm(task):
+    from sktl import DASVMClassifier
+
+    return DASVMClassifier(base_estimator(task), max_iter=5)
 
 
 def _feda(task):
@@ -249,6 +294,38 @@ REGISTRY = [
     Entry("JDA", _jda, "transformer", ("classification",), grid={"mu": [0.1, 1.0]}),
     Entry("SubspaceAlignment", _subspace, "transformer", ("classification", "regression"),
           grid={"n_components": [1, 2]}),
+    Entry("OTMapping", _ot("OTMapping"), "transformer", ("classification", "regression"),
+          grid={"metric": ["sqeuclidean", "euclidean"]},
+          sparse=False),
+    Entry("EntropicOTMapping", _ot("EntropicOTMapping"), "transformer",
+          ("classification", "regression"), grid={"reg_e": [0.05, 0.5]},
+          sparse=False),
+    Entry("ClassRegularizedOTMapping", _ot("ClassRegularizedOTMapping", max_iter=3),
+          "transformer", ("classification",), grid={"reg_cl": [0.1, 1.0]},
+          sparse=False),
+    Entry("LinearOTMapping", _ot("LinearOTMapping"), "transformer",
+          ("classification", "regression"), grid={"reg": [1e-6, 0.1]},
+          sparse=False),
+    Entry("MultiLinearMongeAlignment", _ot("MultiLinearMongeAlignment"), "transformer",
+          ("classification", "regression"), grid={"bias": [True, False]},
+          sparse=False),
+    Entry("MMDLSConSMapping", _ot("MMDLSConSMapping", max_iter=20, random_state=0),
+          "transformer", ("classification", "regression"), grid={"reg_m": [1e-3, 1.0]},
+          sparse=False),
+    Entry("JDOT", _jdot, "estimator", ("classification", "regression"),
+          grid={"alpha": [0.5, 1.0]},
+          sparse=False),
+    Entry("OTLabelPropagation", _ot_label_prop, "estimator", ("classification", "regression"),
+          grid={"reg_e": [None, 0.1]},
+          sparse=False),
+    Entry("JCPOT", _jcpot, "estimator", ("classification",), grid={"reg_e": [0.1, 0.5]},
+          sparse=False),
+    Entry("TJM", _tjm, "transformer", ("classification", "regression"),
+          grid={"mu": [0.1, 1.0]}),
+    Entry("TSL", _tsl, "transformer", ("classification",), grid={"mu": [0.1, 1.0]},
+          sparse=False),
+    Entry("DASVM", _dasvm, "estimator", ("classification",), grid={"n_per_step": [2, 5]},
+          sparse=False),
     Entry("MSDA", _msda, "transformer", ("classification", "regression"),
           grid={"noise": [0.3, 0.7]}),
     Entry("CORALEstimator", _coral_estimator, "estimator", ("classification", "regression"),

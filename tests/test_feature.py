@@ -129,6 +129,25 @@ def test_coral_matches_target_covariance():
     np.testing.assert_array_equal(Z[sd < 0], Xt)  # target rows untouched
 
 
+def test_coral_align_means_moves_the_source_onto_the_target_mean():
+    rng = np.random.default_rng(1)
+    Xs = rng.normal(size=(1000, 2)) @ np.diag([1.0, 2.0]) + [5.0, -1.0]
+    Xt = rng.normal(size=(1000, 2)) @ np.array([[1.0, 0.5], [0, 1.0]]) + [-2.0, 3.0]
+    X = np.vstack([Xs, Xt])
+    sd = np.r_[np.ones(1000, int), -2 * np.ones(1000, int)]
+    kept = CORAL(reg=1e-6).fit_transform(X, sample_domain=sd)
+    moved = CORAL(reg=1e-6, align_means=True).fit_transform(X, sample_domain=sd)
+    np.testing.assert_allclose(kept[sd > 0].mean(axis=0), Xs.mean(axis=0), atol=1e-8)
+    np.testing.assert_allclose(moved[sd > 0].mean(axis=0), Xt.mean(axis=0), atol=1e-8)
+    # the same re-colouring: the two differ by one translation of the source rows
+    np.testing.assert_allclose(moved[sd > 0] - kept[sd > 0],
+                               np.tile(Xt.mean(axis=0) - Xs.mean(axis=0), (1000, 1)), atol=1e-8)
+    np.testing.assert_array_equal(moved[sd < 0], Xt)
+    est = CORALEstimator(LogisticRegression(), align_means=True).fit(X, np.r_[
+        (Xs[:, 0] > 5).astype(int), -np.ones(1000, int)], sample_domain=sd)
+    assert est.coral_.align_means
+
+
 def test_clear_errors():
     X, _, ym, sd = _data(n=20, d=3)
     with pytest.raises(ValueError, match="n_components"):

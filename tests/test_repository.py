@@ -36,7 +36,7 @@ def _declared_floors():
 
     meta = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     reqs = meta["dependencies"] + meta["optional-dependencies"]["deep"] \
-        + meta["optional-dependencies"]["test"]
+        + meta["optional-dependencies"]["test"] + meta["optional-dependencies"]["ot"]
     return dict(re.fullmatch(r"([A-Za-z0-9_.\-]+)(?:\[.*\])?>=([0-9.]+)", r).groups()
                 for r in reqs)
 
@@ -52,7 +52,7 @@ def test_constraints_pin_the_declared_floors():
         parts = [int(p) for p in v.split(".")]
         return parts + [0] * (3 - len(parts))
 
-    for name in ("numpy", "scipy", "scikit-learn", "cvxpy", "skorch", "pandas"):
+    for name in ("numpy", "scipy", "scikit-learn", "cvxpy", "skorch", "pandas", "POT"):
         assert version(pins[name]) == version(floors[name]), (name, pins[name], floors[name])
     # torch: the only CPU build CI can install is 2.13.0 (see constraints-min.txt)
     assert pins["torch"] == "2.13.0"
