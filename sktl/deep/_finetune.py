@@ -226,7 +226,8 @@ class _FineTuning(DomainAdaptationNet):
         """
         X = self._prepare_X(X, reset=None if isinstance(X, Mapping) else True)
         y, sd = check_y_domain(y, sample_domain, _n_rows(X), task=self._task,
-                               require_labelled_source=self.pretrained in (None, False))
+                               require_labelled_source=self.pretrained in (None, False)
+                               and self.pretrain_epochs > 0)
         if y is None:
             raise ValueError(f"{type(self).__name__} needs y.")
         mask = unlabelled_mask(y, self._task)
@@ -310,7 +311,9 @@ _DOC = """
         None (or False) pretrains on the labelled source rows. Tensors whose
         name or shape does not match are skipped.
     pretrain_epochs : int, default=30
-        Epochs of source pretraining.
+        Epochs of source pretraining. 0 without ``pretrained`` trains the
+        same network from scratch on the target rows (the no-transfer
+        baseline); no source rows are needed then.
     head : str, default="head"
         Name of the output ``nn.Linear`` to replace (``"fc"`` in torchvision's
         ResNets, ``"classifier"`` in Hugging Face sequence classifiers).
