@@ -93,7 +93,8 @@ def test_target_rows_only_from_weights_or_from_scratch(tmp_path):
     path = tmp_path / "resnet.pt"
     torch.save(pre.module_.state_dict(), path)
     target = np.full(len(yt), -2)
-    common = dict(module=TinyResNet, head="fc", max_epochs=3, random_state=0)
+    common = dict(module=TinyResNet, module__n_classes=4, head="fc", max_epochs=3,
+                  random_state=0)
     ft = FineTuningClassifier(pretrained=path, freeze=["conv1"], **common).fit(
         Xt, yt, sample_domain=target)
     scratch = FineTuningClassifier(pretrain_epochs=0, freeze=["conv1"], **common).fit(
@@ -103,6 +104,14 @@ def test_target_rows_only_from_weights_or_from_scratch(tmp_path):
     assert len(scratch.history) == 3  # no pretraining epoch
     with pytest.raises(ValueError, match="No source rows"):
         FineTuningClassifier(**common).fit(Xt, yt, sample_domain=target)
+    # reset_head=False goes on from the source's classifier: with lr=0 it is the source net
+    kept = FineTuningClassifier(pretrained=path, reset_head=False, lr=0.0, **common).fit(
+        Xt, yt, sample_domain=target)
+    assert torch.equal(kept.module_.fc.weight, pre.module_.fc.weight)
+    np.testing.assert_array_equal(kept.predict(Xt), pre.predict(Xt))
+    with pytest.raises(ValueError, match="reset_head=False keeps the head 'fc', which has 4"):
+        FineTuningClassifier(pretrained=path, reset_head=False, **common).fit(
+            Xt[yt < 3], yt[yt < 3], sample_domain=target[yt < 3])
 
 
 def _tiny_text(seed, n):
