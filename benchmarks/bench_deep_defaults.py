@@ -43,7 +43,7 @@ DATA = os.environ.get("SKTL_DATA", str(HERE.resolve().parents[1] / "shared" / "d
 GRID = {
     "DAN": [0.1, 0.3, 1.0, 3.0, 10.0],
     "Deep CORAL": [1.0, 10.0, 100.0, 1000.0, 10000.0],
-    "DANN": [0.1, 0.3, 1.0, 3.0],
+    "DANN": [0.1, 0.3, 1.0, 3.0, 10.0],
     "JAN": [0.1, 0.3, 1.0, 3.0, 10.0],
 }
 DEV_SEEDS, CONFIRM_SEEDS = (10, 11, 12), (0, 1, 2)
