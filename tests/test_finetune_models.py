@@ -83,6 +83,37 @@ def test_resnet_style_head_fc_needs_no_adapt_layers(tmp_path):
     assert np.mean(ft.predict(Xt[12:]) == yt[12:]) > 0.7
 
 
+def test_target_rows_only_from_weights_or_from_scratch(tmp_path):
+    """With pretrained weights, or as the from-scratch baseline (pretrain_epochs=0), only
+    labelled target rows are needed; pretraining without a source is a clear error."""
+    Xs, ys = _images(0, 120, 0.0)
+    Xt, yt = _images(1, 40, 0.5)
+    pre = SourceOnlyClassifier(module=TinyResNet, module__n_classes=4, adapt_layers="layer2",
+                               max_epochs=5, lr=1e-2, random_state=0).fit(Xs, ys)
+    path = tmp_path / "resnet.pt"
+    torch.save(pre.module_.state_dict(), path)
+    target = np.full(len(yt), -2)
+    common = dict(module=TinyResNet, module__n_classes=4, head="fc", max_epochs=3,
+                  random_state=0)
+    ft = FineTuningClassifier(pretrained=path, freeze=["conv1"], **common).fit(
+        Xt, yt, sample_domain=target)
+    scratch = FineTuningClassifier(pretrain_epochs=0, freeze=["conv1"], **common).fit(
+        Xt, yt, sample_domain=target)
+    assert torch.equal(ft.module_.conv1.weight, pre.module_.conv1.weight)
+    assert not torch.equal(scratch.module_.conv1.weight, pre.module_.conv1.weight)
+    assert len(scratch.history) == 3  # no pretraining epoch
+    with pytest.raises(ValueError, match="No source rows"):
+        FineTuningClassifier(**common).fit(Xt, yt, sample_domain=target)
+    # reset_head=False goes on from the source's classifier: with lr=0 it is the source net
+    kept = FineTuningClassifier(pretrained=path, reset_head=False, lr=0.0, **common).fit(
+        Xt, yt, sample_domain=target)
+    assert torch.equal(kept.module_.fc.weight, pre.module_.fc.weight)
+    np.testing.assert_array_equal(kept.predict(Xt), pre.predict(Xt))
+    with pytest.raises(ValueError, match="reset_head=False keeps the head 'fc', which has 4"):
+        FineTuningClassifier(pretrained=path, reset_head=False, **common).fit(
+            Xt[yt < 3], yt[yt < 3], sample_domain=target[yt < 3])
+
+
 def _tiny_text(seed, n):
     rng = np.random.default_rng(seed)
     good = ["great", "fine", "love", "superb", "nice"]

@@ -7,10 +7,13 @@ With a handful of labelled target rows, :class:`sktl.TrAdaBoostClassifier`
 (pre-train on the source, fine-tune on the target) are compared with a model
 trained on the source only and one trained on the target labels only.
 
-The shift here is a strong conditional shift (the labels move with respect to
-the inputs): the source-only model is worse than chance, and the more target
-labels there are, the less the source helps. Check this with
+This is the *when not to transfer* counter-example. The shift here is a strong
+conditional shift (the labels move with respect to the inputs): the
+source-only model is worse than chance, and every transfer method stays below
+the model trained on the target labels alone. Check this with
 :func:`sktl.metrics.negative_transfer_check` on your data before adapting.
+:ref:`sphx_glr_auto_examples_plot_finetune_digits.py` shows the opposite case,
+where a pretrained network plus a few target labels beats both.
 """
 
 import matplotlib.pyplot as plt

@@ -37,11 +37,13 @@ def _as_array(value, key):
 
 class _FineTuning(DomainAdaptationNet):
     def __init__(self, module=None, *, pretrained=None, pretrain_epochs=30, head="head",
-                 freeze=None, unfreeze_every=None, backbone_lr_scale=1.0, **kwargs):
+                 reset_head=True, freeze=None, unfreeze_every=None, backbone_lr_scale=1.0,
+                 **kwargs):
         super().__init__(module, **kwargs)
         self.pretrained = pretrained
         self.pretrain_epochs = pretrain_epochs
         self.head = head
+        self.reset_head = reset_head
         self.freeze = freeze
         self.unfreeze_every = unfreeze_every
         self.backbone_lr_scale = backbone_lr_scale
@@ -128,10 +130,18 @@ class _FineTuning(DomainAdaptationNet):
         self.module_.load_state_dict(usable, strict=False)
 
     def _reset_head(self):
-        """Replace the head by a fresh layer sized for this task's outputs."""
+        """Replace the head by a fresh layer sized for this task's outputs (or keep it)."""
         old = get_layer(self.module_, self.head)
         if not isinstance(old, nn.Linear):
             raise TypeError(f"The head {self.head!r} must be an nn.Linear to be replaced.")
+        if not self.reset_head:
+            if old.out_features != self.n_outputs_:
+                raise ValueError(
+                    f"reset_head=False keeps the head {self.head!r}, which has "
+                    f"{old.out_features} outputs, but y has {self.n_outputs_} "
+                    f"{'classes' if self._task == 'classification' else 'outputs'}; label "
+                    "every class the head was trained on, or use reset_head=True.")
+            return
         new = nn.Linear(old.in_features, self.n_outputs_).to(self.device)
         parent_name, _, attr = self.head.rpartition(".")
         parent = get_layer(self.module_, parent_name) if parent_name else self.module_
@@ -226,7 +236,8 @@ class _FineTuning(DomainAdaptationNet):
         """
         X = self._prepare_X(X, reset=None if isinstance(X, Mapping) else True)
         y, sd = check_y_domain(y, sample_domain, _n_rows(X), task=self._task,
-                               require_labelled_source=self.pretrained in (None, False))
+                               require_labelled_source=self.pretrained in (None, False)
+                               and self.pretrain_epochs > 0)
         if y is None:
             raise ValueError(f"{type(self).__name__} needs y.")
         mask = unlabelled_mask(y, self._task)
@@ -310,10 +321,20 @@ _DOC = """
         None (or False) pretrains on the labelled source rows. Tensors whose
         name or shape does not match are skipped.
     pretrain_epochs : int, default=30
-        Epochs of source pretraining.
+        Epochs of source pretraining. 0 without ``pretrained`` trains the
+        same network from scratch on the target rows (the no-transfer
+        baseline); no source rows are needed then.
     head : str, default="head"
         Name of the output ``nn.Linear`` to replace (``"fc"`` in torchvision's
         ResNets, ``"classifier"`` in Hugging Face sequence classifiers).
+    reset_head : bool, default=True
+        Replace the head by a fresh layer. False keeps the pretrained head
+        and goes on training it: for a target with the source's classes,
+        where the source's classifier is a better start than a random one
+        (on MNIST -> USPS with one label per class it is worth about 15
+        accuracy points, see ``benchmarks/results/finetune.md``). Its output
+        ``i`` must then be the ``i``-th of the sorted classes, and every one
+        of them must be labelled.
     freeze : int, str or list of str, default=None
         Freeze the first ``freeze`` layers with parameters (by depth), or the
         layers with these names and everything inside them.
