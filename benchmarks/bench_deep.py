@@ -23,6 +23,7 @@ import torch
 
 RESULTS = Path(__file__).parent / "results" / "deep.md"
 EPOCHS, BATCH, LR = 50, 64, 1e-3
+EXTRA = {}
 DEVICE = "cuda" if torch.cuda.is_available() else "cpu"
 
 
@@ -61,7 +62,7 @@ def ours(method, X, y, sd, seed):
     cls = {"source only": deep.SourceOnlyClassifier, "DAN": deep.DANClassifier,
            "Deep CORAL": deep.DeepCORALClassifier, "DANN": deep.DANNClassifier,
            "JAN": deep.JANClassifier}[method]
-    net = cls(module=module(X.shape[1]), max_epochs=EPOCHS, batch_size=BATCH, lr=LR,
+    net = cls(module=module(X.shape[1]), max_epochs=EPOCHS, batch_size=BATCH, lr=LR, **EXTRA,
               warmup=False, random_state=seed)
     net.fit(X, np.where(sd > 0, y, -1), sample_domain=sd)
     return net, lambda Z: net.predict(Z)
