@@ -647,11 +647,15 @@ class DomainAdaptationClassifierMixin:
         -------
         proba : ndarray of shape (n_samples, n_classes)
         """
-        X = self._check_X_predict(X)
-        logits = np.concatenate([to_np(o) for o in self.forward_iter(X, training=False)])
+        logits = self._logits(X)
         logits = logits - logits.max(axis=1, keepdims=True)
         p = np.exp(logits)
         return p / p.sum(axis=1, keepdims=True)
+
+    def _logits(self, X):
+        """The network's raw outputs (label-free scorers such as MaNo read them)."""
+        X = self._check_X_predict(X)
+        return np.concatenate([to_np(o) for o in self.forward_iter(X, training=False)])
 
     def predict(self, X):
         """Most probable class.
