@@ -113,11 +113,15 @@ class _ADDA(DomainAdaptationNet):
     _pretrain = (Phase("pretrain_loss", ("model",)),)
 
     def __init__(self, module=None, *, head="head", pretrain_epochs=10, discriminator_hidden=64,
-                 **kwargs):
+                 adapt_lr_scale=0.2, **kwargs):
         super().__init__(module, **kwargs)
         self.head = head
         self.pretrain_epochs = pretrain_epochs
         self.discriminator_hidden = discriminator_hidden
+        self.adapt_lr_scale = adapt_lr_scale
+
+    def player_lr_scale(self, name):
+        return 1.0 if name == "model" else self.adapt_lr_scale
 
     def initialize_domain_components(self):
         if not 0 <= self.pretrain_epochs < self.max_epochs:
@@ -189,7 +193,10 @@ _ADDA_PARAMS = _HEAD + """
         Epochs (out of ``max_epochs``) training the whole network on the
         labelled source rows before the adversarial adaptation.
     discriminator_hidden : int, default=64
-        Width of the discriminator's hidden layer."""
+        Width of the discriminator's hidden layer.
+    adapt_lr_scale : float, default=0.2
+        Learning rate of the adversarial phase relative to ``lr`` (the
+        paper adapts at 2e-4 after pretraining at 1e-3)."""
 _ADDA_DOC = """Adversarial discriminative domain adaptation: a separate target encoder.
 
     The network is first trained on the labelled source rows for

@@ -318,6 +318,10 @@ class DomainAdaptationNet(NeuralNet):
         """
         return {"model": [p for _, p in self.get_all_learnable_params()]}
 
+    def player_lr_scale(self, name):
+        """Learning rate of the player ``name`` relative to ``lr`` (1 unless a method says)."""
+        return 1.0
+
     def active_phases(self):
         """The phases of the current epoch (``phases`` unless a method schedules them)."""
         return self.phases
@@ -329,6 +333,7 @@ class DomainAdaptationNet(NeuralNet):
         for i, (name, params) in enumerate(self.players().items()):
             named = [(f"{name}.{j}", p) for j, p in enumerate(params)]
             pargs, pkwargs = self.get_params_for_optimizer("optimizer", named)
+            pkwargs["lr"] = pkwargs.get("lr", self.lr) * self.player_lr_scale(name)
             attr = "optimizer_" if i == 0 else f"optimizer_{name}_"
             setattr(self, attr, self.optimizer(*pargs, **pkwargs))
             self._player_optimizers_[name] = attr
