@@ -140,6 +140,7 @@ def run_sktl(method, X, y, sd, seed, labelled):
     y_fit = np.where(sd > 0, y, -1)
     if method in SUPERVISED:
         y_fit[labelled] = y[labelled]
+    torch.manual_seed(seed)  # the module instance is initialised here, as for skada
     net = cls(module=mlp(X.shape[1], len(np.unique(y))), max_epochs=EPOCHS,
               batch_size=2 * BATCH, lr=LR, random_state=seed)
     net.fit(X, y_fit, sample_domain=sd)

@@ -141,10 +141,9 @@ def contrastive_domain_discrepancy(source, target, y_source, y_target, n_classes
     return intra - inter
 
 
-def _normalised_laplacian(z):
-    """``I - D^-1/2 A D^-1/2`` of a Gaussian affinity graph on the rows of ``z``."""
-    d2 = torch.cdist(z, z).pow(2)
-    A = torch.exp(-d2 / _bandwidth(d2, len(z)).clamp(min=1e-8))
+def _normalised_laplacian(z, bandwidth):
+    """``I - D^-1/2 A D^-1/2`` of the Gaussian affinity graph on the rows of ``z``."""
+    A = torch.exp(-torch.cdist(z, z).pow(2) / bandwidth)
     d = A.sum(1).rsqrt()
     return torch.eye(len(z), device=z.device, dtype=z.dtype) - d[:, None] * A * d[None, :]
 
@@ -154,10 +153,14 @@ def spectral_alignment_loss(source, target):
 
     Each domain's batch is a graph (Gaussian affinities, normalised
     Laplacian); the loss is the Euclidean distance between the sorted
-    eigenvalues (the smaller batch's count of them).
+    eigenvalues (the smaller batch's count of them). Both graphs use one
+    bandwidth, the source batch's mean squared distance, so the target
+    cannot match the source's spectrum by shrinking its features.
     """
-    ev_s = torch.linalg.eigvalsh(_normalised_laplacian(source))
-    ev_t = torch.linalg.eigvalsh(_normalised_laplacian(target))
+    d2 = torch.cdist(source, source).pow(2)
+    bandwidth = _bandwidth(d2, len(source)).clamp(min=1e-8)
+    ev_s = torch.linalg.eigvalsh(_normalised_laplacian(source, bandwidth))
+    ev_t = torch.linalg.eigvalsh(_normalised_laplacian(target, bandwidth))
     k = min(len(ev_s), len(ev_t))
     return torch.linalg.vector_norm(ev_s[:k] - ev_t[:k])
 
