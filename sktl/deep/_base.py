@@ -50,6 +50,8 @@ class _ActivationStore:
         self.store = store
 
     def __call__(self, module, inputs, output):
+        if output.dtype in (torch.float16, torch.bfloat16):  # mixed precision: losses in fp32
+            output = output.float()
         self.store[self.name] = output.flatten(1) if output.dim() > 2 else output
 
 
