@@ -51,7 +51,10 @@ class _MCD(DomainAdaptationNet):
     def mcd_heads_loss(self, batch, **fit_params):
         """Step B: the heads keep fitting the source and disagree most on the target."""
         Xi, yi = batch
-        y1, y2 = self._two_heads(Xi)
+        with torch.no_grad():  # the features are fixed in this step
+            self.infer(Xi)
+        z = self._captured_[self._last_layer()]
+        y1, y2 = get_layer(self.module_, self.head)(z), self.second_head_(z)
         yi = yi.to(y1.device)
         _, tgt, _, nt = self._split(Xi)
         loss = self.task_loss(y1, yi) + self.task_loss(y2, yi)
