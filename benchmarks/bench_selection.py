@@ -1,155 +1,222 @@
-"""Does a label-free scorer pick a good model? A SKADA-Bench-style selection study.
+"""The judge of the label-free decision: does it adapt when it should, and only then?
 
-For every data set (generated shifts and real benchmarks, all with known
-target labels), a grid of candidates (no adaptation, KMM, discriminative
-reweighting, CORAL, TCA, subspace alignment, each with a few
-hyper-parameters) is scored by cross-validation with
-``SourceTargetShuffleSplit`` and each scorer: plain source accuracy (what
-``GridSearchCV`` does by default), prediction entropy, importance-weighted
-accuracy, circular validation and deep embedded validation. Each scorer's pick is compared with the
-candidate of best *true* target accuracy (target labels are never used for
-fitting or scoring). Reported: how often the pick is within 1 point of the
-best, and the mean accuracy lost.
+For every task of ``benchmarks/_tasks.py`` (58: generated shifts of each kind
+including two without shift, wine, the 12 Office-Caltech pairs, digits, COIL,
+the 12 Amazon-review pairs, 12 NIR-corn instrument pairs for regression), the
+candidates of :func:`sktl.model_selection.default_candidates` around the
+user's model (StandardScaler + LogisticRegression, or + Ridge) are
 
-    python benchmarks/bench_selection.py
+1. fitted once on all rows with the target labels masked and scored on the
+   target labels (the truth, used only to judge), and
+2. cross-validated with :class:`~sktl.model_selection.SourceKFold`, recording
+   what every label-free criterion needs (the *evidence*, cached per task in
+   ``benchmarks/results/.selection_cache``).
+
+Each criterion, and the decision of :class:`~sktl.model_selection.AdaptationSearchCV`,
+is then a function of the evidence. Reported per criterion over the
+development and the confirmation half of the tasks (fixed split, see
+``_tasks.py``): **harm rate** (pick worse than no adaptation by more than 1
+accuracy point, or 2 % RMSE), **mean regret** to the best candidate (accuracy
+points; for regression, points of the no-adaptation RMSE) and **captured
+gain** (pick's gain over no adaptation divided by the best candidate's gain,
+over the tasks where the best candidate gains more than the harm margin).
+
+    python benchmarks/bench_selection.py collect [--only SUBSTRING] [--dev|--confirm]
+    python benchmarks/bench_selection.py study     # two circular variants set aside
+    python benchmarks/bench_selection.py report
 
 Writes benchmarks/results/selection.md.
 """
 
-import os
+import argparse
+import pickle
+import re
+import sys
+import time
 import warnings
 from pathlib import Path
 
 import numpy as np
-from sklearn.linear_model import LogisticRegression
-from sklearn.preprocessing import StandardScaler
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks._tasks import MAX_ROWS, all_tasks, split_tasks  # noqa: E402
 
 RESULTS = Path(__file__).parent / "results" / "selection.md"
-DATA = os.environ.get("SKTL_DATA", str(Path(__file__).resolve().parents[2] / "shared" / "data"))
+CACHE = Path(__file__).parent / "results" / ".selection_cache"
+N_SPLITS = 3
 
 
-def candidates(n_features=100):
-    from sktl import CORAL, KMM, TCA, DiscriminativeReweighter, SubspaceAlignment
-    from sktl.pipeline import make_da_pipeline
+def user_model(task):
+    """The model a user brings: scaled linear model."""
+    from sklearn.linear_model import LogisticRegression, Ridge
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
 
-    def lr(C=1.0):
-        return LogisticRegression(C=C, max_iter=500)
-
-    out = {f"no adaptation C={C}": make_da_pipeline(StandardScaler(), lr(C))
-           for C in (0.1, 1.0)}
-    for g in (0.01, 0.1):
-        out[f"KMM gamma={g}"] = make_da_pipeline(StandardScaler(),
-                                                 KMM(lr(), gamma=g, random_state=0))
-    out["DiscriminativeReweighter"] = make_da_pipeline(StandardScaler(),
-                                                       DiscriminativeReweighter(lr()))
-    for reg in (0.1, 1.0):
-        out[f"CORAL reg={reg}"] = make_da_pipeline(StandardScaler(), CORAL(reg=reg), lr())
-    for k in sorted({min(5, n_features - 1), min(20, n_features - 1)}):
-        out[f"TCA k={k}"] = make_da_pipeline(StandardScaler(), TCA(k, mu=1.0), lr())
-        out[f"SA k={k}"] = make_da_pipeline(StandardScaler(), SubspaceAlignment(k), lr())
-    return out
+    final = LogisticRegression(max_iter=1000) if task == "classification" else Ridge()
+    return make_pipeline(StandardScaler(), final)
 
 
-def datasets():
-    from sktl.datasets import (
-        load_coil,
-        load_office_caltech,
-        load_wine_quality,
-        make_domain_shift,
-    )
+def _quadratic(n_features):
+    from sklearn.linear_model import LogisticRegressionCV
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
-    for shift in ("covariate", "conditional"):
-        for seed in range(3):
-            X, y, sd = make_domain_shift(300, 300, shift=shift, n_features=5,
-                                         shift_strength=1.5, random_state=seed)
-            yield f"generated {shift} #{seed}", X, y, sd
-    X, y, sd = load_wine_quality()
-    rng = np.random.default_rng(0)
-    keep = np.r_[rng.choice(np.flatnonzero(sd > 0), 800, replace=False),
-                 rng.choice(np.flatnonzero(sd < 0), 800, replace=False)]
-    yield "wine red → white", X[keep], y[keep], sd[keep]
-    if Path(DATA).is_dir():
-        for s, t in (("caltech", "amazon"), ("amazon", "webcam"), ("webcam", "dslr")):
-            X, y, sd = load_office_caltech(s, t, data_home=DATA)
-            yield f"office {s} → {t}", X / X.sum(axis=1, keepdims=True), y, sd
-        X, y, sd = load_coil("coil1", "coil2", data_home=DATA)
-        yield "COIL1 → COIL2", X, y, sd
+    square = FunctionTransformer(lambda Z: np.hstack([Z, Z**2]) if Z.shape[1] <= 50 else Z)
+    return make_pipeline(StandardScaler(), square, StandardScaler(),
+                         LogisticRegressionCV(Cs=[1e-3, 1e-2, 1e-1, 1.0], cv=3,
+                                              scoring="neg_log_loss", max_iter=500))
 
 
-def study():
-    from sklearn import config_context
+def _linear(n_features):
+    from sktl.model_selection._evidence import domain_classifier
+
+    return domain_classifier()
+
+
+#: Domain classifiers whose density ratios the study compares (input space).
+RATIO_MODELS = {"lr": _linear, "quad": _quadratic}
+
+
+def _slug(name):
+    return re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")
+
+
+def truth_score(task, y_true, y_pred):
+    """Accuracy in points, or minus the RMSE (relative scale fixed later)."""
+    if task == "classification":
+        return 100.0 * float(np.mean(np.asarray(y_true) == np.asarray(y_pred)))
+    return -float(np.sqrt(np.mean((np.asarray(y_true, float) - np.asarray(y_pred, float)) ** 2)))
+
+
+def collect(task, candidates=None, reverse=True):
+    """Fill the task's cache with the truth and the evidence of every candidate."""
     from sklearn.base import clone
 
-    from sktl.metrics import (
-        CircularValidation,
-        DeepEmbeddedValidation,
-        ImportanceWeightedScorer,
-        PredictionEntropyScorer,
-    )
-    from sktl.model_selection import SourceTargetShuffleSplit
+    from sktl.model_selection import SourceKFold, default_candidates
+    from sktl.model_selection._evidence import domain_ratio, fit_with_domains, split_evidence
     from sktl.utils import mask_target_labels
 
-    scorers = {
-        "source accuracy (default CV)":
-            lambda est, X, y, sample_domain: est.score(X[sample_domain > 0],
-                                                       y[sample_domain > 0]),
-        "prediction entropy": PredictionEntropyScorer(),
-        "importance weighted": ImportanceWeightedScorer(),
-        "circular validation": CircularValidation(),
-        "deep embedded validation": DeepEmbeddedValidation(),
-    }
-    picks = {name: [] for name in scorers}
-    detail = []
-    for name, X, y, sd in datasets():
-        ym = mask_target_labels(y, sd)
-        cv = SourceTargetShuffleSplit(n_splits=3, test_size=0.3, random_state=0)
-        truth, estimates = {}, {s: {} for s in scorers}
-        for cand, est in candidates(X.shape[1]).items():
-            with warnings.catch_warnings(), config_context(enable_metadata_routing=True):
+    CACHE.mkdir(parents=True, exist_ok=True)
+    path = CACHE / f"{_slug(task.name)}.pkl"
+    store = pickle.loads(path.read_bytes()) if path.exists() else {"candidates": {}}
+    X, y, sd = task.load()
+    ym = mask_target_labels(y, sd, task=task.task)
+    if "splits" not in store:
+        splits = list(SourceKFold(N_SPLITS, random_state=0).split(X, ym, sample_domain=sd))
+        ratios = {name: [] for name in RATIO_MODELS}
+        for train, test in splits:
+            tr_s, tr_t = train[sd[train] > 0], train[sd[train] < 0]
+            src = test[sd[test] > 0]
+            for name, make in RATIO_MODELS.items():
+                ratios[name].append(domain_ratio(X[tr_s], X[tr_t], X[src], make(X.shape[1])))
+        store.update(splits=splits, ratio=ratios["lr"], ratios=ratios, y=y, sd=sd,
+                     task=task.task, family=task.family, n_features=X.shape[1])
+    classes = np.unique(y[sd > 0]) if task.task == "classification" else None
+    cands = candidates or default_candidates(user_model(task.task), X.shape[1], task.task)
+    for name, est in cands.items():
+        if name in store["candidates"]:
+            continue
+        start = time.perf_counter()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                full = fit_with_domains(clone(est), X, ym, sd)
+                truth = truth_score(task.task, y[sd < 0], full.predict(X[sd < 0]))
+            except Exception as exc:  # a candidate that cannot run here is reported
+                truth = np.nan
+                print(f"  {name}: full fit failed: {exc}", flush=True)
+        folds = [split_evidence(est, X, ym, sd, tr, te, task=task.task, classes=classes,
+                                reverse=reverse) for tr, te in store["splits"]]
+        store["candidates"][name] = {"truth": truth, "folds": folds,
+                                     "seconds": time.perf_counter() - start}
+        path.write_bytes(pickle.dumps(store))
+        print(f"  {task.name} | {name}: truth {truth:.3f} "
+              f"({time.perf_counter() - start:.1f} s)", flush=True)
+    return store
+
+
+class _Given:
+    """A stand-in "fitted model" whose target predictions are given."""
+
+    def __init__(self, pred):
+        self.pred = pred
+
+    def predict(self, X):
+        return self.pred
+
+
+def study_extras(task):
+    """Evidence for two circular-validation variants that the study tried and set aside.
+
+    * ``fixed_reverse``: the reverse model is always the user's own model
+      (no adaptation), trained on the candidate's target pseudo-labels;
+    * ``reverse_on_base``: the candidate's own method in reverse, trained on
+      the *no-adaptation* pseudo-labels (to pair the candidate's labels with
+      the baseline's under one reverse learner).
+    """
+    from sklearn.base import clone
+
+    from sktl.model_selection import default_candidates
+    from sktl.model_selection._evidence import _reverse_predictions
+    from sktl.utils import mask_target_labels
+
+    store = load_store(task)
+    if store is None:
+        return
+    X, y, sd = task.load()
+    ym = mask_target_labels(y, sd, task=task.task)
+    cands = default_candidates(user_model(task.task), X.shape[1], task.task)
+    base = store["candidates"]["no adaptation"]["folds"]
+    for name, cand in store["candidates"].items():
+        for k, ((train, _), fold) in enumerate(zip(store["splits"], cand["folds"])):
+            if "error" in fold:
+                continue
+            with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                fitted = clone(est).fit(X, ym, sample_domain=sd)
-                truth[cand] = fitted.score(X[sd < 0], y[sd < 0])
-                fold_scores = {s: [] for s in scorers}
-                for train, test in cv.split(X, sample_domain=sd):
-                    f = clone(est).fit(X[train], ym[train], sample_domain=sd[train])
-                    for s, scorer in scorers.items():
-                        try:
-                            fold_scores[s].append(
-                                scorer(f, X[test], ym[test], sample_domain=sd[test]))
-                        except ValueError:
-                            fold_scores[s].append(np.nan)
-            for s in scorers:
-                estimates[s][cand] = np.nanmean(fold_scores[s])
-        best = max(truth.values())
-        row = [name, f"{100 * best:.1f}"]
-        for s in scorers:
-            pick = max(estimates[s], key=lambda c, s=s: estimates[s][c])
-            loss = 100 * (best - truth[pick])
-            picks[s].append(loss)
-            row.append(f"{pick} ({loss:.1f})")
-        detail.append(row)
-        print(" | ".join(row), flush=True)
-    summary = ["| scorer | picks within 1 point of best | mean accuracy lost (points) |",
-               "|---|---:|---:|"]
-    for s, losses in picks.items():
-        losses = np.array(losses)
-        summary.append(f"| {s} | {np.sum(losses <= 1.0)}/{len(losses)} | {losses.mean():.1f} |")
-    head = "| data set | best target acc. | " + " | ".join(
-        f"{s}: pick (points lost)" for s in scorers) + " |"
-    table = [head, "|---|---:|" + "---|" * len(scorers)] + ["| " + " | ".join(r) + " |"
-                                                            for r in detail]
-    return "\n".join(summary), "\n".join(table)
+                if "fixed_reverse" not in fold:
+                    pseudo = np.asarray(fold["pred_tgt"])
+                    if task.task == "classification" and len(np.unique(pseudo)) < 2:
+                        fold["fixed_reverse"] = np.repeat(pseudo[:1], len(fold["src"]))
+                    else:
+                        model = clone(user_model(task.task)).fit(X[fold["tgt"]], pseudo)
+                        fold["fixed_reverse"] = model.predict(X[fold["src"]])
+                if "reverse_on_base" not in fold:
+                    fold["reverse_on_base"] = _reverse_predictions(
+                        cands[name], _Given(base[k]["pred_tgt"]), X, ym, sd, train,
+                        X[fold["src"]], task.task)
+    (CACHE / f"{_slug(task.name)}.pkl").write_bytes(pickle.dumps(store))
+
+
+def load_store(task):
+    path = CACHE / f"{_slug(task.name)}.pkl"
+    return pickle.loads(path.read_bytes()) if path.exists() else None
 
 
 def main():
-    summary, table = study()
-    text = (f"# Model selection without target labels\n\nGenerated by "
-            f"`python benchmarks/bench_selection.py`. {len(candidates())} candidates per data "
-            "set, 3 `SourceTargetShuffleSplit` folds; target labels used only to judge.\n\n"
-            f"{summary}\n\n## Per data set\n\n{table}\n")
-    RESULTS.parent.mkdir(exist_ok=True)
-    RESULTS.write_text(text)
-    print(text)
+    parser = argparse.ArgumentParser()
+    parser.add_argument("what", choices=["collect", "study", "report"])
+    parser.add_argument("--only", default=None)
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--dev", action="store_true")
+    group.add_argument("--confirm", action="store_true")
+    args = parser.parse_args()
+    dev, confirm = split_tasks(all_tasks())
+    tasks = dev if args.dev else confirm if args.confirm else dev + confirm
+    if args.only:
+        tasks = [t for t in tasks if args.only in t.name]
+    if args.what == "collect":
+        for task in tasks:
+            print(f"{task.name} (max {MAX_ROWS} rows per domain)", flush=True)
+            collect(task)
+    elif args.what == "study":
+        for task in tasks:
+            study_extras(task)
+            print(f"{task.name}: study variants done", flush=True)
+    else:
+        from benchmarks._selection_report import report
+
+        report(dev, confirm, RESULTS)
 
 
 if __name__ == "__main__":

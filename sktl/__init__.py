@@ -16,6 +16,7 @@ _LAZY = {
     "DiscriminativeReweighter": "._instance",
     "FEDA": "._augment",
     "KMM": "._kmm",
+    "MSDA": "._msda",
     "LabelledOnly": "._base",
     "TCA": "._feature",
     "JDA": "._feature",

@@ -3,9 +3,10 @@
 import warnings
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.base import clone
 from sklearn.utils._param_validation import HasMethods
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
 from ._base import BaseDAEstimator, _DelegatingMixin, _fit_params_subset
 from .exceptions import DomainWarning
@@ -45,6 +46,7 @@ class FEDA(_DelegatingMixin, BaseDAEstimator):
     Examples
     --------
     >>> import numpy as np
+import scipy.sparse as sp
     >>> from sklearn.linear_model import LogisticRegression
     >>> from sktl import FEDA
     >>> from sktl.datasets import make_domain_shift
@@ -55,6 +57,8 @@ class FEDA(_DelegatingMixin, BaseDAEstimator):
     (100,)
     """
 
+    _accept_sparse = "csr"
+
     __metadata_request__predict = {"sample_domain": True}
     _parameter_constraints = {"estimator": [HasMethods(["fit"])]}
     _strict_domains = True
@@ -63,6 +67,10 @@ class FEDA(_DelegatingMixin, BaseDAEstimator):
         self.estimator = estimator
 
     def _augment(self, X, sample_domain):
+        if sp.issparse(X):  # stays sparse: each block keeps its domain's rows
+            blocks = [X] + [sp.diags((sample_domain == d).astype(X.dtype)) @ X
+                            for d in self.domains_]
+            return sp.hstack(blocks, format="csr")
         blocks = [X] + [X * (sample_domain == d)[:, None] for d in self.domains_]
         return np.hstack(blocks)
 
@@ -100,7 +108,7 @@ class FEDA(_DelegatingMixin, BaseDAEstimator):
         return self
 
     def _prepare(self, X, sample_domain=None):
-        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
+        X = self._check_new_X(X)
         return self._augment(X, self._predict_domain(sample_domain, X.shape[0]))
 
     def predict(self, X, sample_domain=None):

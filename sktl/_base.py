@@ -27,6 +27,7 @@ from sklearn.utils.validation import _num_samples, check_is_fitted, validate_dat
 from .utils._domain import (
     TARGET_DOMAIN,
     _as_1d,
+    check_label_convention,
     check_sample_domain,
     check_y_domain,
     unlabelled_mask,
@@ -111,6 +112,17 @@ class DAMixin:
     # Subclasses set these to describe what they need.
     _requires_labelled_source = True  # fit raises when no source row is labelled
     _strict_domains = False  # predict/transform reject unseen *target* codes too
+    _accept_sparse = False  # "csr": scipy.sparse rows are taken (as CSR), never densified
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = bool(self._accept_sparse)
+        return tags
+
+    def _check_new_X(self, X):
+        """Validate rows seen after fit (same features, finite, dense or sparse as in fit)."""
+        return validate_data(self, X, reset=False, dtype=[np.float64, np.float32],
+                             accept_sparse=self._accept_sparse)
 
     def _task(self):
         return _estimator_task(getattr(self, "estimator", None))
@@ -124,6 +136,7 @@ class DAMixin:
         if reset:
             self._validate_params()
         check_params.setdefault("dtype", [np.float64, np.float32])
+        check_params.setdefault("accept_sparse", self._accept_sparse)
         X = validate_data(self, X, reset=reset, **check_params)
         y, sd = check_y_domain(
             y,
@@ -132,6 +145,14 @@ class DAMixin:
             task=self._task(),
             require_labelled_source=self._requires_labelled_source and y is not None,
         )
+        if not (sd > 0).any():
+            raise ValueError(
+                "No source rows: "
+                + ("sample_domain has no positive code. Mark source rows with positive "
+                   "domain codes (e.g. 1)." if sample_domain is not None else
+                   "every label in y is masked (-1 / NaN), so every row was taken as a "
+                   "target row. Pass sample_domain or the source rows' labels.")
+            )
         if reset:
             self.domains_ = np.unique(sd)
         return X, y, sd
@@ -235,7 +256,7 @@ class BaseDATransformer(DAMixin, TransformerMixin, BaseEstimator):
         X_new : ndarray of shape (n_samples, n_features_out)
         """
         check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
+        X = self._check_new_X(X)
         return self._transform(X, self._predict_domain(sample_domain, X.shape[0]))
 
 
@@ -411,11 +432,15 @@ class LabelledOnly(_DelegatingMixin, MetaEstimatorMixin, BaseEstimator):
         n = _num_samples(X)
         if y.shape[0] != n:
             raise ValueError(f"y has {y.shape[0]} entries but X has {n} rows.")
-        keep = ~unlabelled_mask(y, _estimator_task(self.estimator))
+        task = _estimator_task(self.estimator)
+        keep = ~unlabelled_mask(y, task)
         if not keep.any():
             raise ValueError(
                 "No labelled rows to fit on: every label is masked (-1 / NaN)."
             )
+        check_label_convention(
+            y, None if sample_domain is None else check_sample_domain(sample_domain, n),
+            task=task)
         self.estimator_ = clone(self.estimator).fit(
             _index_rows(X, keep), y[keep], **_fit_params_subset(fit_params, keep, n)
         )
@@ -504,4 +529,4 @@ class BaseReweighter(_DelegatingMixin, BaseDAEstimator):
         return self
 
     def _prepare(self, X):
-        return validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
+        return self._check_new_X(X)

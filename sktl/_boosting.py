@@ -16,7 +16,7 @@ from sklearn.ensemble._base import _set_random_states
 from sklearn.model_selection import KFold
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
 from ._base import BaseDAEstimator
 from .exceptions import DomainWarning
@@ -137,7 +137,7 @@ class _TrAdaBoostMixin:
 
     def _check_X(self, X):
         check_is_fitted(self)
-        return validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
+        return self._check_new_X(X)
 
 
 class TrAdaBoostClassifier(_TrAdaBoostMixin, BaseDAEstimator):
@@ -208,6 +208,8 @@ class TrAdaBoostClassifier(_TrAdaBoostMixin, BaseDAEstimator):
     >>> clf.predict(X[sd < 0]).shape
     (200,)
     """
+
+    _accept_sparse = "csr"
 
     def __init__(self, estimator, *, n_estimators=50, learning_rate=1.0, random_state=None):
         self.estimator = estimator
@@ -426,6 +428,8 @@ class TrAdaBoostR2(_RegressorMixinDA, _TrAdaBoostMixin, BaseDAEstimator):
     (200,)
     """
 
+    _accept_sparse = "csr"
+
     _parameter_constraints = {
         **_TrAdaBoostMixin._parameter_constraints,
         "loss": [StrOptions({"linear", "square", "exponential"})],
@@ -554,6 +558,8 @@ class TwoStageTrAdaBoostR2(_RegressorMixinDA, _TrAdaBoostMixin, BaseDAEstimator)
     >>> reg.fit(X, y_train, sample_domain=sd).predict(X[sd < 0]).shape
     (100,)
     """
+
+    _accept_sparse = "csr"
 
     _parameter_constraints = {
         **_TrAdaBoostMixin._parameter_constraints,

@@ -4,6 +4,7 @@ import warnings
 from numbers import Integral, Real
 
 import numpy as np
+import scipy.sparse as sp
 from scipy import linalg
 from sklearn.base import ClassNamePrefixFeaturesOutMixin, OneToOneFeatureMixin, clone
 from sklearn.exceptions import ConvergenceWarning
@@ -11,11 +12,11 @@ from sklearn.metrics.pairwise import pairwise_kernels
 from sklearn.neighbors import KNeighborsClassifier
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
-from sklearn.utils.validation import validate_data
 
 from ._base import BaseDAEstimator, BaseDATransformer, _DelegatingMixin
 from .utils._domain import unlabelled_mask
 from .utils._kernel import nystrom_map
+from .utils._sparse import MAX_SPARSE_FEATURES, check_sparse_width, mean_and_covariance, vstack
 
 
 def _sym_power(C, power):
@@ -73,6 +74,8 @@ class CORAL(OneToOneFeatureMixin, BaseDATransformer):
     True
     """
 
+    _accept_sparse = "csr"
+
     _parameter_constraints = {"reg": [Interval(Real, 0, None, closed="left")]}
 
     def __init__(self, reg=1.0):
@@ -81,18 +84,26 @@ class CORAL(OneToOneFeatureMixin, BaseDATransformer):
     def _fit(self, X, y, sample_domain):
         src, tgt = self._source_target_masks(sample_domain)
         eye = self.reg * np.eye(X.shape[1], dtype=X.dtype)
-        cs = np.atleast_2d(np.cov(X[src], rowvar=False, bias=True)) + eye
-        ct = np.atleast_2d(np.cov(X[tgt], rowvar=False, bias=True)) + eye
+        if sp.issparse(X):  # d x d statistics, never the dense n x d rows
+            check_sparse_width(X, "CORAL")
+            cs, ct = mean_and_covariance(X[src])[1] + eye, mean_and_covariance(X[tgt])[1] + eye
+        else:
+            cs = np.atleast_2d(np.cov(X[src], rowvar=False, bias=True)) + eye
+            ct = np.atleast_2d(np.cov(X[tgt], rowvar=False, bias=True)) + eye
         if self.reg == 0:
             jitter = 1e-10 * max(np.trace(cs), np.trace(ct), 1.0)
             cs, ct = cs + jitter * np.eye(len(cs)), ct + jitter * np.eye(len(ct))
         self.coral_matrix_ = _sym_power(cs, -0.5) @ _sym_power(ct, 0.5)
-        self.source_mean_ = X[src].mean(axis=0)
+        self.source_mean_ = np.asarray(X[src].mean(axis=0)).ravel()
         return self
 
     def _transform(self, X, sample_domain):
-        out = X.copy()
         src = sample_domain > 0
+        if sp.issparse(X):  # target rows pass unchanged: sparse stays sparse without source
+            if not src.any():
+                return X.copy()
+            X = X.toarray()  # re-coloured source rows are dense (d <= MAX_SPARSE_FEATURES)
+        out = X.copy()
         mean = self.source_mean_.astype(X.dtype, copy=False)
         out[src] = (X[src] - mean) @ self.coral_matrix_.astype(X.dtype, copy=False) + mean
         return out
@@ -124,7 +135,13 @@ def _mmd_vectors(sample_domain, y_pseudo=None, classes=None):
 def _generalised_top(A, B, k):
     """Top-``k`` eigenvectors of ``A w = lambda B w`` (A symmetric, B SPD)."""
     n = A.shape[0]
-    vals, vecs = linalg.eigh(A, B, subset_by_index=[n - k, n - 1])
+    try:
+        vals, vecs = linalg.eigh(A, B, subset_by_index=[n - k, n - 1])
+    except linalg.LinAlgError as exc:  # B lost definiteness to rounding (huge features)
+        raise ValueError(
+            "The eigenproblem is numerically singular (the features' scale swamps mu): "
+            "standardise the features first (e.g. StandardScaler) or raise mu."
+        ) from exc
     return vals[::-1], vecs[:, ::-1]
 
 
@@ -265,6 +282,8 @@ class TCA(ClassNamePrefixFeaturesOutMixin, BaseDATransformer):
     (200, 2)
     """
 
+    _accept_sparse = "csr"
+
     _parameter_constraints = {
         "n_components": [Interval(Integral, 1, None, closed="left")],
         "kernel": [StrOptions({"linear", "rbf", "poly", "polynomial", "sigmoid", "laplacian",
@@ -334,27 +353,28 @@ class TCA(ClassNamePrefixFeaturesOutMixin, BaseDATransformer):
         n, d = X.shape
         if not (sample_domain < 0).any():  # no target: the rows are their own target
             sample_domain = np.r_[sample_domain, -np.ones_like(sample_domain)]
-            X = np.vstack([X, X])
+            X = vstack([X, X])
             y = None if y is None else np.r_[y, y]
         if self.n_landmarks is not None:
             self.mode_ = "nystrom"
-            m = min(self.n_landmarks, len(X))
-            self.landmarks_ = X[rng.choice(len(X), m, replace=False)]
+            m = min(self.n_landmarks, X.shape[0])
+            self.landmarks_ = X[rng.choice(X.shape[0], m, replace=False)]
             self.nystrom_map_ = nystrom_map(self._k(self.landmarks_, self.landmarks_),
                                             self.landmarks_)
-        elif self.kernel == "linear" and d < len(X):
+        elif self.kernel == "linear" and d < X.shape[0] and not (
+                sp.issparse(X) and d > MAX_SPARSE_FEATURES):  # else the n x n dual
             self.mode_ = "primal"
         else:
             self.mode_ = "dual"
         k = self.n_components
         if self.mode_ == "dual":
-            if k > len(X) - 1:
+            if k > X.shape[0] - 1:
                 raise ValueError(f"n_components={k} must be below the number of training "
-                                 f"rows ({len(X)}).")
-            needed = 3 * 8 * len(X) ** 2 / 2**30  # the kernel and two n x n work arrays
+                                 f"rows ({X.shape[0]}).")
+            needed = 3 * 8 * X.shape[0] ** 2 / 2**30  # the kernel and two n x n work arrays
             if needed > self.max_dense_memory:
                 raise ValueError(
-                    f"The exact TCA of {len(X)} rows would need about {needed:.1f} GiB "
+                    f"The exact TCA of {X.shape[0]} rows would need about {needed:.1f} GiB "
                     f"(max_dense_memory={self.max_dense_memory} GiB). Set n_landmarks "
                     "(e.g. 500) for memory linear in the rows, or raise max_dense_memory."
                 )
@@ -368,14 +388,17 @@ class TCA(ClassNamePrefixFeaturesOutMixin, BaseDATransformer):
                                  f"the {self.mode_} problem; lower n_components.")
             self.eigenvalues_, W = self._solve_primal(F, y, sample_domain)
         self.components_ = _fix_signs(W)
-        if self.mode_ == "dual" and len(X) == n:  # kernel at hand: no second pass
+        if self.mode_ == "dual" and X.shape[0] == n:  # kernel at hand: no second pass
             return K @ self.components_
         return None
 
     def _solve_primal(self, F, y, sample_domain):
         V = F.T @ self._mmd_columns(F, y, sample_domain)
-        Fc = F - F.mean(axis=0)
-        A = Fc.T @ Fc
+        if sp.issparse(F):  # the centred scatter from d x d statistics
+            A = mean_and_covariance(F)[1] * F.shape[0]
+        else:
+            Fc = F - F.mean(axis=0)
+            A = Fc.T @ Fc
         B = V @ V.T + self.mu * np.eye(F.shape[1])
         return _generalised_top(A, B, self.n_components)
 
@@ -563,6 +586,8 @@ class SubspaceAlignment(ClassNamePrefixFeaturesOutMixin, BaseDATransformer):
     (100, 2)
     """
 
+    _accept_sparse = "csr"
+
     _parameter_constraints = {"n_components": [Interval(Integral, 1, None, closed="left")]}
 
     def __init__(self, n_components=10):
@@ -574,9 +599,16 @@ class SubspaceAlignment(ClassNamePrefixFeaturesOutMixin, BaseDATransformer):
         if k > X.shape[1]:
             raise ValueError(f"n_components={k} exceeds the {X.shape[1]} features.")
 
+        check_sparse_width(X, "SubspaceAlignment")
+
         def basis(rows):
-            mean = rows.mean(axis=0)
-            _, _, vt = linalg.svd(rows - mean, full_matrices=False)
+            if sp.issparse(rows):  # principal directions from the d x d covariance
+                mean, cov = mean_and_covariance(rows)
+                d = cov.shape[0]
+                vt = linalg.eigh(cov, subset_by_index=[d - k, d - 1])[1][:, ::-1].T
+            else:
+                mean = rows.mean(axis=0)
+                _, _, vt = linalg.svd(rows - mean, full_matrices=False)
             P = np.zeros((X.shape[1], k))
             P[:, : min(k, vt.shape[0])] = vt[:k].T
             return mean, _fix_signs(P) if np.any(P) else P
@@ -587,9 +619,13 @@ class SubspaceAlignment(ClassNamePrefixFeaturesOutMixin, BaseDATransformer):
         return self
 
     def _transform(self, X, sample_domain):
-        out = (X - self.target_mean_) @ self.target_components_
+        # (X - m) @ P as X @ P - m @ P: sparse rows are never centred (densified)
+        out = np.asarray(X @ self.target_components_) \
+            - self.target_mean_ @ self.target_components_
         src = sample_domain > 0
-        out[src] = (X[src] - self.source_mean_) @ self.source_components_ @ self.alignment_
+        if src.any():
+            Ps = self.source_components_ @ self.alignment_
+            out[src] = np.asarray(X[src] @ Ps) - self.source_mean_ @ Ps
         return out
 
     @property
@@ -640,6 +676,8 @@ class CORALEstimator(_DelegatingMixin, BaseDAEstimator):
     (3,)
     """
 
+    _accept_sparse = "csr"
+
     _parameter_constraints = {
         "estimator": [HasMethods(["fit"])],
         "reg": [Interval(Real, 0, None, closed="left")],
@@ -675,4 +713,4 @@ class CORALEstimator(_DelegatingMixin, BaseDAEstimator):
         return self
 
     def _prepare(self, X):
-        return validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
+        return self._check_new_X(X)

@@ -8,6 +8,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.utils._param_validation import HasMethods, Interval
 
 from ._base import BaseReweighter
+from .utils._sparse import vstack
 
 
 def domain_classifier_weights(X_source, X_target, domain_classifier=None, max_weight=None):
@@ -33,12 +34,13 @@ def domain_classifier_weights(X_source, X_target, domain_classifier=None, max_we
     weights : ndarray of shape (n_source,)
     """
     clf = LogisticRegression() if domain_classifier is None else clone(domain_classifier)
-    X = np.vstack([X_source, X_target])
-    d = np.r_[np.zeros(len(X_source)), np.ones(len(X_target))]
+    n_s, n_t = X_source.shape[0], X_target.shape[0]
+    X = vstack([X_source, X_target])
+    d = np.r_[np.zeros(n_s), np.ones(n_t)]
     clf.fit(X, d)
     col = int(np.flatnonzero(clf.classes_ == 1)[0])
     p_t = np.clip(clf.predict_proba(X_source)[:, col], 1e-12, 1 - 1e-12)
-    w = p_t / (1 - p_t) * (len(X_source) / len(X_target))
+    w = p_t / (1 - p_t) * (n_s / n_t)
     w *= len(w) / w.sum()
     if max_weight is not None:
         w = np.minimum(w, max_weight)
@@ -94,6 +96,8 @@ class DiscriminativeReweighter(BaseReweighter):
     >>> clf.weights_.shape
     (100,)
     """
+
+    _accept_sparse = "csr"
 
     _parameter_constraints = {
         "estimator": [HasMethods(["fit"]), None],

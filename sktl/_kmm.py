@@ -11,6 +11,7 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 
 from ._base import BaseReweighter
 from .utils._kernel import nystrom_map
+from .utils._sparse import vstack
 
 _GIB = 2**30
 
@@ -36,7 +37,7 @@ def _kernel(X, Y, kernel, gamma, degree, coef0, kernel_params):
 
 def _kernel_row_sums(X, Y, kernel_fn, block_bytes=2**27):
     """``k(X, Y) @ 1`` in row blocks of at most ``block_bytes`` (128 MiB)."""
-    batch = max(1, block_bytes // (8 * max(len(Y), 1)))
+    batch = max(1, block_bytes // (8 * max(Y.shape[0], 1)))
     out = np.empty(X.shape[0])
     for sl in gen_batches(X.shape[0], batch):
         out[sl] = kernel_fn(X[sl], Y).sum(axis=1)
@@ -265,6 +266,8 @@ class KMM(BaseReweighter):
     ((100,), True)
     """
 
+    _accept_sparse = "csr"
+
     _parameter_constraints = {
         "estimator": [HasMethods(["fit"]), None],
         "kernel": [StrOptions(set(PAIRWISE_KERNEL_FUNCTIONS) | {"polynomial"}), callable],
@@ -331,7 +334,7 @@ class KMM(BaseReweighter):
         return k
 
     def _fit_weights(self, X_source, X_target):
-        n_s, n_t = len(X_source), len(X_target)
+        n_s, n_t = X_source.shape[0], X_target.shape[0]
         eps = self.eps if self.eps is not None else (np.sqrt(n_s) - 1) / np.sqrt(n_s)
         lo, hi = max(0.0, n_s * (1 - eps)), n_s * (1 + eps)
         if lo > self.B * n_s:
@@ -404,7 +407,7 @@ class KMM(BaseReweighter):
         ``refine_size`` rows) and their exact ``kappa`` give the exact QP with
         all other weights fixed at 0, which FISTA solves.
         """
-        n_s, n_t = len(X_source), len(X_target)
+        n_s, n_t = X_source.shape[0], X_target.shape[0]
         support = np.flatnonzero(beta > 1e-10)
         size = min(n_s, max(self.refine_size, 4 * len(support)))
         score = kappa_approx - k_beta
@@ -427,13 +430,13 @@ class KMM(BaseReweighter):
 
     def _nystrom(self, X_source, X_target, kfn, rng):
         """Nyström features of the source rows and the sum of the target's."""
-        X_all = np.vstack([X_source, X_target])
-        m = min(self.n_components, len(X_all))
-        landmarks = X_all[rng.choice(len(X_all), m, replace=False)]
+        X_all = vstack([X_source, X_target])
+        m = min(self.n_components, X_all.shape[0])
+        landmarks = X_all[rng.choice(X_all.shape[0], m, replace=False)]
         proj = nystrom_map(kfn(landmarks, landmarks), landmarks)
         phi_s = np.vstack([kfn(X_source[sl], landmarks) @ proj
-                           for sl in gen_batches(len(X_source), 8192)])
+                           for sl in gen_batches(X_source.shape[0], 8192)])
         phi_t_sum = np.zeros(proj.shape[1])
-        for sl in gen_batches(len(X_target), 8192):
+        for sl in gen_batches(X_target.shape[0], 8192):
             phi_t_sum += (kfn(X_target[sl], landmarks) @ proj).sum(axis=0)
         return phi_s, phi_t_sum

@@ -38,10 +38,11 @@ class Entry:
         ``{check_name: reason}`` for estimator checks that genuinely conflict
         with domain adaptation (documented here, reviewed in PRs).
     sklearn_checks : bool
-        Run scikit-learn's ``parametrize_with_checks``. Off only for the skorch
-        nets: skorch's ``NeuralNet`` stores every ``**kwargs`` entry as a
-        parameter and re-initialises modules in ``fit``, which several checks
-        reject for every skorch model; they get all the other shared tests.
+        Run scikit-learn's ``parametrize_with_checks`` here. Off for the skorch
+        nets: they share one implementation of validation, prediction and
+        parameters, so ``tests/test_deep_checks.py`` runs the checks on one net
+        of each kind, with the checks skorch itself fails listed and explained;
+        every net gets all the other shared tests.
     """
 
     name: str
@@ -91,6 +92,12 @@ def _subspace(task):
     from sktl import SubspaceAlignment
 
     return SubspaceAlignment(n_components=2)
+
+
+def _msda(task):
+    from sktl import MSDA
+
+    return MSDA(n_layers=2)
 
 
 def _coral_estimator(task):
@@ -161,6 +168,8 @@ REGISTRY = [
     Entry("JDA", _jda, "transformer", ("classification",), grid={"mu": [0.1, 1.0]}),
     Entry("SubspaceAlignment", _subspace, "transformer", ("classification", "regression"),
           grid={"n_components": [1, 2]}),
+    Entry("MSDA", _msda, "transformer", ("classification", "regression"),
+          grid={"noise": [0.3, 0.7]}),
     Entry("CORALEstimator", _coral_estimator, "estimator", ("classification", "regression"),
           grid={"reg": [0.1, 1.0]}),
     Entry("DiscriminativeReweighter", _discriminative, "reweighter",

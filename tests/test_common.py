@@ -83,7 +83,8 @@ _CHECK_PAIRS = _instances()
 MASK_CONFLICT = {
     "check_classifiers_classes": (
         "the check trains on the labels {-1, 1}; in the sample_domain convention "
-        "(skada's) y = -1 marks an unlabelled row, so those rows are left out"
+        "(skada's) y = -1 marks an unlabelled row, so the labelled rows hold one class "
+        "and fit refuses them with a message naming LabelEncoder (check_label_convention)"
     ),
 }
 

@@ -185,7 +185,8 @@ def test_import_is_light():
 @parametrize_with_checks(
     [LabelledOnly(LogisticRegression()), LabelledOnly(Ridge())],
     expected_failed_checks=lambda est: {
-        "check_classifiers_classes": "y = -1 marks an unlabelled row (skada's convention)"
+        "check_classifiers_classes": "y = -1 marks an unlabelled row (skada's convention); "
+        "labels {-1, 1} are refused with a message naming LabelEncoder"
     } if is_classifier(est) else {},
 )
 def test_labelled_only_estimator_checks(estimator, check):

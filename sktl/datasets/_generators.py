@@ -140,8 +140,8 @@ def make_domain_shift(
     --------
     >>> from sktl.datasets import make_domain_shift
     >>> X, y, sd = make_domain_shift(50, 30, shift="label", random_state=0)
-    >>> X.shape, (sd < 0).sum()
-    ((80, 2), np.int64(30))
+    >>> X.shape, int((sd < 0).sum())
+    ((80, 2), 30)
     """
     if shift not in _SHIFTS:
         raise ValueError(f"shift must be one of {_SHIFTS}; got {shift!r}.")

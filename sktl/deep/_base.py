@@ -20,10 +20,14 @@ host-to-device copy per step), and the per-step losses are read back once
 per epoch.
 """
 
+from collections.abc import Mapping
 from typing import NamedTuple
 
 import numpy as np
 import torch
+from sklearn.base import BaseEstimator
+from sklearn.utils import check_array
+from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_feature_names
 from skorch import NeuralNet
 from skorch.dataset import Dataset as _SkorchDataset
@@ -176,13 +180,15 @@ class Phase(NamedTuple):
 _RESIDENT_BYTES = 2**30  # training data up to this size lives on the device
 
 
-class DomainAdaptationNet(NeuralNet):
+class DomainAdaptationNet(NeuralNet, BaseEstimator):
     """Base skorch net for deep domain adaptation (classification or regression).
 
     Subclasses set ``_task`` and override :meth:`domain_loss`. See
     :class:`~sktl.deep.DANClassifier` for the parameters.
     """
 
+    # BaseEstimator is a base of skorch's NeuralNet only from skorch 1.1 on; naming it
+    # here gives skorch 1.0 nets metadata routing (sample_domain in a Pipeline) and tags
     __metadata_request__fit = {"sample_domain": True}
     _task = "classification"
     _weight_domain_loss = True  # False: the method applies ``schedule()`` itself
@@ -240,10 +246,7 @@ class DomainAdaptationNet(NeuralNet):
         if module is None:
             self._captured_ = store = {}
             module = self.module_
-        for sub in module.modules():  # drop hooks of an earlier net, if any
-            for key, hook in list(sub._forward_hooks.items()):
-                if isinstance(hook, _ActivationStore):
-                    del sub._forward_hooks[key]
+        self._drop_hooks(module)
         for name in self._layer_names():
             get_layer(module, name).register_forward_hook(_ActivationStore(name, store))
 
@@ -273,6 +276,13 @@ class DomainAdaptationNet(NeuralNet):
             feats.append(self._captured_[self._last_layer()].float())
         self._mode_ = None
         return torch.cat(outs), torch.cat(feats)
+
+    def _drop_hooks(self, module=None):
+        """Remove the capturing hooks of an earlier net, if any (from ``module_`` by default)."""
+        for sub in (self.module_ if module is None else module).modules():
+            for key, hook in list(sub._forward_hooks.items()):
+                if isinstance(hook, _ActivationStore):
+                    del sub._forward_hooks[key]
 
     def __setstate__(self, state):
         super().__setstate__(state)
@@ -542,17 +552,32 @@ class DomainAdaptationNet(NeuralNet):
     def _prepare_X(self, X, reset=None):
         if reset is not None:  # record (fit) or check (predict) DataFrame column names
             _check_feature_names(self, X, reset=reset)
-        if hasattr(X, "to_numpy"):
-            X = X.to_numpy()
-        X = np.asarray(X)
-        if X.dtype.kind not in "fiub":
-            raise TypeError(f"X must be numeric; got dtype {X.dtype}.")
-        if X.ndim < 2:
-            raise ValueError(f"Expected a 2-d X (rows, features); got shape {X.shape}.")
-        X = X.astype(np.float32)
-        if not np.all(np.isfinite(X)):
-            raise ValueError("Input X contains NaN or infinity.")
+        # scikit-learn's validation and messages: rows first, any number of
+        # dimensions after (images), float32, finite, dense
+        X = check_array(X, allow_nd=True, dtype=np.float32, input_name="X")
+        if 0 in X.shape[1:]:
+            raise ValueError(f"Found array with 0 feature(s) (shape={X.shape}) while a "
+                             "minimum of 1 is required.")
         return X
+
+    def _encode_y(self, y, mask):
+        """Labels for the loop (class codes, -1 / NaN unlabelled); sets ``classes_``."""
+        if mask.all():
+            raise ValueError(f"{type(self).__name__} has no labelled row to learn from: every "
+                             "label in y is masked (-1 / NaN).")
+        if self._task != "classification":
+            self.n_outputs_ = 1
+            return np.where(mask, np.nan, y).astype(np.float32)
+        check_classification_targets(y[~mask])  # "Unknown label type: continuous"
+        self.classes_, codes = np.unique(y[~mask], return_inverse=True)
+        if len(self.classes_) < 2:
+            raise ValueError(
+                f"{type(self).__name__} needs samples of at least 2 classes in the labelled "
+                f"rows; got one class: {self.classes_.tolist()}.")
+        y_enc = np.full(len(y), -1, dtype=np.int64)
+        y_enc[~mask] = codes
+        self.n_outputs_ = len(self.classes_)
+        return y_enc
 
     def fit(self, X, y, sample_domain=None, **fit_params):
         """Train on labelled source rows and (unlabelled) target rows together.
@@ -578,14 +603,7 @@ class DomainAdaptationNet(NeuralNet):
         if y is None:
             raise ValueError(f"{type(self).__name__} needs y.")
         mask = unlabelled_mask(y, self._task)
-        if self._task == "classification":
-            self.classes_, codes = np.unique(y[~mask], return_inverse=True)
-            y_enc = np.full(len(y), -1, dtype=np.int64)
-            y_enc[~mask] = codes
-            self.n_outputs_ = len(self.classes_)
-        else:
-            y_enc = np.where(mask, np.nan, y).astype(np.float32)
-            self.n_outputs_ = 1
+        y_enc = self._encode_y(y, mask)
         self.input_shape_ = X.shape[1:]
         self.n_features_in_ = X.shape[1]
         self.domains_ = np.unique(sd)
@@ -634,7 +652,7 @@ class DomainAdaptationNet(NeuralNet):
         keep = ~unlabelled_mask(y, self._task)
         sw = None if sample_weight is None else np.asarray(sample_weight)[keep]
         metric = accuracy_score if self._task == "classification" else r2_score
-        return float(metric(y[keep], self.predict(np.asarray(X)[keep]), sample_weight=sw))
+        return float(metric(y[keep], self.predict(_take_rows(X, keep)), sample_weight=sw))
 
 
 class DomainAdaptationClassifierMixin:
@@ -675,7 +693,8 @@ class DomainAdaptationClassifierMixin:
         -------
         y_pred : ndarray of shape (n_samples,)
         """
-        return self.classes_[self.predict_proba(X).argmax(axis=1)]
+        proba = self.predict_proba(X)  # raises NotFittedError first when unfitted
+        return self.classes_[proba.argmax(axis=1)]
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -691,6 +710,11 @@ class DomainAdaptationRegressorMixin:
 
     _task = "regression"
     _estimator_type = "regressor"
+
+    @property
+    def predict_proba(self):
+        """A regressor has no probabilities (skorch's ``predict_proba`` is hidden)."""
+        raise AttributeError(f"{type(self).__name__} is a regressor: it has no predict_proba.")
 
     def predict(self, X):
         """Predicted values.
@@ -714,6 +738,18 @@ class DomainAdaptationRegressorMixin:
 
         tags.regressor_tags = RegressorTags()
         return tags
+
+
+def _n_rows(X):
+    """Number of rows of an array or of a dict of arrays."""
+    return len(next(iter(X.values()))) if isinstance(X, Mapping) else len(X)
+
+
+def _take_rows(X, rows):
+    """Rows of an array, or of every entry of a dict of arrays."""
+    if isinstance(X, Mapping):
+        return {k: np.asarray(v)[rows] for k, v in X.items()}
+    return np.asarray(X)[rows]
 
 
 def to_np(t):

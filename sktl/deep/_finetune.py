@@ -1,6 +1,10 @@
 """Model-based transfer: fine-tune a pretrained network on the target's few labels."""
 
+import copy
+from collections.abc import Mapping
+
 import numpy as np
+import scipy.sparse as sp
 import torch
 from torch import nn
 
@@ -9,8 +13,26 @@ from ._base import (
     DomainAdaptationClassifierMixin,
     DomainAdaptationNet,
     DomainAdaptationRegressorMixin,
+    _ActivationStore,
+    _n_rows,
+    _take_rows,
 )
 from ._modules import get_layer
+
+
+def _as_array(value, key):
+    """One entry of a dict input as a numpy array (integers stay integers)."""
+    if torch.is_tensor(value):
+        value = value.detach().cpu().numpy()
+    value = np.asarray(value)
+    if value.dtype.kind in "iub":
+        return value.astype(np.int64)
+    if value.dtype.kind != "f":
+        raise TypeError(f"X[{key!r}] must be numeric; got dtype {value.dtype}.")
+    value = value.astype(np.float32)
+    if not np.all(np.isfinite(value)):
+        raise ValueError(f"Input X[{key!r}] contains NaN or infinity.")
+    return value
 
 
 class _FineTuning(DomainAdaptationNet):
@@ -23,6 +45,69 @@ class _FineTuning(DomainAdaptationNet):
         self.freeze = freeze
         self.unfreeze_every = unfreeze_every
         self.backbone_lr_scale = backbone_lr_scale
+
+    # -- inputs: arrays, or a dict of arrays handed to the module as keywords ---
+    def _prepare_X(self, X, reset=None):
+        if not isinstance(X, Mapping) or sp.issparse(X):  # a dok_matrix is a dict
+            return super()._prepare_X(X, reset=reset)
+        if not X or "sample_domain" in X:
+            raise ValueError("A dict X needs at least one entry, and no 'sample_domain' "
+                             "entry (pass sample_domain to fit).")
+        X = {k: _as_array(v, k) for k, v in X.items()}
+        lengths = {k: len(v) if v.ndim else 0 for k, v in X.items()}
+        if len(set(lengths.values())) != 1 or 0 in lengths.values():
+            raise ValueError(f"Every entry of a dict X needs the same number (> 0) of rows; "
+                             f"got {lengths}.")
+        return X
+
+    def _check_X_predict(self, X):
+        if not isinstance(X, Mapping) and not isinstance(getattr(self, "input_shape_", None),
+                                                         dict):
+            return super()._check_X_predict(X)
+        if not hasattr(self, "module_"):
+            from sklearn.exceptions import NotFittedError
+
+            raise NotFittedError(f"This {type(self).__name__} is not fitted yet.")
+        X = self._prepare_X(X)
+        expected = sorted(self.input_shape_) if isinstance(self.input_shape_, dict) else None
+        if not isinstance(X, Mapping) or sorted(X) != expected:
+            raise ValueError(f"X must be a dict with the entries {expected} seen in fit.")
+        return X
+
+    def _loop_X(self, X, rows, code):
+        """What skorch iterates over: the rows' inputs and their domain code."""
+        X = _take_rows(X, rows)
+        sd = np.full(_n_rows(X), code, dtype=np.int64)
+        self._train_domains_ = sd
+        return {**X, "sample_domain": sd} if isinstance(X, Mapping) else \
+            {"X": X, "sample_domain": sd}
+
+    def infer(self, x, **fit_params):
+        if not isinstance(x, Mapping) or set(x) <= {"X", "sample_domain"}:
+            out = super().infer(x, **fit_params)
+        else:  # a dict input: its entries are the module's keyword arguments
+            x = {k: v.to(self.device) for k, v in x.items() if k != "sample_domain"}
+            out = self.module_(**x, **fit_params)
+        if torch.is_tensor(out):
+            return out
+        # e.g. a Hugging Face ``SequenceClassifierOutput``
+        return out.logits if hasattr(out, "logits") else out[0]
+
+    # -- network ------------------------------------------------------------------
+    def initialized_instance(self, instance_or_cls, kwargs):
+        out = super().initialized_instance(instance_or_cls, kwargs)
+        if out is self.module and isinstance(out, nn.Module):
+            # never alter the caller's network (its head is replaced, layers frozen);
+            # activations captured by another sktl net's hooks are not copied
+            memo = {id(hook.store): {} for m in out.modules()
+                    for hook in m._forward_hooks.values() if isinstance(hook, _ActivationStore)}
+            out = copy.deepcopy(out, memo)
+        return out
+
+    def _hook_layers(self):
+        """Fine-tuning aligns no layer: no activation is captured, ``adapt_layers`` is unused."""
+        self._captured_ = {}
+        self._drop_hooks()  # copied from another sktl net's module, if any
 
     def _load_pretrained(self):
         state = self.pretrained
@@ -79,7 +164,21 @@ class _FineTuning(DomainAdaptationNet):
         for _, params in frozen:
             for p in params:
                 p.requires_grad_(False)
-        self.frozen_layers_ = [g for g, _ in frozen]
+        # the units that gradual unfreezing frees, deepest last: each layer with
+        # parameters for an integer ``freeze``, each named layer for names
+        if self.freeze is None or isinstance(self.freeze, (int, np.integer)):
+            self.frozen_layers_ = [g for g, _ in frozen]
+        else:
+            order = {g: i for i, (g, _) in enumerate(groups)}
+            first = {n: min(order[g] for g, _ in frozen if g == n or g.startswith(n + "."))
+                     for n in names}
+            self.frozen_layers_ = sorted(dict.fromkeys(names), key=first.get)
+
+    def _unit_params(self, name):
+        """Parameters of the frozen unit ``name`` (a layer and everything under it)."""
+        exact = self.freeze is None or isinstance(self.freeze, (int, np.integer))
+        return [p for g, params in self._freeze_groups()
+                if g == name or (not exact and g.startswith(name + ".")) for p in params]
 
     def _build_optimizer(self):
         head = list(get_layer(self.module_, self.head).parameters())
@@ -100,7 +199,7 @@ class _FineTuning(DomainAdaptationNet):
         epoch = len(self.history) - self._finetune_start_
         if epoch > 0 and epoch % self.unfreeze_every == 0:
             name = self.frozen_layers_.pop()
-            params = dict(self._freeze_groups())[name]
+            params = self._unit_params(name)
             for p in params:
                 p.requires_grad_(True)
             self.optimizer_.add_param_group({"params": params,
@@ -125,8 +224,8 @@ class _FineTuning(DomainAdaptationNet):
         -------
         self : object
         """
-        X = self._prepare_X(X, reset=True)
-        y, sd = check_y_domain(y, sample_domain, len(X), task=self._task,
+        X = self._prepare_X(X, reset=None if isinstance(X, Mapping) else True)
+        y, sd = check_y_domain(y, sample_domain, _n_rows(X), task=self._task,
                                require_labelled_source=self.pretrained in (None, False))
         if y is None:
             raise ValueError(f"{type(self).__name__} needs y.")
@@ -137,16 +236,15 @@ class _FineTuning(DomainAdaptationNet):
         if not tgt.any():
             raise ValueError(f"{type(self).__name__} needs labelled target rows to fine-tune "
                              "on (negative sample_domain with a real label).")
-        if self._task == "classification":
-            self.classes_, codes = np.unique(y[~mask], return_inverse=True)
-            y_enc = np.full(len(y), -1, dtype=np.int64)
-            y_enc[~mask] = codes
-            self.n_outputs_ = len(self.classes_)
+        y_enc = self._encode_y(y, mask)
+        if isinstance(X, Mapping):
+            if self.module is None:
+                raise ValueError("A dict X needs a module that takes its entries as keyword "
+                                 "arguments (e.g. a Hugging Face model).")
+            self.input_shape_ = {k: v.shape[1:] for k, v in X.items()}
         else:
-            y_enc = np.where(mask, np.nan, y).astype(np.float32)
-            self.n_outputs_ = 1
-        self.input_shape_ = X.shape[1:]
-        self.n_features_in_ = X.shape[1]
+            self.input_shape_ = X.shape[1:]
+            self.n_features_in_ = X.shape[1]
         self.domains_ = np.unique(sd)
         seed = int(self.random_state) if self.random_state is not None else \
             int(np.random.default_rng().integers(2**31 - 1))
@@ -157,17 +255,15 @@ class _FineTuning(DomainAdaptationNet):
         if self.pretrained is not None and self.pretrained is not False:
             self._load_pretrained()
         elif src.any() and self.pretrain_epochs > 0:
-            self._train_domains_ = np.ones(int(src.sum()), dtype=np.int64)
-            self.fit_loop({"X": X[src], "sample_domain": self._train_domains_}, y_enc[src],
-                          epochs=self.pretrain_epochs, **fit_params)
+            self.fit_loop(self._loop_X(X, src, 1), y_enc[src], epochs=self.pretrain_epochs,
+                          **fit_params)
         self._reset_head()
         self._apply_freeze()
         self._build_optimizer()
         self._phase_ = "finetune"
         self._finetune_start_ = len(self.history)
-        self._train_domains_ = -np.ones(int(tgt.sum()), dtype=np.int64)
-        self.fit_loop({"X": X[tgt], "sample_domain": self._train_domains_}, y_enc[tgt],
-                      epochs=self.max_epochs, **fit_params)
+        self.fit_loop(self._loop_X(X, tgt, -1), y_enc[tgt], epochs=self.max_epochs,
+                      **fit_params)
         return self
 
 
@@ -180,12 +276,34 @@ _DOC = """
     are frozen, and it is trained on the labelled target rows, optionally
     unfreezing one layer every ``unfreeze_every`` epochs and with a smaller
     backbone learning rate (Yosinski et al., 2014; Howard &
-    Ruder, 2018).
+    Ruder, 2018). Nothing is aligned, so any network works: no
+    ``adapt_layers`` is needed, and the ``module`` instance given is copied,
+    never changed.
+
+    ``X`` is an array (rows first: tabular rows, images of shape
+    ``(n, channels, height, width)``, ...) cast to float32, or a dict of
+    arrays whose entries the module takes as keyword arguments, e.g. the
+    ``input_ids`` and ``attention_mask`` of a tokenizer for a Hugging Face
+    model: integer entries stay integers, and a model output with
+    ``logits`` is read as the logits.
+
+    Pretrained weights are read from the local disk only. A state_dict saved
+    with ``torch.save(model.state_dict(), path)`` is given as
+    ``pretrained=path`` with ``module`` set to the same architecture; a Hugging
+    Face model saved with ``save_pretrained(folder)`` (or a downloaded
+    checkpoint folder) is loaded by the caller and given as an instance::
+
+        from transformers import AutoModelForSequenceClassification
+        model = AutoModelForSequenceClassification.from_pretrained(
+            "/path/to/local/folder", local_files_only=True)
+        clf = FineTuningClassifier(module=model, pretrained=True, head="classifier",
+                                   freeze=["bert.embeddings", "bert.encoder"])
 
     Parameters
     ----------
     module : nn.Module class or instance, default=None
-        The network; None uses :class:`~sktl.deep.MLPModule`.
+        The network; None uses :class:`~sktl.deep.MLPModule`. An instance is
+        deep-copied at each fit.
     pretrained : bool, dict, str or path, default=None
         Weights to start from: True keeps the weights of the ``module``
         instance given, a dict is a state_dict, a path a file holding one.
@@ -194,12 +312,15 @@ _DOC = """
     pretrain_epochs : int, default=30
         Epochs of source pretraining.
     head : str, default="head"
-        Name of the output ``nn.Linear`` to replace.
+        Name of the output ``nn.Linear`` to replace (``"fc"`` in torchvision's
+        ResNets, ``"classifier"`` in Hugging Face sequence classifiers).
     freeze : int, str or list of str, default=None
         Freeze the first ``freeze`` layers with parameters (by depth), or the
-        layers with these names.
+        layers with these names and everything inside them.
     unfreeze_every : int, default=None
-        Unfreeze the deepest frozen layer every so many epochs.
+        Gradual unfreezing: every so many epochs, unfreeze the deepest frozen
+        unit — one layer with parameters for an integer ``freeze``, one of the
+        named layers (the last named first) for names.
     backbone_lr_scale : float, default=1.0
         Learning rate of the backbone relative to ``lr`` (the head's).
     max_epochs : int, default=50
@@ -211,9 +332,11 @@ _DOC = """
     module_ : nn.Module
         The fine-tuned network.
     frozen_layers_ : list of str
-        Layers still frozen at the end.
+        Units still frozen at the end.
     history : skorch History
         Both phases' epochs.
+    input_shape_ : tuple or dict
+        Shape of a row of ``X``, or of each entry of a dict ``X``.
 
     References
     ----------
@@ -225,7 +348,18 @@ _DOC = """
 
 
 class FineTuningClassifier(DomainAdaptationClassifierMixin, _FineTuning):
-    __doc__ = "Fine-tune a pretrained classifier on the target's few labels.\n" + _DOC
+    __doc__ = "Fine-tune a pretrained classifier on the target's few labels.\n" + _DOC + """
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sktl.deep import FineTuningClassifier
+    >>> from sktl.datasets import make_domain_shift
+    >>> X, y, sd = make_domain_shift(60, 60, random_state=0)
+    >>> y_few = np.where((sd < 0) & (np.arange(len(y)) % 6 != 0), -1, y)  # 10 target labels
+    >>> clf = FineTuningClassifier(pretrain_epochs=2, max_epochs=2, freeze=1, random_state=0)
+    >>> clf.fit(X, y_few, sample_domain=sd).predict(X[sd < 0]).shape
+    (60,)
+"""
 
 
 class FineTuningRegressor(DomainAdaptationRegressorMixin, _FineTuning):

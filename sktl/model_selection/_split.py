@@ -134,6 +134,111 @@ class SourceTargetShuffleSplit(BaseCrossValidator):
             yield test
 
 
+class SourceKFold(BaseCrossValidator):
+    """K-fold over the labelled source rows; every target row is in every part.
+
+    The splitter of label-free model selection in the transductive setting
+    sktl works in: the unlabelled target rows are available when a model is
+    fitted, and it is on them that the model is deployed. Each split holds
+    out one fold of the labelled rows of every source domain (stratified by
+    class for classification); the training part is the other folds plus
+    every target row (and every unlabelled row), and the validation part is
+    the held-out source rows plus, again, every target row. Label-free
+    criteria score the held-out source rows with their labels (e.g.
+    importance weighting) and the target rows without them (e.g. prediction
+    entropy). Labelled target rows, when some exist, are folded like source
+    rows, so that a :class:`~sktl.metrics.SupervisedScorer` can use them.
+
+    Parameters
+    ----------
+    n_splits : int, default=5
+        Number of folds (at least 2).
+    shuffle : bool, default=True
+        Shuffle the labelled rows before folding.
+    random_state : int, RandomState instance or None, default=None
+        Controls the shuffling.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sktl.model_selection import SourceKFold
+    >>> y = np.array([0, 1, 0, 1, 0, 1, -1, -1])
+    >>> sd = np.array([1, 1, 1, 1, 1, 1, -2, -2])
+    >>> [test.tolist() for _, test in SourceKFold(2, random_state=0).split(
+    ...     np.zeros((8, 1)), y, sample_domain=sd)]
+    [[2, 3, 6, 7], [0, 1, 4, 5, 6, 7]]
+    """
+
+    __metadata_request__split = {"sample_domain": True}
+
+    def __init__(self, n_splits=5, *, shuffle=True, random_state=None):
+        self.n_splits = n_splits
+        self.shuffle = shuffle
+        self.random_state = random_state
+
+    def split(self, X, y=None, groups=None, sample_domain=None):
+        """Generate train/test indices.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,), default=None
+            Labels with -1 / NaN for unlabelled rows; needed to know which
+            rows are labelled (without it every source row is).
+        groups : array-like of shape (n_samples,), default=None
+            Used as ``sample_domain`` when that is not given.
+        sample_domain : array-like of shape (n_samples,), default=None
+
+        Yields
+        ------
+        train, test : ndarray of int
+        """
+        if not isinstance(self.n_splits, numbers.Integral) or self.n_splits < 2:
+            raise ValueError(f"n_splits must be an integer >= 2; got {self.n_splits!r}.")
+        sd = _resolve_split_domain(X, y, groups, sample_domain)
+        labelled = np.ones(len(sd), bool) if y is None else ~unlabelled_mask(np.asarray(y))
+        rng = check_random_state(self.random_state)
+        fold = np.full(len(sd), -1)
+        for code in np.unique(sd):
+            rows = np.flatnonzero((sd == code) & labelled)
+            if code < 0 and len(rows) == 0:
+                continue
+            if code > 0 and len(rows) < self.n_splits:
+                raise ValueError(
+                    f"SourceKFold(n_splits={self.n_splits}) needs at least {self.n_splits} "
+                    f"labelled rows in every source domain; domain {code} has {len(rows)}.")
+            strata = np.asarray(y)[rows].astype(str) if y is not None else np.zeros(len(rows))
+            for value in np.unique(strata):  # deal each class round-robin: stratified
+                members = rows[strata == value]
+                if self.shuffle:
+                    members = rng.permutation(members)
+                start = rng.randint(self.n_splits) if self.shuffle else 0
+                fold[members] = (start + np.arange(len(members))) % self.n_splits
+        shared = np.flatnonzero(fold < 0)
+        for k in range(self.n_splits):
+            held = np.flatnonzero(fold == k)
+            yield (np.sort(np.r_[np.flatnonzero((fold >= 0) & (fold != k)), shared]),
+                   np.sort(np.r_[held, shared]))
+
+    def get_n_splits(self, X=None, y=None, groups=None, sample_domain=None):
+        """Number of folds.
+
+        Parameters
+        ----------
+        X, y, groups, sample_domain : object
+            Ignored, present for API compatibility.
+
+        Returns
+        -------
+        n_splits : int
+        """
+        return self.n_splits
+
+    def _iter_test_indices(self, X=None, y=None, groups=None):  # pragma: no cover
+        for _, test in self.split(X, y, groups):
+            yield test
+
+
 class LeaveOneDomainOut(BaseCrossValidator):
     """Hold out one domain at a time (for data with several source domains).
 

@@ -91,6 +91,90 @@ def unlabelled_mask(y, task="auto"):
     )
 
 
+LABEL_CONVENTION_HINT = (
+    "sktl, like skada, reserves y = -1 for unlabelled rows (NaN in regression). If -1 "
+    "is one of your classes (e.g. {-1, +1} labels from svmlight files or sentiment "
+    "data), re-encode y before fitting, e.g. "
+    "y = sklearn.preprocessing.LabelEncoder().fit_transform(y) ({-1, +1} -> {0, 1}), "
+    "and keep -1 for the rows whose label is unknown."
+)
+"""The fix named by every error about the -1 label convention."""
+
+
+def _minus_one_rows(y, task):
+    """Rows whose label is the mask value -1 itself (not NaN / None)."""
+    mask = unlabelled_mask(y, task)
+    if y.dtype.kind in "iuf":
+        return mask & (y == MASKED_LABEL)
+    if y.dtype.kind != "O":
+        return np.zeros(y.shape, bool)
+    return mask & np.array([v is not None and not (isinstance(v, float) and v != v)
+                            for v in y], dtype=bool)
+
+
+def check_label_convention(y, sample_domain=None, *, task="auto"):
+    """Refuse labels where the mask value -1 is evidently a real class.
+
+    ``y = -1`` marks an unlabelled row, so a classifier given the labels
+    ``{-1, +1}`` would silently drop one class. Two situations betray the
+    mistake and raise a ValueError that explains the convention and the fix:
+
+    * ``sample_domain`` is given and some *source* rows carry -1 while other
+      source rows carry real labels: source rows are labelled by definition,
+      so their -1 is a class;
+    * ``sample_domain`` is not given (the domains are inferred from the mask),
+      the task is classification, and the labelled rows hold a single class:
+      the rows with -1 were most likely the other class.
+
+    Masked target rows, a fully unlabelled source (for unsupervised
+    transformers) and regression targets (where only NaN masks) pass. With
+    ``task="auto"`` (an estimator that does not know the task, e.g. an
+    unsupervised transformer) float labels pass too, since they may be
+    integer-valued regression targets; the classifier after it checks them.
+
+    Parameters
+    ----------
+    y : array-like of shape (n_samples,) or None
+    sample_domain : array-like of shape (n_samples,) or None
+        The domain codes the caller gave (not inferred ones).
+    task : {"auto", "classification", "regression"}, default="auto"
+    """
+    if y is None or task == "regression":
+        return
+    y = _as_1d(y)
+    if task == "auto" and y.dtype.kind == "f":
+        return
+    minus_one = _minus_one_rows(y, task)
+    if not minus_one.any():
+        return
+    labelled = ~unlabelled_mask(y, task)
+    if sample_domain is not None:
+        src = np.asarray(sample_domain) > 0
+        if (minus_one & src).any() and (labelled & src).any():
+            classes = np.unique(y[labelled & src].astype(str) if y.dtype.kind == "O"
+                                else y[labelled & src])
+            raise ValueError(
+                f"{int((minus_one & src).sum())} source rows (positive sample_domain) carry "
+                f"y = -1 next to source rows labelled {_short_list(classes)}: source rows "
+                "are labelled, so -1 looks like one of your classes. " + LABEL_CONVENTION_HINT
+            )
+        return
+    if task == "classification":
+        classes = np.unique(y[labelled].astype(str) if y.dtype.kind == "O" else y[labelled])
+        if len(classes) == 1:
+            raise ValueError(
+                f"The labelled rows hold a single class ({_short_list(classes)[1:-1]}): the "
+                f"{int(minus_one.sum())} rows with y = -1 were taken as unlabelled target "
+                "rows because sample_domain was not given. A classifier needs at least "
+                "2 classes. " + LABEL_CONVENTION_HINT
+            )
+
+
+def _short_list(values, n=5):
+    values = [v.item() if hasattr(v, "item") else v for v in values]
+    return str(values[:n])[:-1] + (", ...]" if len(values) > n else "]")
+
+
 def check_sample_domain(sample_domain, n_samples):
     """Validate a ``sample_domain`` array and return it as integers.
 
@@ -176,6 +260,12 @@ def check_y_domain(
     -------
     y : ndarray of shape (n_samples,) or None
     sample_domain : ndarray of int of shape (n_samples,)
+
+    Raises
+    ------
+    ValueError
+        Besides shape and domain errors, when the mask value -1 is evidently
+        a real class (see :func:`check_label_convention`).
     """
     if y is not None:
         y = _as_1d(y)
@@ -186,6 +276,7 @@ def check_y_domain(
         if y.dtype.kind == "f" and np.any(np.isinf(y)):
             raise ValueError("y contains infinity; mark unlabelled rows with NaN or -1.")
     if sample_domain is None:
+        check_label_convention(y, None, task=task)
         if y is None:
             sd = np.full(n_samples, SOURCE_DOMAIN, dtype=np.int64)
         else:
@@ -219,6 +310,7 @@ def check_y_domain(
                 "No labelled source rows: every source row has a masked label "
                 "(-1 or NaN)."
             )
+    check_label_convention(y, sd, task=task)
     return y, sd
 
 
@@ -292,6 +384,9 @@ def source_target_merge(X_source, X_target, y_source, y_target=None, *, task="au
     y_target : array-like of shape (n_target,), default=None
         Target labels if some are known; mask unknown ones with -1 / NaN.
     task : {"auto", "classification", "regression"}, default="auto"
+        With classification labels, ``y_source`` may not hold -1 next to
+        other labels: -1 marks unlabelled rows, so it cannot be a class
+        (re-encode such labels with :class:`~sklearn.preprocessing.LabelEncoder`).
 
     Returns
     -------
@@ -321,11 +416,10 @@ def source_target_merge(X_source, X_target, y_source, y_target=None, *, task="au
             f"{X_source.shape[0]} rows."
         )
     n_t = X_target.shape[0]
+    if task == "auto":
+        task = "regression" if type_of_target(y_source) == "continuous" else "classification"
     if y_target is None:
-        continuous = task == "regression" or (
-            task == "auto" and type_of_target(y_source) == "continuous"
-        )
-        if continuous:
+        if task == "regression":
             y_target = np.full(n_t, np.nan)
             y_source = y_source.astype(float)
         else:
@@ -342,6 +436,7 @@ def source_target_merge(X_source, X_target, y_source, y_target=None, *, task="au
     sd = np.concatenate(
         [np.full(X_source.shape[0], SOURCE_DOMAIN), np.full(n_t, TARGET_DOMAIN)]
     ).astype(np.int64)
+    check_label_convention(y, sd, task=task)  # -1 in y_source is a class, not a mask
     return X, y, sd
 
 

@@ -3,9 +3,22 @@
 import warnings
 
 import numpy as np
+import scipy.sparse as sp
 from scipy import linalg
 
 from ..exceptions import NearSingularKernelWarning
+
+
+def _n_distinct_rows(X):
+    """Distinct rows of a dense or sparse matrix (sparse rows are never densified)."""
+    if not sp.issparse(X):
+        return len(np.unique(X, axis=0))
+    X = sp.csr_matrix(X, copy=True)
+    X.sum_duplicates()
+    X.eliminate_zeros()
+    X.sort_indices()
+    return len({(X.indices[a:b].tobytes(), X.data[a:b].tobytes())
+                for a, b in zip(X.indptr[:-1], X.indptr[1:])})
 
 
 def nystrom_map(K_landmarks, landmarks, rtol=1e-10):
@@ -19,10 +32,10 @@ def nystrom_map(K_landmarks, landmarks, rtol=1e-10):
     means duplicated data, so a :class:`~sktl.exceptions.NearSingularKernelWarning`
     says so.
     """
-    n_dup = len(landmarks) - len(np.unique(landmarks, axis=0))
+    n_dup = landmarks.shape[0] - _n_distinct_rows(landmarks)
     if n_dup:
         warnings.warn(
-            f"{n_dup} of the {len(landmarks)} landmarks duplicate other rows, so the "
+            f"{n_dup} of the {landmarks.shape[0]} landmarks duplicate other rows, so the "
             "landmark kernel is near-singular; the duplicated directions are dropped "
             "(regularised pseudo-inverse). De-duplicate the rows or use fewer landmarks.",
             NearSingularKernelWarning,

@@ -1,0 +1,183 @@
+"""AdaptationSearchCV: the label-free decision, its splitter, candidates and report."""
+
+import pickle
+import warnings
+
+import numpy as np
+import pytest
+from sklearn import config_context
+from sklearn.base import clone
+from sklearn.exceptions import FitFailedWarning
+from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from sktl import CORAL, KMM, DiscriminativeReweighter, LabelledOnly, make_da_pipeline
+from sktl.datasets import make_domain_shift
+from sktl.model_selection import (
+    AdaptationSearchCV,
+    SourceKFold,
+    default_candidates,
+    no_adaptation,
+)
+from sktl.utils import mask_target_labels
+
+
+def _user_model(task="classification"):
+    final = LogisticRegression() if task == "classification" else Ridge()
+    return make_pipeline(StandardScaler(), final)
+
+
+# --------------------------------------------------------------------------- splitter
+def test_source_kfold_holds_out_each_labelled_row_once_and_shares_target_rows():
+    X, y, sd = make_domain_shift(60, 40, random_state=0, mask_target=True)
+    seen = []
+    for train, test in SourceKFold(3, random_state=0).split(X, y, sample_domain=sd):
+        tgt = np.flatnonzero(sd < 0)
+        assert set(tgt) <= set(train) and set(tgt) <= set(test)
+        held = test[sd[test] > 0]
+        assert not set(held) & set(train)
+        seen.extend(held)
+        # stratified: both classes in every held-out fold
+        assert len(np.unique(y[held])) == 2
+    assert sorted(seen) == list(np.flatnonzero(sd > 0))
+
+
+def test_source_kfold_errors():
+    X, y, sd = make_domain_shift(4, 10, random_state=0, mask_target=True)
+    with pytest.raises(ValueError, match="at least 5 labelled rows"):
+        list(SourceKFold(5).split(X, y, sample_domain=sd))
+    with pytest.raises(ValueError, match="n_splits"):
+        list(SourceKFold(1).split(X, y, sample_domain=sd))
+
+
+# ------------------------------------------------------------------------- candidates
+def test_no_adaptation_strips_every_da_step():
+    pipe = make_da_pipeline(StandardScaler(), CORAL(), LogisticRegression(C=3.0))
+    base = no_adaptation(pipe)
+    assert [type(s).__name__ for _, s in base.steps] == ["StandardScaler", "LabelledOnly"]
+    assert base[-1].estimator.C == 3.0
+    rew = no_adaptation(make_pipeline(StandardScaler(), KMM(Ridge(alpha=2.0))))
+    assert isinstance(rew[-1], LabelledOnly) and rew[-1].estimator.alpha == 2.0
+    assert isinstance(no_adaptation(DiscriminativeReweighter(LogisticRegression())),
+                      LabelledOnly)
+    with pytest.raises(ValueError, match="no wrapped estimator"):
+        no_adaptation(KMM())
+
+
+def test_default_candidates_keep_the_users_preprocessing_and_model():
+    model = _user_model()
+    cands = default_candidates(model, n_features=5)
+    assert next(iter(cands)) == "no adaptation"
+    for name, est in cands.items():
+        assert isinstance(est, Pipeline), name
+        assert isinstance(est.steps[0][1], StandardScaler), name
+    reg = default_candidates(_user_model("regression"), n_features=5)
+    assert not any(name.startswith("JDA") for name in reg)  # classification only
+
+
+# ----------------------------------------------------------------------------- search
+@pytest.fixture(scope="module")
+def covariate_search():
+    X, y, sd = make_domain_shift(200, 200, shift="covariate", n_features=3, noise=0.2,
+                                 random_state=0)
+    ym = mask_target_labels(y, sd)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        search = AdaptationSearchCV(_user_model(), random_state=0).fit(X, ym, sample_domain=sd)
+    return search, X, y, sd
+
+
+def test_search_behaves_like_grid_search(covariate_search):
+    search, X, y, sd = covariate_search
+    res = search.cv_results_
+    n = len(res["candidate"])
+    assert res["candidate"][0] == "no adaptation"
+    for key in ("mean_test_source", "se_test_importance_weighted", "rank_test_source",
+                "mean_fit_time"):
+        assert len(res[key]) == n
+    assert res["candidate"][search.best_index_] == search.best_candidate_
+    assert search.best_params_ == {"candidate": search.best_candidate_}
+    assert search.predict(X[sd < 0]).shape == ((sd < 0).sum(),)
+    assert search.predict_proba(X[:3]).shape == (3, 2)
+    assert 0 <= search.score(X[sd < 0], y[sd < 0]) <= 1
+    assert list(search.classes_) == [0, 1]
+    report = search.decision_report_
+    assert report["chosen"].sum() == 1
+    assert set(report["candidate"]) == set(res["candidate"])
+    assert report.loc[report["chosen"], "candidate"].item() == search.best_candidate_
+    assert search.decision_ in ("adapt", "do not adapt") and search.reason_
+
+
+def test_search_pickles_and_clones(covariate_search):
+    search, X, *_ = covariate_search
+    again = pickle.loads(pickle.dumps(search))
+    np.testing.assert_array_equal(again.predict(X), search.predict(X))
+    assert clone(search).get_params()["estimator"] is not search.estimator
+
+
+def test_param_grid_over_a_da_pipeline_and_explicit_candidates():
+    X, y, sd = make_domain_shift(120, 120, shift="conditional", random_state=1,
+                                 mask_target=True)
+    pipe = make_da_pipeline(StandardScaler(), CORAL(), LogisticRegression())
+    search = AdaptationSearchCV(pipe, {"coral__reg": [0.1, 1.0]}, refit=False,
+                                random_state=0).fit(X, y, sample_domain=sd)
+    assert list(search.cv_results_["candidate"]) == ["no adaptation", "coral__reg=0.1",
+                                                     "coral__reg=1.0"]
+    assert not hasattr(search, "best_estimator_")
+    named = AdaptationSearchCV(_user_model(), candidates={"coral": pipe},
+                               random_state=0).fit(X, y, sample_domain=sd)
+    assert list(named.cv_results_["candidate"]) == ["no adaptation", "coral"]
+    with pytest.raises(ValueError, match="reserved"):
+        AdaptationSearchCV(_user_model(), candidates={"no adaptation": pipe}).fit(
+            X, y, sample_domain=sd)
+
+
+def test_failing_candidate_is_reported_not_raised():
+    X, y, sd = make_domain_shift(80, 80, random_state=0, mask_target=True)
+    bad = make_da_pipeline(CORAL(reg=-1.0), LogisticRegression())
+    with pytest.warns(FitFailedWarning, match="failed"):
+        search = AdaptationSearchCV(_user_model(), candidates={"bad": bad},
+                                    random_state=0).fit(X, y, sample_domain=sd)
+    row = search.decision_report_.set_index("candidate").loc["bad"]
+    assert row["reason"].startswith("failed") and not row["chosen"]
+    assert search.best_candidate_ == "no adaptation"
+
+
+def test_time_budget_skips_and_reports():
+    X, y, sd = make_domain_shift(80, 80, random_state=0, mask_target=True)
+    search = AdaptationSearchCV(_user_model(), time_budget=1e-9, random_state=0).fit(
+        X, y, sample_domain=sd)
+    report = search.decision_report_
+    assert (report["reason"] == "skipped: time budget spent").sum() == len(report) - 1
+    assert search.best_candidate_ == "no adaptation"
+
+
+def test_regression_search_runs_with_regression_criteria():
+    X, y, sd = make_domain_shift(150, 150, task="regression", shift="covariate",
+                                 random_state=0, mask_target=True)
+    search = AdaptationSearchCV(_user_model("regression"), random_state=0).fit(
+        X, y, sample_domain=sd)
+    assert "mean_test_importance_weighted" in search.cv_results_
+    assert "mean_test_prediction_entropy" not in search.cv_results_
+    assert np.isfinite(search.predict(X[sd < 0])).all()
+
+
+def test_routing_and_inferred_domains_agree():
+    X, y, sd = make_domain_shift(100, 100, shift="conditional", random_state=2,
+                                 mask_target=True)
+    kw = dict(candidates={"coral": make_da_pipeline(StandardScaler(), CORAL(),
+                                                    LogisticRegression())}, random_state=0)
+    inferred = AdaptationSearchCV(_user_model(), **kw).fit(X, y)
+    with config_context(enable_metadata_routing=True):
+        routed = AdaptationSearchCV(_user_model(), **kw).fit(X, y, sample_domain=sd)
+    assert inferred.best_candidate_ == routed.best_candidate_
+    np.testing.assert_allclose(inferred.cv_results_["mean_test_source"],
+                               routed.cv_results_["mean_test_source"])
+
+
+def test_no_target_rows_keeps_the_baseline_with_a_warning():
+    X, y, _ = make_domain_shift(60, 60, random_state=0)
+    with pytest.warns(UserWarning, match="No target rows"):
+        search = AdaptationSearchCV(_user_model(), random_state=0).fit(X, y)
+    assert search.best_candidate_ == "no adaptation"
