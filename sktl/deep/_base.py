@@ -119,6 +119,10 @@ class DomainBatchSampler:
         return int(np.ceil((self.sd > 0).sum() / self.half))
 
 
+#: Entries the training loop adds to a batch's ``X`` dict (never a module's input).
+LOOP_KEYS = frozenset({"sample_domain", "index", "n_source"})
+
+
 class _Batches:
     """Batches sliced from whole-data tensors, for skorch's loops.
 
@@ -398,10 +402,16 @@ class DomainAdaptationNet(NeuralNet, BaseEstimator):
         """The training batches' sampler (CAN swaps in a class-aware one)."""
         return DomainBatchSampler(sample_domain, self.batch_size, self._generator_)
 
-    def on_train_end(self, net, **kwargs):
-        super().on_train_end(net, **kwargs)
-        for name in ("_train_tensors_", "_step_cache_", "_batch_index_"):  # not pickled
-            self.__dict__.pop(name, None)
+    #: Attributes that live during a training loop only (never pickled with the net,
+    #: never seen by predict); methods add their own (memory banks, pseudo-labels).
+    _transient = ("_train_tensors_", "_step_cache_", "_batch_index_", "_mode_")
+
+    def fit_loop(self, X, y=None, epochs=None, **fit_params):
+        try:
+            return super().fit_loop(X, y, epochs=epochs, **fit_params)
+        finally:
+            for name in self._transient:
+                self.__dict__.pop(name, None)
 
     # -- training step ------------------------------------------------------------
     def infer(self, x, **fit_params):
@@ -513,7 +523,8 @@ class DomainAdaptationNet(NeuralNet, BaseEstimator):
 
     def _set_training(self, training=True):
         super()._set_training(training)
-        self._mode_ = training
+        if self.__dict__.get("_mode_") is not None:  # (predict leaves the net's dict alone)
+            self._mode_ = None
 
     def on_epoch_begin(self, net, **kwargs):
         super().on_epoch_begin(net, **kwargs)

@@ -199,6 +199,8 @@ class CANClassifier(DomainAdaptationClassifierMixin, DomainAdaptationNet):
         self.classes_per_batch = classes_per_batch
         self.n_cluster_iter = n_cluster_iter
 
+    _transient = DomainAdaptationNet._transient + ("_labels_", "_labels_device_")
+
     def _make_sampler(self, sample_domain, y):
         return ClassAwareBatchSampler(sample_domain, self.batch_size, self._generator_,
                                       lambda: getattr(self, "_labels_", None),
@@ -254,7 +256,3 @@ class CANClassifier(DomainAdaptationClassifierMixin, DomainAdaptationNet):
             source[k], target[k], ys, yt, self.n_outputs_, kernel_mul=self.kernel_mul,
             kernel_num=self.kernel_num) for k in source)
 
-    def on_train_end(self, net, **kwargs):
-        super().on_train_end(net, **kwargs)
-        for name in ("_labels_", "_labels_device_"):
-            self.__dict__.pop(name, None)

@@ -58,9 +58,7 @@ class SPAClassifier(DomainAdaptationClassifierMixin, _DANN):
             self._bank_ = {"slot": slot, "features": F.normalize(z, dim=1),
                            "probs": torch.softmax(logits, dim=1)}
 
-    def on_train_end(self, net, **kwargs):
-        super().on_train_end(net, **kwargs)
-        self.__dict__.pop("_bank_", None)
+    _transient = _DANN._transient + ("_bank_",)
 
     def _nap_loss(self, z, logits, rows):
         bank = self._bank_
