@@ -322,7 +322,8 @@ def report():
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--data", choices=DATASETS)
+    parser.add_argument("--data", choices=DATASETS, help="one data set (default: all, then "
+                        "--report)")
     parser.add_argument("--libs", default="sktl,skada,adapt")
     parser.add_argument("--methods", default=",".join(METHODS),
                         help="comma-separated method names (as in the table)")
@@ -334,7 +335,10 @@ def main():
         return report()
     globals()["EPOCHS"] = args.epochs
     torch.set_num_threads(max(1, (os.cpu_count() or 2) // 2))
-    run_part(args.data, args.libs.split(","), args.methods.split(","), args.seeds)
+    for data in [args.data] if args.data else DATASETS:  # no --data: everything (hours)
+        run_part(data, args.libs.split(","), args.methods.split(","), args.seeds)
+    if not args.data:
+        report()
 
 
 if __name__ == "__main__":
