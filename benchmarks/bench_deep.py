@@ -244,8 +244,25 @@ RUNNERS = {"sktl": run_sktl, "skada": run_skada, "adapt": run_adapt}
 LIB_COL = {"sktl": 0, "skada": 1, "adapt": 2}
 
 
+def warm_up(data, lib, methods):
+    """One untimed one-epoch fit, so that imports and first-call costs are not timed."""
+    global EPOCHS
+    method = next((m for m in methods if METHODS[m][LIB_COL[lib]] is not None
+                   and m not in ("ADDA", "MCD", "WANN (5 % labels)")), None)
+    if method is None:
+        return
+    X, y, sd = load(data, 0)
+    epochs, EPOCHS = EPOCHS, 1
+    try:
+        RUNNERS[lib](method, X, y, sd, 0, few_labels(sd, 0))
+    finally:
+        EPOCHS = epochs
+
+
 def run_part(data, libs, methods, seeds):
     rows = []
+    for lib in libs:
+        warm_up(data, lib, methods)
     for method in methods:
         for lib in libs:
             if METHODS[method][LIB_COL[lib]] is None:
