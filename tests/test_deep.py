@@ -318,3 +318,25 @@ def test_make_da_pipeline_leaves_the_nets_unwrapped():
     pipe = make_da_pipeline(StandardScaler(), DANNClassifier(max_epochs=2, random_state=0))
     pipe.fit(X, y)  # target rows inferred from the masked labels
     assert list(pipe[-1].domains_) == [-2, 1]
+
+
+def test_train_split_keeps_domain_batches():
+    from skorch.callbacks import Callback
+    from skorch.dataset import ValidSplit
+
+    class Record(Callback):
+        def initialize(self):
+            self.sources = []
+            return self
+
+        def on_batch_end(self, net, batch=None, training=False, **kwargs):
+            if training:
+                self.sources.append(int((batch[0]["sample_domain"] > 0).sum()))
+
+    X, y, sd, _, _ = rotated_moons(0, n=100)
+    record = Record()
+    net = DANNClassifier(max_epochs=2, batch_size=32, random_state=0, callbacks=[record],
+                         train_split=ValidSplit(5, stratified=False))
+    net.fit(X, y, sample_domain=sd)
+    assert np.isfinite(net.history[-1, "valid_loss"])
+    assert set(record.sources) == {16}  # every training batch: 16 source + 16 target rows

@@ -34,6 +34,7 @@ from skorch.dataset import Dataset as _SkorchDataset
 from skorch.dataset import unpack_data
 from skorch.utils import TeeGenerator
 from torch import nn
+from torch.utils.data import Subset
 
 from ..utils._domain import check_y_domain, unlabelled_mask
 from ._modules import MLPModule, get_layer
@@ -127,8 +128,8 @@ class _Batches:
     """Batches sliced from whole-data tensors, for skorch's loops.
 
     Training batches are ``({"X", "sample_domain", "index", "n_source"}, y)``
-    with the source rows first; evaluation batches are ``(X, None)`` slices
-    in order.
+    with the source rows first; evaluation batches are ``(X, y)`` slices in
+    order (``y`` None for prediction).
     """
 
     def __init__(self, X, y=None, sample_domain=None, batch_size=64, sampler=None,
@@ -145,7 +146,8 @@ class _Batches:
         dev = torch.device(self.device)
         if self.sampler is None:
             for i in range(0, len(self.X), self.batch_size):
-                yield self.X[i:i + self.batch_size].to(dev, non_blocking=True), None
+                y = None if self.y is None else self.y[i:i + self.batch_size].to(dev)
+                yield self.X[i:i + self.batch_size].to(dev, non_blocking=True), y
             return
         batches = self.sampler.epoch()
         half = self.sampler.half if self.sampler.balanced() else None
@@ -380,18 +382,37 @@ class DomainAdaptationNet(NeuralNet, BaseEstimator):
         return report
 
     # -- batches -------------------------------------------------------------------
+    @staticmethod
+    def _arrays(dataset):
+        """``(X, y, sample_domain)`` arrays behind a skorch dataset (or a subset of one,
+        as a ``train_split`` makes), or None when batches must go through a DataLoader."""
+        rows = None
+        if isinstance(dataset, Subset):
+            dataset, rows = dataset.dataset, np.asarray(dataset.indices)
+        if not isinstance(dataset, _SkorchDataset):
+            return None
+        X, y, sd = dataset.X, dataset.y, None
+        if isinstance(X, dict):
+            if set(X) != {"X", "sample_domain"}:
+                return None
+            X, sd = X["X"], X["sample_domain"]
+        if not isinstance(X, np.ndarray):
+            return None
+        if rows is not None:
+            X, y, sd = X[rows], None if y is None else np.asarray(y)[rows], \
+                None if sd is None else np.asarray(sd)[rows]
+        return X, y, sd
+
     def get_iterator(self, dataset, training=False):
-        fast = isinstance(dataset, _SkorchDataset) and (
-            isinstance(dataset.X, np.ndarray)
-            or (isinstance(dataset.X, dict) and set(dataset.X) == {"X", "sample_domain"}))
-        if not fast:
+        arrays = self._arrays(dataset)
+        if arrays is None or (training and (arrays[1] is None or arrays[2] is None)):
             return super().get_iterator(dataset, training=training)
-        X = dataset.X["X"] if isinstance(dataset.X, dict) else dataset.X
-        X = torch.as_tensor(np.ascontiguousarray(X, dtype=np.float32))
-        if not training:
-            return _Batches(X, batch_size=self.batch_size, device=self.device)
-        sd = torch.as_tensor(np.asarray(dataset.X["sample_domain"], dtype=np.int64))
-        y = torch.as_tensor(np.asarray(dataset.y))
+        X = torch.as_tensor(np.ascontiguousarray(arrays[0], dtype=np.float32))
+        if not training:  # prediction, or the validation of a train_split
+            y = None if arrays[1] is None else torch.as_tensor(np.asarray(arrays[1]))
+            return _Batches(X, y, batch_size=self.batch_size, device=self.device)
+        sd = torch.as_tensor(np.asarray(arrays[2], dtype=np.int64))
+        y = torch.as_tensor(np.asarray(arrays[1]))
         home = self.device if X.element_size() * X.nelement() <= _RESIDENT_BYTES else "cpu"
         X, y, sd = X.to(home), y.to(home), sd.to(home)
         self._train_tensors_ = {"X": X, "y": y, "sample_domain": sd}
