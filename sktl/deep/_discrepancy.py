@@ -221,6 +221,7 @@ class CANClassifier(DomainAdaptationClassifierMixin, DomainAdaptationNet):
             return
         _, z = self._full_pass(data["X"])
         z = torch.nn.functional.normalize(z, dim=1)
+        src, tgt, y = src.to(z.device), tgt.to(z.device), y.to(z.device)
         n_classes = self.n_outputs_
         ys = y[src].long()
         centres = torch.zeros(n_classes, z.shape[1], device=z.device)
