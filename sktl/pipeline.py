@@ -7,12 +7,22 @@ from ._base import DAMixin, LabelledOnly
 __all__ = ["LabelledOnly", "make_da_pipeline"]
 
 
+def _requests_domains(step):
+    """Whether ``step.fit`` asks for ``sample_domain`` (e.g. the sktl.deep nets)."""
+    try:
+        routing = step.get_metadata_routing()
+        return bool(routing.consumes(method="fit", params={"sample_domain"}))
+    except (AttributeError, TypeError):
+        return False
+
+
 def _needs_wrapping(step):
     return (
         step not in (None, "passthrough")
         and not isinstance(step, (DAMixin, LabelledOnly))
         and hasattr(step, "fit")
         and not hasattr(step, "transform")
+        and not _requests_domains(step)
     )
 
 

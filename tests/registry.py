@@ -158,8 +158,11 @@ def _deep(name):
         import sktl.deep as deep
 
         cls = getattr(deep, name + ("Classifier" if task == "classification" else "Regressor"))
-        kw = {"pretrain_epochs": 3} if name == "FineTuning" else {}
-        return cls(max_epochs=3, batch_size=32, random_state=0, **kw)
+        kw = {"FineTuning": {"pretrain_epochs": 3}, "ADDA": {"pretrain_epochs": 1},
+              "WDGRL": {"critic_steps": 2}, "MCD": {"n_generator_steps": 2},
+              # a few target rows make one batch: more (cheap) epochs to learn anything
+              "TargetOnly": {"max_epochs": 30, "lr": 1e-2}}.get(name, {})
+        return cls(**{"max_epochs": 3, "batch_size": 32, "random_state": 0, **kw})
 
     return make
 
@@ -366,6 +369,28 @@ REGISTRY = [
           grid={"reg": [0.5, 1.0]}, sklearn_checks=False),
     Entry("JAN", _deep("JAN"), "estimator", ("classification",),
           grid={"reg": [0.3, 1.0]}, sklearn_checks=False),
+    Entry("TargetOnlyNet", _deep("TargetOnly"), "estimator", ("classification", "regression"),
+          needs_target_labels=True, grid={"lr": [1e-3, 3e-3]}, sklearn_checks=False),
+    Entry("MCC", _deep("MCC"), "estimator", ("classification",),
+          grid={"temperature": [2.0, 2.5]}, sklearn_checks=False),
+    Entry("CDAN", _deep("CDAN"), "estimator", ("classification",),
+          grid={"entropy_conditioning": [False, True]}, sklearn_checks=False),
+    Entry("MDD", _deep("MDD"), "estimator", ("classification",),
+          grid={"margin": [2.0, 4.0]}, sklearn_checks=False),
+    Entry("ADDA", _deep("ADDA"), "estimator", ("classification", "regression"),
+          grid={"discriminator_hidden": [16, 32]}, sklearn_checks=False),
+    Entry("WDGRL", _deep("WDGRL"), "estimator", ("classification", "regression"),
+          grid={"gradient_penalty": [1.0, 10.0]}, sklearn_checks=False),
+    Entry("MCD", _deep("MCD"), "estimator", ("classification", "regression"),
+          grid={"reg": [0.5, 1.0]}, sklearn_checks=False),
+    Entry("CAN", _deep("CAN"), "estimator", ("classification",),
+          grid={"reg": [0.1, 0.3]}, sklearn_checks=False),
+    Entry("SPA", _deep("SPA"), "estimator", ("classification",),
+          grid={"reg_spectral": [0.5, 1.0]}, sklearn_checks=False),
+    Entry("DeepJDOT", _deep("DeepJDOT"), "estimator", ("classification", "regression"),
+          grid={"reg_dist": [0.1, 1.0]}, sklearn_checks=False),
+    Entry("WANN", _deep("WANN"), "estimator", ("classification", "regression"),
+          needs_target_labels=True, grid={"weighter_hidden": [16, 32]}, sklearn_checks=False),
     Entry("FineTuning", _deep("FineTuning"), "estimator", ("classification", "regression"),
           needs_target_labels=True, grid={"freeze": [None, 1]}, sklearn_checks=False),
     Entry("LabelShiftClassifier", _label_shift, "estimator", ("classification",),

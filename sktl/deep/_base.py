@@ -4,11 +4,24 @@ A method is a domain loss: :class:`DomainAdaptationNet` draws source and
 target rows together in every mini-batch, computes the task loss on the
 labelled rows only, and adds ``reg * domain_loss(...)`` computed on the
 activations of the layers named in ``adapt_layers`` (captured by forward
-hooks, so any ``nn.Module`` works). DAN, Deep CORAL, DANN and JAN only
-override :meth:`DomainAdaptationNet.domain_loss`.
+hooks, so any ``nn.Module`` works). Most methods only override
+:meth:`DomainAdaptationNet.domain_loss`, adding modules in
+:meth:`~DomainAdaptationNet.initialize_domain_components`; an adversary sits
+behind a gradient reversal, so one optimizer step trains both players.
+
+Methods that alternate updates of different parameter groups (MCD, ADDA,
+WDGRL) declare them once: :meth:`~DomainAdaptationNet.players` names the
+parameter groups (one optimizer each) and ``phases`` lists the updates of a
+training step as :class:`Phase` tuples; one ``train_step`` runs them all.
+
+Speed: batches are cut from tensors placed on the device once per fit, with
+the indices of a whole epoch drawn at once (no per-row Python work, no
+host-to-device copy per step), and the per-step losses are read back once
+per epoch.
 """
 
 from collections.abc import Mapping
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -17,9 +30,11 @@ from sklearn.utils import check_array
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_feature_names
 from skorch import NeuralNet
+from skorch.dataset import Dataset as _SkorchDataset
 from skorch.dataset import unpack_data
+from skorch.utils import TeeGenerator
 from torch import nn
-from torch.utils.data import DataLoader, Sampler
+from torch.utils.data import Subset
 
 from ..utils._domain import check_y_domain, unlabelled_mask
 from ._modules import MLPModule, get_layer
@@ -40,15 +55,28 @@ class _ActivationStore:
         self.store = store
 
     def __call__(self, module, inputs, output):
+        if output.dtype in (torch.float16, torch.bfloat16):  # mixed precision: losses in fp32
+            output = output.float()
         self.store[self.name] = output.flatten(1) if output.dim() > 2 else output
 
 
-class DomainBatchSampler(Sampler):
+class DomainBatchSampler:
     """Mini-batches holding ``batch_size // 2`` source and as many target rows.
 
-    An epoch walks once through the source rows in random order; target rows
-    are drawn in random order too and recycled when they run out. Without
-    target rows it yields ordinary shuffled batches.
+    An epoch walks once through the source rows in random order (the last
+    batch is topped up with other source rows, so every batch is balanced);
+    target rows are drawn in random order too and recycled when they run out.
+    Without target (or without source) rows it yields ordinary shuffled
+    batches. Each batch is a ``LongTensor`` of row indices, source rows first.
+
+    Parameters
+    ----------
+    sample_domain : array-like of shape (n_samples,)
+        Positive codes for source rows, negative for target rows.
+    batch_size : int
+        Rows per batch (both domains together).
+    generator : torch.Generator
+        Source of randomness.
     """
 
     def __init__(self, sample_domain, batch_size, generator):
@@ -56,29 +84,106 @@ class DomainBatchSampler(Sampler):
         self.batch_size = batch_size
         self.generator = generator
 
-    def _perm(self, idx):
-        return idx[torch.randperm(len(idx), generator=self.generator).numpy()]
+    def _perms(self, idx, n):
+        """``n`` indices from back-to-back random permutations of ``idx``."""
+        reps = -(-n // len(idx))
+        return torch.cat([idx[torch.randperm(len(idx), generator=self.generator)]
+                          for _ in range(reps)])[:n]
+
+    @property
+    def half(self):
+        """Rows of each domain in a batch."""
+        return max(1, self.batch_size // 2)
+
+    def balanced(self):
+        """Whether batches mix source and target rows."""
+        return bool((self.sd > 0).any() and (self.sd < 0).any())
+
+    def epoch(self):
+        """The batches of one epoch: a 2-d tensor (balanced) or a list of index tensors."""
+        if not self.balanced():
+            rows = torch.randperm(len(self.sd), generator=self.generator)
+            return list(torch.split(rows, self.batch_size))
+        src = torch.from_numpy(np.flatnonzero(self.sd > 0))
+        tgt = torch.from_numpy(np.flatnonzero(self.sd < 0))
+        half, n_batches = self.half, len(self)
+        s = self._perms(src, n_batches * half).view(n_batches, half)
+        t = self._perms(tgt, n_batches * half).view(n_batches, half)
+        return torch.cat([s, t], dim=1)
 
     def __iter__(self):
-        src, tgt = np.flatnonzero(self.sd > 0), np.flatnonzero(self.sd < 0)
-        if len(tgt) == 0 or len(src) == 0:
-            rows = self._perm(np.arange(len(self.sd)))
-            for i in range(0, len(rows), self.batch_size):
-                yield rows[i:i + self.batch_size].tolist()
-            return
-        half = max(1, self.batch_size // 2)
-        s, t, j = self._perm(src), self._perm(tgt), 0
-        for i in range(0, len(s), half):
-            if j + half > len(t):
-                t, j = self._perm(tgt), 0
-            yield np.r_[s[i:i + half], t[j:j + half]].tolist()
-            j += half
+        return iter(self.epoch())
 
     def __len__(self):
-        n_src = int((self.sd > 0).sum())
-        if n_src == 0 or (self.sd < 0).sum() == 0:
+        if not self.balanced():
             return int(np.ceil(len(self.sd) / self.batch_size))
-        return int(np.ceil(n_src / max(1, self.batch_size // 2)))
+        return int(np.ceil((self.sd > 0).sum() / self.half))
+
+
+#: Entries the training loop adds to a batch's ``X`` dict (never a module's input).
+LOOP_KEYS = frozenset({"sample_domain", "index", "n_source"})
+
+
+class _Batches:
+    """Batches sliced from whole-data tensors, for skorch's loops.
+
+    Training batches are ``({"X", "sample_domain", "index", "n_source"}, y)``
+    with the source rows first; evaluation batches are ``(X, y)`` slices in
+    order (``y`` None for prediction).
+    """
+
+    def __init__(self, X, y=None, sample_domain=None, batch_size=64, sampler=None,
+                 device="cpu"):
+        self.X, self.y, self.sd = X, y, sample_domain
+        self.batch_size, self.sampler, self.device = batch_size, sampler, device
+
+    def __len__(self):
+        if self.sampler is not None:
+            return len(self.sampler)
+        return int(np.ceil(len(self.X) / self.batch_size))
+
+    def __iter__(self):
+        dev = torch.device(self.device)
+        if self.sampler is None:
+            for i in range(0, len(self.X), self.batch_size):
+                y = None if self.y is None else self.y[i:i + self.batch_size].to(dev)
+                yield self.X[i:i + self.batch_size].to(dev, non_blocking=True), y
+            return
+        batches = self.sampler.epoch()
+        half = self.sampler.half if self.sampler.balanced() else None
+        if isinstance(batches, torch.Tensor):
+            batches = batches.to(self.X.device)
+        move = self.X.device != dev  # data too large to live on the device
+        for idx in batches:
+            n_source = half if half is not None else len(idx) * bool((self.sampler.sd > 0).any())
+            X, y, sd = self.X[idx], self.y[idx], self.sd[idx]
+            if move:
+                X, y, sd, idx = (t.to(dev, non_blocking=True) for t in (X, y, sd, idx))
+            yield {"X": X, "sample_domain": sd, "index": idx, "n_source": n_source}, y
+
+
+class Phase(NamedTuple):
+    """One update within a training step of an alternating method.
+
+    Attributes
+    ----------
+    loss : str
+        Name of the net's method ``loss(batch) -> {"loss": tensor, ...}``
+        computing this update's loss (its dict may also hold ``y_pred``).
+    players : tuple of str
+        The parameter groups (keys of :meth:`DomainAdaptationNet.players`)
+        that this update changes; the others keep their values.
+    repeat : int or str, default=1
+        How many times the update runs per batch, or the name of an integer
+        parameter of the net holding that number.
+    """
+
+    loss: str
+    players: tuple
+    repeat: object = 1
+
+
+_RESIDENT_BYTES = 2**30  # training data up to this size lives on the device
 
 
 class DomainAdaptationNet(NeuralNet, BaseEstimator):
@@ -138,21 +243,52 @@ class DomainAdaptationNet(NeuralNet, BaseEstimator):
         self.initialize_domain_components()
         return self
 
-    def _hook_layers(self):
-        """Capture the adapted layers' outputs with (picklable) forward hooks."""
-        self._captured_ = {}
-        self._drop_hooks()
-        layers = (self.adapt_layers,) if isinstance(self.adapt_layers, str) else self.adapt_layers
-        for name in layers:
-            get_layer(self.module_, name).register_forward_hook(
-                _ActivationStore(name, self._captured_))
+    def _hook_layers(self, module=None, store=None):
+        """Capture the adapted layers' outputs with (picklable) forward hooks.
 
-    def _drop_hooks(self):
-        """Remove the capturing hooks of an earlier net, if any."""
-        for module in self.module_.modules():
-            for key, hook in list(module._forward_hooks.items()):
+        By default on ``module_`` into ``_captured_``; methods holding a
+        second copy of the network (ADDA) hook it into a store of its own.
+        """
+        if module is None:
+            self._captured_ = store = {}
+            module = self.module_
+        self._drop_hooks(module)
+        for name in self._layer_names():
+            get_layer(module, name).register_forward_hook(_ActivationStore(name, store))
+
+    def _layer_names(self):
+        layers = self.adapt_layers
+        return (layers,) if isinstance(layers, str) else tuple(layers)
+
+    def _last_layer(self):
+        """Name of the last adapted layer (the input of extra heads and discriminators)."""
+        return self._layer_names()[-1]
+
+    def _head_split(self, head):
+        """Parameters of the layer ``head`` and of the rest of ``module_`` (the features)."""
+        head_ids = {id(p) for p in get_layer(self.module_, head).parameters()}
+        head_params = [p for p in self.module_.parameters() if id(p) in head_ids]
+        if not head_params:
+            raise ValueError(f"The layer {head!r} has no parameters to train as a head.")
+        return [p for p in self.module_.parameters() if id(p) not in head_ids], head_params
+
+    @torch.no_grad()
+    def _full_pass(self, X):
+        """Outputs and last adapted activations of all rows of ``X``, in eval mode."""
+        self._set_training(False)
+        outs, feats = [], []
+        for i in range(0, len(X), max(self.batch_size, 256)):
+            outs.append(self.infer(X[i:i + max(self.batch_size, 256)]).float())
+            feats.append(self._captured_[self._last_layer()].float())
+        self._mode_ = None
+        return torch.cat(outs), torch.cat(feats)
+
+    def _drop_hooks(self, module=None):
+        """Remove the capturing hooks of an earlier net, if any (from ``module_`` by default)."""
+        for sub in (self.module_ if module is None else module).modules():
+            for key, hook in list(sub._forward_hooks.items()):
                 if isinstance(hook, _ActivationStore):
-                    del module._forward_hooks[key]
+                    del sub._forward_hooks[key]
 
     def __setstate__(self, state):
         super().__setstate__(state)
@@ -176,17 +312,127 @@ class DomainAdaptationNet(NeuralNet, BaseEstimator):
     def initialize_criterion(self):
         if self.criterion is None:
             crit = nn.CrossEntropyLoss if self._task == "classification" else nn.MSELoss
-            self.criterion_ = crit()
+            self.criterion_ = crit(reduction="none")
         else:
             self.criterion_ = self.initialized_instance(self.criterion,
                                                         self.get_params_for("criterion"))
         return self
 
+    # -- parameter groups and optimizers ----------------------------------------
+    #: ``None``: one joint update per batch on every parameter (the default);
+    #: a tuple of :class:`Phase`: the alternating updates of one training step.
+    phases = None
+
+    def players(self):
+        """Named parameter groups, one optimizer each (methods with ``phases``).
+
+        The first group's optimizer is ``optimizer_`` (the one ``lr`` and
+        ``optimizer__*`` parameters address); the others are
+        ``optimizer_<name>_`` with the same class and settings.
+
+        Returns
+        -------
+        players : dict of str to list of Parameter
+        """
+        return {"model": [p for _, p in self.get_all_learnable_params()]}
+
+    def player_lr_scale(self, name):
+        """Learning rate of the player ``name`` relative to ``lr`` (1 unless a method says)."""
+        return 1.0
+
+    def active_phases(self):
+        """The phases of the current epoch (``phases`` unless a method schedules them)."""
+        return self.phases
+
+    def initialize_optimizer(self, *args, **kwargs):
+        if self.phases is None:
+            return super().initialize_optimizer(*args, **kwargs)
+        self._player_optimizers_ = {}
+        for i, (name, params) in enumerate(self.players().items()):
+            named = [(f"{name}.{j}", p) for j, p in enumerate(params)]
+            pargs, pkwargs = self.get_params_for_optimizer("optimizer", named)
+            pkwargs["lr"] = pkwargs.get("lr", self.lr) * self.player_lr_scale(name)
+            attr = "optimizer_" if i == 0 else f"optimizer_{name}_"
+            setattr(self, attr, self.optimizer(*pargs, **pkwargs))
+            self._player_optimizers_[name] = attr
+        return self
+
+    def train_step(self, batch, **fit_params):
+        if self.phases is None:
+            return super().train_step(batch, **fit_params)
+        self._train_mode()
+        self._step_cache_ = {}  # for a phase's values reused by its repeats
+        optimizers = [getattr(self, a) for a in self._player_optimizers_.values()]
+        report = None
+        for phase in self.active_phases():
+            stepped = [getattr(self, self._player_optimizers_[p]) for p in phase.players]
+            repeat = getattr(self, phase.repeat) if isinstance(phase.repeat, str) \
+                else phase.repeat
+            for _ in range(int(repeat)):
+                for opt in optimizers:
+                    opt.zero_grad(set_to_none=True)
+                step = getattr(self, phase.loss)(batch, **fit_params)
+                step["loss"].backward()
+                self.notify("on_grad_computed", batch=batch, training=True,
+                            named_parameters=TeeGenerator(self.get_all_learnable_params()))
+                for opt in stepped:
+                    opt.step()
+                if report is None or "y_pred" in step:
+                    report = step
+        return report
+
+    # -- batches -------------------------------------------------------------------
+    @staticmethod
+    def _arrays(dataset):
+        """``(X, y, sample_domain)`` arrays behind a skorch dataset (or a subset of one,
+        as a ``train_split`` makes), or None when batches must go through a DataLoader."""
+        rows = None
+        if isinstance(dataset, Subset):
+            dataset, rows = dataset.dataset, np.asarray(dataset.indices)
+        if not isinstance(dataset, _SkorchDataset):
+            return None
+        X, y, sd = dataset.X, dataset.y, None
+        if isinstance(X, dict):
+            if set(X) != {"X", "sample_domain"}:
+                return None
+            X, sd = X["X"], X["sample_domain"]
+        if not isinstance(X, np.ndarray):
+            return None
+        if rows is not None:
+            X, y, sd = X[rows], None if y is None else np.asarray(y)[rows], \
+                None if sd is None else np.asarray(sd)[rows]
+        return X, y, sd
+
     def get_iterator(self, dataset, training=False):
-        if not training:
-            return super().get_iterator(dataset, training=False)
-        sampler = DomainBatchSampler(self._train_domains_, self.batch_size, self._generator_)
-        return DataLoader(dataset, batch_sampler=sampler)
+        arrays = self._arrays(dataset)
+        if arrays is None or (training and (arrays[1] is None or arrays[2] is None)):
+            return super().get_iterator(dataset, training=training)
+        X = torch.as_tensor(np.ascontiguousarray(arrays[0], dtype=np.float32))
+        if not training:  # prediction, or the validation of a train_split
+            y = None if arrays[1] is None else torch.as_tensor(np.asarray(arrays[1]))
+            return _Batches(X, y, batch_size=self.batch_size, device=self.device)
+        sd = torch.as_tensor(np.asarray(arrays[2], dtype=np.int64))
+        y = torch.as_tensor(np.asarray(arrays[1]))
+        home = self.device if X.element_size() * X.nelement() <= _RESIDENT_BYTES else "cpu"
+        X, y, sd = X.to(home), y.to(home), sd.to(home)
+        self._train_tensors_ = {"X": X, "y": y, "sample_domain": sd}
+        sampler = self._make_sampler(sd.cpu().numpy(), y.cpu().numpy())
+        return _Batches(X, y, sd, self.batch_size, sampler, device=self.device)
+
+    def _make_sampler(self, sample_domain, y):
+        """The training batches' sampler (CAN swaps in a class-aware one)."""
+        return DomainBatchSampler(sample_domain, self.batch_size, self._generator_)
+
+    #: Attributes that live during a training loop only (never pickled with the net,
+    #: never seen by predict); methods add their own (memory banks, pseudo-labels).
+    _transient = ("_train_tensors_", "_step_cache_", "_batch_index_", "_mode_")
+
+    def fit_loop(self, X, y=None, epochs=None, **fit_params):
+        try:
+            return super().fit_loop(X, y, epochs=epochs, **fit_params)
+        finally:
+            for name in self._transient:
+                self.__dict__.pop(name, None)
 
     # -- training step ------------------------------------------------------------
     def infer(self, x, **fit_params):
@@ -205,17 +451,45 @@ class DomainAdaptationNet(NeuralNet, BaseEstimator):
         progress = min(1.0, max(len(self.history) - 1, 0) / max(self.max_epochs, 1))
         return self.reg * (2.0 / (1.0 + np.exp(-10.0 * progress)) - 1.0)
 
-    def task_loss(self, y_pred, y_true):
+    def sample_loss(self, y_pred, y_true):
+        """Per-row task loss (0 on unlabelled rows) and the mask of labelled rows.
+
+        Parameters
+        ----------
+        y_pred : Tensor of shape (n, n_outputs)
+        y_true : Tensor of shape (n,)
+            Class codes (-1 unlabelled) or values (NaN unlabelled).
+
+        Returns
+        -------
+        loss : Tensor of shape (n,)
+        labelled : Tensor of bool of shape (n,)
+        """
         if self._task == "classification":
             keep = y_true >= 0
+            target = y_true.clamp(min=0).long()
+        else:
+            y_pred = y_pred.reshape(len(y_pred), -1)[:, 0]
+            keep = ~torch.isnan(y_true)
+            target = torch.where(keep, y_true, 0.0).to(y_pred.dtype)
+        loss = self.criterion_(y_pred, target)
+        if loss.dim() == 0:
+            raise TypeError(f"{type(self).__name__} needs a criterion with reduction='none' "
+                            "(one loss per row).")
+        return loss * keep, keep
+
+    def task_loss(self, y_pred, y_true):
+        """Mean task loss over the labelled rows (0 when the batch has none)."""
+        if getattr(self.criterion_, "reduction", "none") != "none":  # a user's criterion
+            keep = y_true >= 0 if self._task == "classification" else ~torch.isnan(y_true)
             if not keep.any():
                 return y_pred.sum() * 0.0
-            return self.criterion_(y_pred[keep], y_true[keep].long())
-        y_pred = y_pred.reshape(len(y_pred), -1)[:, 0]
-        keep = ~torch.isnan(y_true)
-        if not keep.any():
-            return y_pred.sum() * 0.0
-        return self.criterion_(y_pred[keep], y_true[keep].to(y_pred.dtype))
+            if self._task == "classification":
+                return self.criterion_(y_pred[keep], y_true[keep].long())
+            y_pred = y_pred.reshape(len(y_pred), -1)[:, 0]
+            return self.criterion_(y_pred[keep], y_true[keep].to(y_pred.dtype))
+        loss, keep = self.sample_loss(y_pred, y_true)
+        return loss.sum() / keep.sum().clamp(min=1)
 
     def domain_loss(self, source, target, y_pred, src, tgt):
         """The method's loss on the adapted activations (none for the base net).
@@ -227,38 +501,84 @@ class DomainAdaptationNet(NeuralNet, BaseEstimator):
             source and target rows.
         y_pred : Tensor
             The network's output for the whole batch.
-        src, tgt : Tensor of bool
-            Masks of the batch's source and target rows.
+        src, tgt : slice or Tensor of bool
+            The batch's source and target rows (index ``y_pred`` with them).
         """
         return None
+
+    @staticmethod
+    def _domain_labels(n_source, n_target, device):
+        """Discriminator targets: 0 for the source rows, 1 for the target rows."""
+        return torch.cat([torch.zeros(n_source, device=device),
+                          torch.ones(n_target, device=device)])
+
+    @staticmethod
+    def _split(X):
+        """Selectors of a training batch's source and target rows, and their counts."""
+        if "n_source" in X:  # our batches: source rows first
+            n, ns = len(X["X"]), X["n_source"]
+            return slice(0, ns), slice(ns, n), ns, n - ns
+        sd = X["sample_domain"]
+        src, tgt = sd > 0, sd < 0
+        return src, tgt, int(src.sum()), int(tgt.sum())
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
         y_true = y_true.to(y_pred.device)
         loss = self.task_loss(y_pred, y_true)
         if training and isinstance(X, dict):
-            sd = X["sample_domain"].to(y_pred.device)
-            src, tgt = sd > 0, sd < 0
-            if src.sum() > 1 and tgt.sum() > 1:
+            src, tgt, ns, nt = self._split(X)
+            self._batch_index_ = X.get("index")  # rows of the batch, for memory banks
+            if ns > 1 and nt > 1:
                 feats = self._captured_
                 dom = self.domain_loss({k: v[src] for k, v in feats.items()},
                                        {k: v[tgt] for k, v in feats.items()}, y_pred, src, tgt)
                 if dom is not None:
                     loss = loss + (self.schedule() if self._weight_domain_loss else 1.0) * dom
-        if not torch.isfinite(loss):
-            raise ValueError(
-                f"{type(self).__name__}: the training loss became {loss.item()} at epoch "
-                f"{len(self.history)}. Lower lr, scale the features (e.g. StandardScaler) "
-                "or lower reg."
-            )
         return loss
 
+    def _train_mode(self):
+        """Training mode for every module, switched only when it is not already on."""
+        if getattr(self, "_mode_", None) is not True:
+            self._set_training(True)
+            self._mode_ = True
+
+    def _set_training(self, training=True):
+        super()._set_training(training)
+        if self.__dict__.get("_mode_") is not None:  # (predict leaves the net's dict alone)
+            self._mode_ = None
+
+    def on_epoch_begin(self, net, **kwargs):
+        super().on_epoch_begin(net, **kwargs)
+        self._mode_ = None  # a callback may have switched modes between epochs
+
     def train_step_single(self, batch, **fit_params):
-        self._set_training(True)
+        self._train_mode()
         Xi, yi = unpack_data(batch)
         y_pred = self.infer(Xi, **fit_params)
         loss = self.get_loss(y_pred, yi, X=Xi, training=True)
         loss.backward()
         return {"loss": loss, "y_pred": y_pred}
+
+    def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):
+        if not training or not isinstance(iterator, _Batches):
+            return super().run_single_epoch(iterator, training, prefix, step_fn, **fit_params)
+        losses = []
+        for batch in iterator:
+            self.notify("on_batch_begin", batch=batch, training=True)
+            step = step_fn(batch, **fit_params)
+            losses.append(step["loss"].detach())
+            self.history.record_batch(prefix + "_batch_size", len(batch[1]))
+            self.notify("on_batch_end", batch=batch, training=True, **step)
+        values = torch.stack(losses).float().cpu().numpy() if losses else np.zeros(0)
+        for entry, value in zip(self.history[-1]["batches"][-len(losses):], values):
+            entry[prefix + "_loss"] = float(value)
+        self.history.record(prefix + "_batch_count", len(losses))
+        if not np.all(np.isfinite(values)):
+            raise ValueError(
+                f"{type(self).__name__}: the training loss became "
+                f"{values[~np.isfinite(values)][0]} at epoch {len(self.history)}. Lower lr, "
+                "scale the features (e.g. StandardScaler) or lower reg."
+            )
 
     # -- scikit-learn API ------------------------------------------------------
     def _prepare_X(self, X, reset=None):
@@ -319,6 +639,9 @@ class DomainAdaptationNet(NeuralNet, BaseEstimator):
         self.input_shape_ = X.shape[1:]
         self.n_features_in_ = X.shape[1]
         self.domains_ = np.unique(sd)
+        rows = self._training_rows(mask, sd)
+        if rows is not None:
+            X, y_enc, sd = X[rows], y_enc[rows], sd[rows]
         self._train_domains_ = sd
         seed = self.random_state if isinstance(self.random_state, (int, np.integer)) else \
             np.random.default_rng(self.random_state).integers(2**31 - 1)
@@ -326,6 +649,10 @@ class DomainAdaptationNet(NeuralNet, BaseEstimator):
         self._generator_ = torch.Generator().manual_seed(int(seed))
         super().fit({"X": X, "sample_domain": sd.astype(np.int64)}, y_enc, **fit_params)
         return self
+
+    def _training_rows(self, unlabelled, sample_domain):
+        """Mask of the rows the loop trains on (None: all of them)."""
+        return None
 
     def _check_X_predict(self, X):
         if not hasattr(self, "module_"):
@@ -377,11 +704,15 @@ class DomainAdaptationClassifierMixin:
         -------
         proba : ndarray of shape (n_samples, n_classes)
         """
-        X = self._check_X_predict(X)
-        logits = np.concatenate([to_np(o) for o in self.forward_iter(X, training=False)])
+        logits = self._logits(X)
         logits = logits - logits.max(axis=1, keepdims=True)
         p = np.exp(logits)
         return p / p.sum(axis=1, keepdims=True)
+
+    def _logits(self, X):
+        """The network's raw outputs (label-free scorers such as MaNo read them)."""
+        X = self._check_X_predict(X)
+        return np.concatenate([to_np(o) for o in self.forward_iter(X, training=False)])
 
     def predict(self, X):
         """Most probable class.

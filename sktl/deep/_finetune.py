@@ -10,6 +10,7 @@ from torch import nn
 
 from ..utils._domain import check_y_domain, unlabelled_mask
 from ._base import (
+    LOOP_KEYS,
     DomainAdaptationClassifierMixin,
     DomainAdaptationNet,
     DomainAdaptationRegressorMixin,
@@ -85,10 +86,10 @@ class _FineTuning(DomainAdaptationNet):
             {"X": X, "sample_domain": sd}
 
     def infer(self, x, **fit_params):
-        if not isinstance(x, Mapping) or set(x) <= {"X", "sample_domain"}:
+        if not isinstance(x, Mapping) or set(x) - LOOP_KEYS <= {"X"}:
             out = super().infer(x, **fit_params)
         else:  # a dict input: its entries are the module's keyword arguments
-            x = {k: v.to(self.device) for k, v in x.items() if k != "sample_domain"}
+            x = {k: v.to(self.device) for k, v in x.items() if k not in LOOP_KEYS}
             out = self.module_(**x, **fit_params)
         if torch.is_tensor(out):
             return out

@@ -1,4 +1,4 @@
-"""DAN, Deep CORAL, DANN and JAN: each is a domain loss in the shared loop."""
+"""DAN, Deep CORAL, DANN, JAN, MCC and the baselines: each is a domain loss in the shared loop."""
 
 import torch
 from torch import nn
@@ -8,49 +8,13 @@ from ._base import (
     DomainAdaptationNet,
     DomainAdaptationRegressorMixin,
 )
-from ._losses import coral_loss, joint_mmd_loss, mmd_loss
+from ._doc import example, net_doc
+from ._losses import coral_loss, joint_mmd_loss, mcc_loss, mmd_loss
 from ._modules import DomainDiscriminator
 
-_COMMON_DOC = """
-    Parameters
-    ----------
-    module : nn.Module class or instance, default=None
-        The network; None uses :class:`~sktl.deep.MLPModule` (its
-        ``n_features``/``n_outputs`` are set from the data; other arguments
-        go through ``module__hidden_units`` etc.). Any module works: name the
-        layers to adapt in ``adapt_layers``.
-    reg : float, default=1.0
-        Weight of the domain loss (skada's name for the trade-off).
-    warmup : bool, default=True
-        Ramp the weight from 0 to ``reg`` with ``2 / (1 + exp(-10 p)) - 1``,
-        ``p`` the fraction of epochs done (Ganin et al., 2016).
-    adapt_layers : str or tuple of str, default=("features",)
-        Names of the layers whose activations are adapted.
-    max_epochs, lr, batch_size, optimizer, criterion, train_split, callbacks, verbose
-        As in skorch's ``NeuralNet`` (defaults: 50 epochs, Adam, lr 1e-3,
-        batch 64 = 32 source + 32 target rows, no internal validation split,
-        silent). Add ``skorch.callbacks.EarlyStopping(monitor="train_loss")``
-        for early stopping, ``verbose=1`` for the per-epoch table.
-    device : str, default="auto"
-        "auto" trains on CUDA when available, else on the CPU.
-    mixed_precision : bool, default=False
-        bfloat16 autocast on CUDA.
-    random_state : int or None, default=None
-        Seeds torch and the domain batch sampler.
-
-    Attributes
-    ----------
-    module_ : nn.Module
-        The trained network.
-    classes_ : ndarray
-        Class labels (classifiers).
-    history : skorch History
-        Per-epoch training loss and timing.
-    domains_ : ndarray of int
-        Domain codes seen during fit.
-    n_features_in_ : int
-        Number of input features.
-"""
+_DISCRIMINATOR = """
+    discriminator_hidden : int, default=64
+        Width of the discriminator's hidden layer."""
 
 
 class _DAN(DomainAdaptationNet):
@@ -67,34 +31,34 @@ class _DAN(DomainAdaptationNet):
                    for k in source)
 
 
+_KERNELS = """
+    kernel_mul : float, default=2.0
+        Ratio between the bandwidths of successive Gaussian kernels.
+    kernel_num : int, default=5
+        Number of Gaussian kernels, centred on the batch's mean distance."""
+_DAN_DOC = """
+    linear_mmd : bool, default=False
+        Use the linear-time MMD estimator (Gretton et al., 2012)."""
+
+
 class DANClassifier(DomainAdaptationClassifierMixin, _DAN):
-    __doc__ = """Deep adaptation network: multi-kernel MMD on the adapted layers.
+    __doc__ = net_doc(
+        """Deep adaptation network: multi-kernel MMD on the adapted layers.
 
     Each step draws source and target rows together and adds the
     multi-kernel MMD (a family of ``kernel_num`` Gaussian kernels whose
     bandwidths are ``kernel_mul`` powers around the batch's mean distance)
     between their activations to the classification loss on the labelled
     rows (Long, Cao, Wang & Jordan, 2015). ``linear_mmd=True`` uses the
-    linear-time estimator.
-""" + _COMMON_DOC + """
-    References
+    linear-time estimator.""", _KERNELS + _DAN_DOC, references="""    References
     ----------
     .. [1] M. Long, Y. Cao, J. Wang and M. Jordan. "Learning Transferable
-       Features with Deep Adaptation Networks". ICML 2015.
-
-    Examples
-    --------
-    >>> from sktl.deep import DANClassifier
-    >>> from sktl.datasets import make_domain_shift
-    >>> X, y, sd = make_domain_shift(60, 60, random_state=0, mask_target=True)
-    >>> net = DANClassifier(max_epochs=2, random_state=0).fit(X, y, sample_domain=sd)
-    >>> net.predict(X[:3]).shape
-    (3,)
-"""
+       Features with Deep Adaptation Networks". ICML 2015.""",
+        examples=example("DANClassifier"))
 
 
 class DANRegressor(DomainAdaptationRegressorMixin, _DAN):
-    __doc__ = "DAN for regression (see :class:`DANClassifier`).\n" + _COMMON_DOC
+    __doc__ = net_doc("DAN for regression (see :class:`DANClassifier`).", _KERNELS + _DAN_DOC)
 
 
 class _DeepCORAL(DomainAdaptationNet):
@@ -103,20 +67,19 @@ class _DeepCORAL(DomainAdaptationNet):
 
 
 class DeepCORALClassifier(DomainAdaptationClassifierMixin, _DeepCORAL):
-    __doc__ = """Deep CORAL: align the covariances of the adapted layers.
+    __doc__ = net_doc(
+        """Deep CORAL: align the covariances of the adapted layers.
 
     Adds ``||C_s - C_t||_F^2 / (4 d^2)`` between the source and target
-    activations' covariances to the task loss (Sun & Saenko, 2016).
-""" + _COMMON_DOC + """
-    References
+    activations' covariances to the task loss (Sun & Saenko, 2016).""",
+        references="""    References
     ----------
     .. [1] B. Sun and K. Saenko. "Deep CORAL: Correlation Alignment for Deep
-       Domain Adaptation". ECCV Workshops 2016.
-"""
+       Domain Adaptation". ECCV Workshops 2016.""")
 
 
 class DeepCORALRegressor(DomainAdaptationRegressorMixin, _DeepCORAL):
-    __doc__ = "Deep CORAL for regression (see :class:`DeepCORALClassifier`).\n" + _COMMON_DOC
+    __doc__ = net_doc("Deep CORAL for regression (see :class:`DeepCORALClassifier`).")
 
 
 class _DANN(DomainAdaptationNet):
@@ -127,55 +90,52 @@ class _DANN(DomainAdaptationNet):
         self.discriminator_hidden = discriminator_hidden
 
     def initialize_domain_components(self):
-        layer = list(self._feature_dims())[-1]
-        self.discriminator_ = DomainDiscriminator(self._feature_dims()[layer],
-                                                  self.discriminator_hidden).to(self.device)
+        width = self._feature_dims()[self._last_layer()]
+        self.discriminator_ = DomainDiscriminator(width, self.discriminator_hidden).to(
+            self.device)
 
     def domain_loss(self, source, target, y_pred, src, tgt):
-        layer = list(source)[-1]
+        layer = self._last_layer()
         z = torch.cat([source[layer], target[layer]])
-        d = torch.cat([torch.zeros(len(source[layer])), torch.ones(len(target[layer]))])
+        d = self._domain_labels(len(source[layer]), len(target[layer]), z.device)
         # the reversal carries the weight: the discriminator learns at full
         # strength, the features get -schedule() times its gradient (Ganin et al.)
         logits = self.discriminator_(z, scale=float(self.schedule()))
-        return nn.functional.binary_cross_entropy_with_logits(logits, d.to(logits.device))
+        return nn.functional.binary_cross_entropy_with_logits(logits, d)
 
 
 class DANNClassifier(DomainAdaptationClassifierMixin, _DANN):
-    __doc__ = """Domain-adversarial network: a discriminator behind a gradient reversal.
+    __doc__ = net_doc(
+        """Domain-adversarial network: a discriminator behind a gradient reversal.
 
     A small discriminator learns to tell source from target activations of
     the last adapted layer; the gradient reversal layer makes the feature
     extractor learn to fool it, so the features become domain-invariant
-    (Ganin et al., 2016). The discriminator's parameters join the optimizer.
-""" + _COMMON_DOC + """
-    discriminator_hidden : int, default=64
-        Width of the discriminator's hidden layer.
-
-    References
+    (Ganin et al., 2016). The discriminator's parameters join the optimizer.""",
+        _DISCRIMINATOR, """
+    discriminator_ : nn.Module
+        The trained domain discriminator.""", """    References
     ----------
     .. [1] Y. Ganin, E. Ustinova, H. Ajakan, P. Germain, H. Larochelle,
        F. Laviolette, M. Marchand and V. Lempitsky. "Domain-Adversarial
-       Training of Neural Networks". JMLR 17, 2016.
-"""
+       Training of Neural Networks". JMLR 17, 2016.""", last=" (the discriminator reads the "
+        "last one)")
 
 
 class DANNRegressor(DomainAdaptationRegressorMixin, _DANN):
-    __doc__ = "DANN for regression (see :class:`DANNClassifier`).\n" + _COMMON_DOC
+    __doc__ = net_doc("DANN for regression (see :class:`DANNClassifier`).", _DISCRIMINATOR)
 
 
 class JANClassifier(DomainAdaptationClassifierMixin, _DAN):
-    __doc__ = """Joint adaptation network: joint MMD of features and predictions.
+    __doc__ = net_doc(
+        """Joint adaptation network: joint MMD of features and predictions.
 
     Matches the joint distribution of the adapted activations and the softmax
     predictions with the product of their multi-kernel Gaussian kernels
-    (Long, Zhu, Wang & Jordan, 2017).
-""" + _COMMON_DOC + """
-    References
+    (Long, Zhu, Wang & Jordan, 2017).""", _KERNELS + _DAN_DOC, references="""    References
     ----------
     .. [1] M. Long, H. Zhu, J. Wang and M. Jordan. "Deep Transfer Learning
-       with Joint Adaptation Networks". ICML 2017.
-"""
+       with Joint Adaptation Networks". ICML 2017.""")
 
     def domain_loss(self, source, target, y_pred, src, tgt):
         probs = torch.softmax(y_pred, dim=1)
@@ -183,10 +143,66 @@ class JANClassifier(DomainAdaptationClassifierMixin, _DAN):
                               kernel_mul=self.kernel_mul, kernel_num=self.kernel_num)
 
 
+class MCCClassifier(DomainAdaptationClassifierMixin, DomainAdaptationNet):
+    __doc__ = net_doc(
+        """Minimum class confusion: make the target predictions less confused between classes.
+
+    On the batch's target rows, the temperature-scaled predictions give a
+    class correlation matrix (rows weighted by their certainty,
+    ``1 + exp(-entropy)``, mean weight one); the mass off its diagonal once
+    each class's column is normalised, averaged over the classes, is added
+    to the task loss (Jin, Wang, Long & Wang, 2020). It needs no extra
+    module and no feature layer.""", """
+    temperature : float, default=2.5
+        Softmax temperature of the target predictions (the paper's value).""",
+        references="""    References
+    ----------
+    .. [1] Y. Jin, X. Wang, M. Long and J. Wang. "Minimum Class Confusion for
+       Versatile Domain Adaptation". ECCV 2020.""", examples=example("MCCClassifier"))
+
+    def __init__(self, module=None, *, temperature=2.5, **kwargs):
+        super().__init__(module, **kwargs)
+        self.temperature = temperature
+
+    def domain_loss(self, source, target, y_pred, src, tgt):
+        return mcc_loss(y_pred[tgt], self.temperature)
+
+
 class SourceOnlyClassifier(DomainAdaptationClassifierMixin, DomainAdaptationNet):
-    __doc__ = """The same network and loop with no domain loss: the no-adaptation baseline.
-""" + _COMMON_DOC
+    __doc__ = net_doc(
+        "The same network and loop with no domain loss: the no-adaptation baseline.")
 
 
 class SourceOnlyRegressor(DomainAdaptationRegressorMixin, DomainAdaptationNet):
-    __doc__ = "No-adaptation baseline for regression.\n" + _COMMON_DOC
+    __doc__ = net_doc("No-adaptation baseline for regression.")
+
+
+class _TargetOnly(DomainAdaptationNet):
+    def _training_rows(self, unlabelled, sample_domain):
+        rows = (sample_domain < 0) & ~unlabelled
+        if not rows.any():
+            raise ValueError(f"{type(self).__name__} trains on the labelled target rows and "
+                             "found none (negative sample_domain with a real label).")
+        return rows
+
+
+class TargetOnlyClassifier(DomainAdaptationClassifierMixin, _TargetOnly):
+    __doc__ = net_doc(
+        """The same network trained on the labelled target rows only: the reference.
+
+    Source rows and unlabelled target rows are ignored. With every target
+    row labelled it is the oracle an adaptation method is measured against;
+    with a few labels it is the baseline that transfer has to beat.""",
+        examples="""    Examples
+    --------
+    >>> from sktl.deep import TargetOnlyClassifier
+    >>> from sktl.datasets import make_domain_shift
+    >>> X, y, sd = make_domain_shift(60, 60, random_state=0)
+    >>> net = TargetOnlyClassifier(max_epochs=2, random_state=0).fit(X, y, sample_domain=sd)
+    >>> net.predict(X[:3]).shape
+    (3,)""")
+
+
+class TargetOnlyRegressor(DomainAdaptationRegressorMixin, _TargetOnly):
+    __doc__ = net_doc("Target-only reference for regression (see "
+                      ":class:`TargetOnlyClassifier`).")

@@ -1,4 +1,7 @@
-"""Default network for tabular data, and helpers to reach layers by name."""
+"""Default network for tabular data, the methods' extra modules, and layer helpers."""
+
+import copy
+import math
 
 import torch
 from torch import nn
@@ -55,7 +58,11 @@ class GradientReversal(torch.autograd.Function):
 
 
 class DomainDiscriminator(nn.Module):
-    """Small MLP telling source (0) from target (1) features, behind a gradient reversal."""
+    """Small MLP telling source (0) from target (1) features, behind a gradient reversal.
+
+    ``scale=None`` skips the reversal (methods that alternate updates, and
+    WDGRL's critic, which uses the same network).
+    """
 
     def __init__(self, n_features, hidden_units=64):
         super().__init__()
@@ -63,4 +70,38 @@ class DomainDiscriminator(nn.Module):
                                  nn.Linear(hidden_units, 1))
 
     def forward(self, z, scale=1.0):
-        return self.net(GradientReversal.apply(z, scale)).squeeze(-1)
+        if scale is not None:
+            z = GradientReversal.apply(z, scale)
+        return self.net(z).squeeze(-1)
+
+
+class MultilinearMap(nn.Module):
+    """CDAN's conditioning ``f (x) g`` of features ``f`` by predictions ``g``.
+
+    The flattened outer product when it has at most ``max_dim`` entries,
+    else the randomised map ``(R_f f) * (R_g g) / sqrt(max_dim)`` with fixed
+    Gaussian matrices (Long et al., 2018).
+    """
+
+    def __init__(self, n_features, n_classes, max_dim=4096, generator=None):
+        super().__init__()
+        self.randomised = n_features * n_classes > max_dim
+        self.out_features = max_dim if self.randomised else n_features * n_classes
+        if self.randomised:
+            self.register_buffer("rf", torch.randn(n_features, max_dim, generator=generator))
+            self.register_buffer("rg", torch.randn(n_classes, max_dim, generator=generator))
+
+    def forward(self, f, g):
+        if self.randomised:
+            return (f @ self.rf) * (g @ self.rg) / math.sqrt(self.out_features)
+        return (g[:, :, None] * f[:, None, :]).flatten(1)
+
+
+def fresh_copy(module):
+    """A copy of ``module`` (same architecture) with newly initialised parameters."""
+    new = copy.deepcopy(module)
+    for sub in new.modules():
+        sub._forward_hooks.clear()
+        if hasattr(sub, "reset_parameters"):
+            sub.reset_parameters()
+    return new

@@ -8,6 +8,7 @@ from ._diagnostics import (
     proxy_a_distance,
     rank_source_domains,
 )
+from ._mixval import MaNoScorer, MixValScorer
 from ._scorer import (
     CircularValidation,
     DeepEmbeddedValidation,
@@ -21,6 +22,8 @@ __all__ = [
     "CircularValidation",
     "DeepEmbeddedValidation",
     "ImportanceWeightedScorer",
+    "MaNoScorer",
+    "MixValScorer",
     "PredictionEntropyScorer",
     "SupervisedScorer",
     "SHIFT_FAMILIES",

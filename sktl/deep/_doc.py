@@ -1,0 +1,77 @@
+"""The docstring every sktl.deep net shares, assembled around each method's own parts."""
+
+_PARAMETERS = """
+    Parameters
+    ----------
+    module : nn.Module class or instance, default=None
+        The network; None uses :class:`~sktl.deep.MLPModule` (its
+        ``n_features``/``n_outputs`` are set from the data; other arguments
+        go through ``module__hidden_units`` etc.). Any module works: name the
+        layers to adapt in ``adapt_layers``.
+    reg : float, default={reg}
+        Weight of the domain loss (skada's name for the trade-off).
+    warmup : bool, default=True
+        Ramp the weight from 0 to ``reg`` with ``2 / (1 + exp(-10 p)) - 1``,
+        ``p`` the fraction of epochs done (Ganin et al., 2016).
+    adapt_layers : str or tuple of str, default=("features",)
+        Names of the layers whose activations are adapted{last}.
+    max_epochs, lr, batch_size, optimizer, criterion, train_split, callbacks, verbose
+        As in skorch's ``NeuralNet`` (defaults: 50 epochs, Adam, lr 1e-3,
+        batch 64 = 32 source + 32 target rows, no internal validation split,
+        silent). Add ``skorch.callbacks.EarlyStopping(monitor="train_loss")``
+        for early stopping, ``verbose=1`` for the per-epoch table.
+    device : str, default="auto"
+        "auto" trains on CUDA when available, else on the CPU.
+    mixed_precision : bool, default=False
+        bfloat16 autocast on CUDA.
+    random_state : int or None, default=None
+        Seeds torch and the domain batch sampler."""
+
+_ATTRIBUTES = """
+
+    Attributes
+    ----------
+    module_ : nn.Module
+        The trained network.
+    classes_ : ndarray
+        Class labels (classifiers).
+    history : skorch History
+        Per-epoch training loss and timing.
+    domains_ : ndarray of int
+        Domain codes seen during fit.
+    n_features_in_ : int
+        Number of input features."""
+
+_HEAD = """
+    head : str, default="head"
+        Name of the module's output layer, which must take the last adapted
+        layer's activation as its input (as :class:`~sktl.deep.MLPModule`'s
+        ``head`` takes ``features``)."""
+
+
+def net_doc(summary, params="", attributes="", references="", examples="", *, reg="1.0",
+            last=""):
+    """Assemble a net's numpydoc docstring.
+
+    ``params``/``attributes`` are extra entries (indented like the common
+    ones), ``references``/``examples`` whole sections; ``last`` completes the
+    ``adapt_layers`` entry for methods that use the last adapted layer.
+    """
+    text = summary.rstrip() + "\n" + _PARAMETERS.format(reg=reg, last=last) + params.rstrip()
+    text += _ATTRIBUTES + attributes.rstrip() + "\n"
+    for section in (references, examples):
+        if section:
+            text += "\n" + section.rstrip() + "\n"
+    return text
+
+
+def example(name, extra=""):
+    """A doctest fitting ``name`` for two epochs on a generated shift."""
+    return f"""    Examples
+    --------
+    >>> from sktl.deep import {name}
+    >>> from sktl.datasets import make_domain_shift
+    >>> X, y, sd = make_domain_shift(60, 60, random_state=0, mask_target=True)
+    >>> net = {name}(max_epochs=2{extra}, random_state=0).fit(X, y, sample_domain=sd)
+    >>> net.predict(X[:3]).shape
+    (3,)"""
