@@ -111,6 +111,48 @@ def _rows(tasks, load_store):
     return table, detail
 
 
+LARGE = {"classification": 5.0, "regression": 25.0}
+
+
+def verdict_lines(tasks, load_store):
+    """How ``negative_transfer_check``'s verdicts compare with the truth, over every candidate."""
+    from sktl.model_selection import decide
+    from sktl.model_selection._decision import compute_criteria
+
+    counts = {v: {"n": 0, "harmful": 0, "helpful": 0} for v in ("adapt", "inconclusive",
+                                                               "do not adapt")}
+    large = {"adapt": 0, "inconclusive": 0, "do not adapt": 0}
+    for task in tasks:
+        store = load_store(task)
+        if store is None:
+            continue
+        info = decide(compute_criteria(evidence(store)), store["task"])["candidates"]
+        scores = task_scores(store)
+        margin = MARGIN[store["task"]]
+        for cand, item in info.items():
+            if cand == NO_ADAPTATION or not np.isfinite(scores.get(cand, np.nan)):
+                continue
+            verdict = {"better": "adapt", "worse": "do not adapt"}.get(item["verdict"],
+                                                                       "inconclusive")
+            gain = scores[cand] - scores[NO_ADAPTATION]
+            counts[verdict]["n"] += 1
+            counts[verdict]["harmful"] += gain < -margin
+            counts[verdict]["helpful"] += gain > margin
+            if gain >= LARGE[store["task"]]:
+                large[verdict] += 1
+    lines = ["| verdict | (task, method) pairs | truly harmful | truly helpful |",
+             "|---|---:|---:|---:|"]
+    for v, c in counts.items():
+        n = max(c["n"], 1)
+        lines.append(f"| {v} | {c['n']} | {c['harmful']} ({100 * c['harmful'] / n:.0f} %) | "
+                     f"{c['helpful']} ({100 * c['helpful'] / n:.0f} %) |")
+    total = max(sum(large.values()), 1)
+    lines += ["", f"Large real gains (at least {LARGE['classification']:g} accuracy points or "
+              f"{LARGE['regression']:g} % of the RMSE), {sum(large.values())} pairs: verdict "
+              + ", ".join(f"{v} {n} ({100 * n / total:.0f} %)" for v, n in large.items()) + "."]
+    return lines
+
+
 def _summary_lines(table):
     lines = ["| criterion | tasks | harm rate | mean regret | captured gain (mean) | "
              "captured gain (total) |", "|---|---:|---:|---:|---:|---:|"]
@@ -147,6 +189,8 @@ def report(dev, confirm, path):
                          ("Confirmation half (held back)", confirm)):
         table, detail = _rows(tasks, load_store)
         parts += [f"## {label}", ""] + _summary_lines(table) + [""]
+        parts += ["`negative_transfer_check` verdicts (the same rule, one method at a time) "
+                  "against the truth:", ""] + verdict_lines(tasks, load_store) + [""]
         head = "AdaptationSearchCV (default decision)"
         parts += ["| task | best candidate (gain) | default decision (gain) | circular validation "
                   "(gain) | source CV (gain) |", "|---|---|---|---|---|"]

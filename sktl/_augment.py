@@ -46,7 +46,6 @@ class FEDA(_DelegatingMixin, BaseDAEstimator):
     Examples
     --------
     >>> import numpy as np
-import scipy.sparse as sp
     >>> from sklearn.linear_model import LogisticRegression
     >>> from sktl import FEDA
     >>> from sktl.datasets import make_domain_shift

@@ -24,6 +24,8 @@ from sklearn.utils._tags import get_tags
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import _num_samples, check_is_fitted, validate_data
 
+from .utils._array_api import asarray, cast, float_dtypes, host, to_numpy
+from .utils._blocks import is_dask
 from .utils._domain import (
     TARGET_DOMAIN,
     _as_1d,
@@ -121,7 +123,7 @@ class DAMixin:
 
     def _check_new_X(self, X):
         """Validate rows seen after fit (same features, finite, dense or sparse as in fit)."""
-        return validate_data(self, X, reset=False, dtype=[np.float64, np.float32],
+        return validate_data(self, X, reset=False, dtype=float_dtypes(X),
                              accept_sparse=self._accept_sparse)
 
     def _task(self):
@@ -133,11 +135,22 @@ class DAMixin:
         Returns ``X, y, sample_domain`` as arrays. ``y`` is kept as given
         (masked rows included) so the method can decide what to do with them.
         """
+        if is_dask(X):  # lazy checks, one pass over the chunks (sktl.utils._dask)
+            from .utils._dask import validate_domain_data
+
+            return validate_domain_data(self, X, y, sample_domain, reset=reset)
         if reset:
             self._validate_params()
-        check_params.setdefault("dtype", [np.float64, np.float32])
+        check_params.setdefault("dtype", float_dtypes(X))  # X's namespace (array API)
         check_params.setdefault("accept_sparse", self._accept_sparse)
         X = validate_data(self, X, reset=reset, **check_params)
+        if not getattr(self, "_array_api_support", False) and not isinstance(X, np.ndarray) \
+                and not sp.issparse(X):
+            raise TypeError(
+                f"{type(self).__name__} computes with NumPy only; got a "
+                f"{type(X).__module__}.{type(X).__name__}. Pass NumPy arrays, or use an "
+                "estimator with array API support (CORAL, SubspaceAlignment, TCA, KMM).")
+        y, sample_domain = host(y), host(sample_domain)
         y, sd = check_y_domain(
             y,
             sample_domain,
@@ -235,6 +248,11 @@ class BaseDATransformer(DAMixin, TransformerMixin, BaseEstimator):
         X_new : ndarray of shape (n_samples, n_features_out)
         """
         X, y, sd = self._validate_domain_data(X, y, sample_domain)
+        if is_dask(X):  # X is a DaskRows: fit, then a lazy transform of the chunks
+            from .utils._dask import map_transform
+
+            self._fit(X, y, sd)
+            return map_transform(self, X)
         return self._fit_transform(X, y, sd)
 
     def _fit_transform(self, X, y, sample_domain):
@@ -255,9 +273,13 @@ class BaseDATransformer(DAMixin, TransformerMixin, BaseEstimator):
         -------
         X_new : ndarray of shape (n_samples, n_features_out)
         """
+        if is_dask(X):
+            from .utils._dask import transform
+
+            return transform(self, X, sample_domain)
         check_is_fitted(self)
         X = self._check_new_X(X)
-        return self._transform(X, self._predict_domain(sample_domain, X.shape[0]))
+        return self._transform(X, self._predict_domain(host(sample_domain), X.shape[0]))
 
 
 class _LabelledScoreMixin:
@@ -504,16 +526,21 @@ class BaseReweighter(_DelegatingMixin, BaseDAEstimator):
                 f"{type(self).__name__} with an estimator needs y to fit it; pass "
                 "labels (-1 / NaN for unlabelled target rows)."
             )
+        if is_dask(X):  # lazy weights_, a Dask-aware estimator (sktl.utils._dask)
+            from .utils._dask import fit_reweighter
+
+            return fit_reweighter(self, X, y, sample_domain, fit_params)
         X, y, sd = self._validate_domain_data(X, y, sample_domain)
         src, tgt = self._source_target_masks(sd)
         if not src.any():
             raise ValueError("No source rows to reweight: sample_domain has no positive code.")
-        weights = np.asarray(self._fit_weights(X[src], X[tgt]), dtype=float)
-        self.weights_ = weights
+        on_host = isinstance(X, np.ndarray)  # else an array API input (torch, CuPy, ...)
+        weights = self._fit_weights(X[asarray(src, X)], X[asarray(tgt, X)])
+        self.weights_ = np.asarray(weights, dtype=float) if on_host else weights
         if self.estimator is None:
             return self
         sample_weight = np.ones(X.shape[0])
-        sample_weight[src] = weights
+        sample_weight[src] = to_numpy(weights)
         user_sw = fit_params.pop("sample_weight", None)
         if user_sw is not None:
             sample_weight = sample_weight * np.asarray(user_sw, dtype=float)
@@ -521,9 +548,9 @@ class BaseReweighter(_DelegatingMixin, BaseDAEstimator):
         if not keep.any():
             raise ValueError("No labelled rows to fit the estimator on.")
         self.estimator_ = clone(self.estimator).fit(
-            X[keep],
-            y[keep],
-            sample_weight=sample_weight[keep],
+            X[asarray(keep, X)],
+            y[keep] if on_host else asarray(y[keep], X),
+            sample_weight=sample_weight[keep] if on_host else cast(sample_weight[keep], X),
             **_fit_params_subset(fit_params, keep, X.shape[0]),
         )
         return self

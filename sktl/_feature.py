@@ -5,7 +5,6 @@ from numbers import Integral, Real
 
 import numpy as np
 import scipy.sparse as sp
-from scipy import linalg
 from sklearn.base import ClassNamePrefixFeaturesOutMixin, OneToOneFeatureMixin, clone
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics.pairwise import pairwise_kernels
@@ -14,16 +13,26 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 
 from ._base import BaseDAEstimator, BaseDATransformer, _DelegatingMixin
+from .utils._array_api import (
+    cast,
+    concat,
+    eye,
+    fix_signs,
+    generalised_top,
+    get_namespace,
+    is_numpy,
+    outer,
+    sym_power,
+    to_numpy,
+    where_rows,
+)
+from .utils._blocks import as_rows, domain_moments
 from .utils._domain import unlabelled_mask
 from .utils._kernel import nystrom_map
-from .utils._sparse import MAX_SPARSE_FEATURES, check_sparse_width, mean_and_covariance, vstack
+from .utils._linalg import block_krylov_top
+from .utils._sparse import MAX_SPARSE_FEATURES, check_sparse_width, vstack
 
-
-def _sym_power(C, power):
-    """``C ** power`` for a symmetric positive-definite matrix ``C``."""
-    vals, vecs = linalg.eigh(C)
-    vals = np.clip(vals, np.finfo(C.dtype).tiny, None)
-    return (vecs * vals**power) @ vecs.T
+_sym_power, _fix_signs, _generalised_top = sym_power, fix_signs, generalised_top
 
 
 class CORAL(OneToOneFeatureMixin, BaseDATransformer):
@@ -77,36 +86,33 @@ class CORAL(OneToOneFeatureMixin, BaseDATransformer):
     _accept_sparse = "csr"
 
     _parameter_constraints = {"reg": [Interval(Real, 0, None, closed="left")]}
+    _dask_support = True
+    _array_api_support = True
 
     def __init__(self, reg=1.0):
         self.reg = reg
 
     def _fit(self, X, y, sample_domain):
-        src, tgt = self._source_target_masks(sample_domain)
-        eye = self.reg * np.eye(X.shape[1], dtype=X.dtype)
-        if sp.issparse(X):  # d x d statistics, never the dense n x d rows
+        if sp.issparse(X):  # d x d statistics from sparse blocks, never the dense rows
             check_sparse_width(X, "CORAL")
-            cs, ct = mean_and_covariance(X[src])[1] + eye, mean_and_covariance(X[tgt])[1] + eye
-        else:
-            cs = np.atleast_2d(np.cov(X[src], rowvar=False, bias=True)) + eye
-            ct = np.atleast_2d(np.cov(X[tgt], rowvar=False, bias=True)) + eye
+        # one pass of sums over the rows (blockwise on Dask input)
+        (_, source_mean, cs), (_, _, ct) = domain_moments(as_rows(X, sample_domain))
+        cs, ct = cs + self.reg * eye(cs.shape[0], cs), ct + self.reg * eye(ct.shape[0], ct)
         if self.reg == 0:
-            jitter = 1e-10 * max(np.trace(cs), np.trace(ct), 1.0)
-            cs, ct = cs + jitter * np.eye(len(cs)), ct + jitter * np.eye(len(ct))
-        self.coral_matrix_ = _sym_power(cs, -0.5) @ _sym_power(ct, 0.5)
-        self.source_mean_ = np.asarray(X[src].mean(axis=0)).ravel()
+            jitter = 1e-10 * max(to_numpy(cs).trace(), to_numpy(ct).trace(), 1.0)
+            cs, ct = cs + jitter * eye(cs.shape[0], cs), ct + jitter * eye(ct.shape[0], ct)
+        self.coral_matrix_ = sym_power(cs, -0.5) @ sym_power(ct, 0.5)
+        self.source_mean_ = source_mean
         return self
 
     def _transform(self, X, sample_domain):
         src = sample_domain > 0
-        if sp.issparse(X):  # target rows pass unchanged: sparse stays sparse without source
-            if not src.any():
-                return X.copy()
-            X = X.toarray()  # re-coloured source rows are dense (d <= MAX_SPARSE_FEATURES)
-        out = X.copy()
-        mean = self.source_mean_.astype(X.dtype, copy=False)
-        out[src] = (X[src] - mean) @ self.coral_matrix_.astype(X.dtype, copy=False) + mean
-        return out
+        if not src.any():  # target rows pass unchanged (sparse stays sparse)
+            return X if not is_numpy(get_namespace(X)) else X.copy()
+        if sp.issparse(X):  # re-coloured source rows are dense (d <= MAX_SPARSE_FEATURES)
+            X = X.toarray()
+        mean, A = cast(self.source_mean_, X), cast(self.coral_matrix_, X)
+        return where_rows(src, (X - mean) @ A + mean, X)
 
 
 def _kernel_params(est, n_features):
@@ -132,74 +138,50 @@ def _mmd_vectors(sample_domain, y_pseudo=None, classes=None):
     return np.column_stack(cols).astype(float)
 
 
-def _generalised_top(A, B, k):
-    """Top-``k`` eigenvectors of ``A w = lambda B w`` (A symmetric, B SPD)."""
-    n = A.shape[0]
-    try:
-        vals, vecs = linalg.eigh(A, B, subset_by_index=[n - k, n - 1])
-    except linalg.LinAlgError as exc:  # B lost definiteness to rounding (huge features)
-        raise ValueError(
-            "The eigenproblem is numerically singular (the features' scale swamps mu): "
-            "standardise the features first (e.g. StandardScaler) or raise mu."
-        ) from exc
-    return vals[::-1], vecs[:, ::-1]
-
-
 def _dual_top(K, V, mu, k, random_state):
     """Top-``k`` solutions of ``K H K w = lambda (K V V' K + mu I) w``.
 
     ``B = mu I + U U'`` with ``U = K V`` of low rank, so ``B^{-1/2}`` has a
     closed form; the top eigenvectors of the symmetric operator
-    ``B^{-1/2} K H K B^{-1/2}`` are found by Lanczos (ARPACK) with one pass
-    over ``K`` per product, never forming an n x n product of matrices.
+    ``B^{-1/2} K H K B^{-1/2}`` are found by a block Lanczos iteration
+    (:func:`~sktl.utils._linalg.block_krylov_top`) whose every step applies
+    ``K`` to a block of vectors (a matrix-matrix product, compute-bound), never
+    forming an n x n product of matrices. Its residuals are checked; when it
+    does not converge, the dense solver takes over with a warning. Written
+    against the array API: ``K`` may live on a GPU.
     """
-    from scipy.sparse.linalg import ArpackNoConvergence, LinearOperator, eigsh
-
+    xp = get_namespace(K)
     n = K.shape[0]
-    U = K @ V
-    Q, R = np.linalg.qr(U)
-    lam, P = np.linalg.eigh(R @ R.T)
+    U = K @ cast(V, K)
+    Q, R = xp.linalg.qr(U)
+    lam, P = xp.linalg.eigh(R @ R.T)
     QP = Q @ P
-    scale = 1.0 / np.sqrt(mu + np.clip(lam, 0, None)) - 1.0 / np.sqrt(mu)
+    root = float(mu) ** 0.5
+    scale = 1.0 / xp.sqrt(mu + xp.clip(lam, min=0.0)) - 1.0 / root
 
     def b_inv_sqrt(x):
-        return x / np.sqrt(mu) + QP @ (scale[:, None] * (QP.T @ x)) if x.ndim == 2 \
-            else x / np.sqrt(mu) + QP @ (scale * (QP.T @ x))
-
-    def centre(x):
-        return x - x.mean(axis=0)
+        return x / root + QP @ (scale[:, None] * (QP.T @ x))
 
     def matvec(x):
-        z = b_inv_sqrt(x)
-        z = K @ centre(K @ z)
-        return b_inv_sqrt(z)
+        z = K @ b_inv_sqrt(x)
+        return b_inv_sqrt(K @ (z - xp.mean(z, axis=0)))
+
+    def dense():
+        M = matvec(eye(n, K))
+        vals, Y = xp.linalg.eigh(0.5 * (M + M.T))
+        return xp.flip(vals[n - k:], axis=0), xp.flip(Y[:, n - k:], axis=1)
 
     if k >= n // 4 or n <= 600:
-        M = matvec(np.eye(n))
-        M = 0.5 * (M + M.T)
-        vals, Y = linalg.eigh(M, subset_by_index=[n - k, n - 1])
-        vals, Y = vals[::-1], Y[:, ::-1]
+        vals, Y = dense()
     else:
-        op = LinearOperator((n, n), matvec=matvec, matmat=matvec, dtype=float)
-        v0 = random_state.uniform(-1, 1, n)
-        try:
-            vals, Y = eigsh(op, k=k, which="LA", v0=v0, tol=1e-10)
-        except ArpackNoConvergence:
+        vals, Y, _, converged = block_krylov_top(matvec, n, k, random_state, like=K, tol=1e-9)
+        if not converged:
             warnings.warn(
-                "TCA's Lanczos eigensolver did not converge; falling back to the dense "
+                "TCA's block eigensolver did not converge; falling back to the dense "
                 "solver (slower, O(n^3)). Lower n_components or use n_landmarks.",
                 ConvergenceWarning, stacklevel=4)
-            M = matvec(np.eye(n))
-            vals, Y = linalg.eigh(0.5 * (M + M.T), subset_by_index=[n - k, n - 1])
-        order = np.argsort(vals)[::-1]
-        vals, Y = vals[order], Y[:, order]
+            vals, Y = dense()
     return vals, b_inv_sqrt(Y)
-
-
-def _fix_signs(W):
-    """Deterministic eigenvector signs: the largest entry of each column > 0."""
-    idx = np.abs(W).argmax(axis=0)
-    return W * np.sign(W[idx, np.arange(W.shape[1])])
 
 
 class TCA(ClassNamePrefixFeaturesOutMixin, BaseDATransformer):
@@ -297,6 +279,8 @@ class TCA(ClassNamePrefixFeaturesOutMixin, BaseDATransformer):
         "max_dense_memory": [Interval(Real, 0, None, closed="neither")],
         "random_state": ["random_state"],
     }
+    _dask_support = True  # landmark and linear-primal modes (sums over row blocks)
+    _array_api_support = True
 
     def __init__(self, n_components=10, *, kernel="linear", gamma=None, degree=3, coef0=1,
                  mu=1.0, normalize_mmd=False, n_landmarks=None, max_dense_memory=4.0,
@@ -350,24 +334,30 @@ class TCA(ClassNamePrefixFeaturesOutMixin, BaseDATransformer):
     def _solve(self, X, y, sample_domain):
         """Fit the components; return the training embedding if the dual solve has it, else None."""
         rng = check_random_state(self.random_state)
-        n, d = X.shape
-        if not (sample_domain < 0).any():  # no target: the rows are their own target
-            sample_domain = np.r_[sample_domain, -np.ones_like(sample_domain)]
-            X = vstack([X, X])
-            y = None if y is None else np.r_[y, y]
+        rows = as_rows(X, sample_domain)
+        n, d = rows.n_rows, rows.n_features
+        no_target = not rows.counts()[1]  # no target: the rows are their own target
+        n_fit = 2 * n if no_target else n
         if self.n_landmarks is not None:
             self.mode_ = "nystrom"
-            m = min(self.n_landmarks, X.shape[0])
-            self.landmarks_ = X[rng.choice(X.shape[0], m, replace=False)]
+            m = min(self.n_landmarks, n_fit)
+            self.landmarks_ = rows.take(rng.choice(n_fit, m, replace=False) % n)
             self.nystrom_map_ = nystrom_map(self._k(self.landmarks_, self.landmarks_),
                                             self.landmarks_)
-        elif self.kernel == "linear" and d < X.shape[0] and not (
+        elif self.kernel == "linear" and d < n_fit and not (
                 sp.issparse(X) and d > MAX_SPARSE_FEATURES):  # else the n x n dual
             self.mode_ = "primal"
+        elif rows.lazy:
+            raise ValueError("The exact (dual) TCA needs the n x n kernel in memory; on Dask "
+                             "input set n_landmarks (or use the linear kernel).")
         else:
             self.mode_ = "dual"
         k = self.n_components
         if self.mode_ == "dual":
+            if no_target:
+                sample_domain = np.r_[sample_domain, -np.ones_like(sample_domain)]
+                X = vstack([X, X]) if sp.issparse(X) else concat([X, X])
+                y = None if y is None else np.r_[y, y]
             if k > X.shape[0] - 1:
                 raise ValueError(f"n_components={k} must be below the number of training "
                                  f"rows ({X.shape[0]}).")
@@ -382,34 +372,72 @@ class TCA(ClassNamePrefixFeaturesOutMixin, BaseDATransformer):
             K = self._k(X, X)
             self.eigenvalues_, W = self._solve_dual(K, X, y, sample_domain, rng)
         else:
-            F = self._features(X)
-            if k > F.shape[1]:
-                raise ValueError(f"n_components={k} exceeds the {F.shape[1]} features of "
+            width = self.nystrom_map_.shape[1] if self.mode_ == "nystrom" else d
+            if k > width:
+                raise ValueError(f"n_components={k} exceeds the {width} features of "
                                  f"the {self.mode_} problem; lower n_components.")
-            self.eigenvalues_, W = self._solve_primal(F, y, sample_domain)
-        self.components_ = _fix_signs(W)
+            self.eigenvalues_, W = self._solve_primal(rows, y, sample_domain, no_target)
+        self.components_ = fix_signs(W)
         if self.mode_ == "dual" and X.shape[0] == n:  # kernel at hand: no second pass
             return K @ self.components_
         return None
 
-    def _solve_primal(self, F, y, sample_domain):
-        V = F.T @ self._mmd_columns(F, y, sample_domain)
-        if sp.issparse(F):  # the centred scatter from d x d statistics
-            A = mean_and_covariance(F)[1] * F.shape[0]
-        else:
-            Fc = F - F.mean(axis=0)
-            A = Fc.T @ Fc
-        B = V @ V.T + self.mu * np.eye(F.shape[1])
-        return _generalised_top(A, B, self.n_components)
+    def _mmd_block(self, y, sample_domain, counts):
+        """``(domain_block, keys_block) -> `` the MMD columns ``E`` of those rows.
+
+        TCA's one marginal column is ``1/n_s`` on source and ``-1/n_t`` on
+        target rows, so each block computes its own (JDA overrides this with
+        its class-conditional columns).
+        """
+        n_s, n_t = max(counts[0], 1), max(counts[1], 1)  # an empty domain adds nothing
+        scale = 1.0 / np.sqrt(1.0 / n_s + 1.0 / n_t) if self.normalize_mmd else 1.0
+        return lambda sd, keys: scale * ((sd > 0) / n_s - (sd < 0) / n_t)[:, None]
+
+    def _solve_primal(self, rows, y, sample_domain, no_target=False):
+        """The ``p x p`` problem on features ``F`` (raw or Nyström) from sums over rows.
+
+        ``A = F' H F`` and ``V = F' E`` are accumulated block by block (one
+        pass, blockwise on Dask input), so no ``n x p`` matrix is held.
+        """
+        head = self._features(rows.head(256))
+        # sums about a shift (the first rows' mean) stay accurate far from zero;
+        # sparse features are summed as they are (d x d products, never densified)
+        shift = np.zeros(head.shape[1]) if sp.issparse(head) else \
+            get_namespace(head).mean(head, axis=0)
+        counts = rows.counts()
+        mmd = self._mmd_block(y, sample_domain, counts)
+
+        def fn(X, sd, keys):
+            F = self._features(X)
+            if sp.issparse(F):
+                E = mmd(sd, keys)
+                return (np.asarray(F.sum(axis=0)).ravel(), (F.T @ F).toarray(),
+                        np.asarray(F.T @ E), E.sum(axis=0))
+            F = F - shift
+            E = cast(mmd(sd, keys), F)
+            xp = get_namespace(F)
+            return xp.sum(F, axis=0), F.T @ F, F.T @ E, xp.sum(E, axis=0)
+
+        total, G, FE, e_sum = rows.reduce(fn)
+        n = rows.n_rows
+        A = G - outer(total, total) / n  # F' H F
+        V = FE + outer(shift, e_sum)
+        if no_target:  # the rows stacked on themselves: twice the variance, no discrepancy
+            A, V = 2 * A, get_namespace(V).zeros_like(V)
+        B = V @ V.T + self.mu * eye(A.shape[0], A)
+        return generalised_top(A, B, self.n_components)
 
     def _solve_dual(self, K, X, y, sample_domain, rng):
         V = self._mmd_columns(X, y, sample_domain)
         return _dual_top(K, V, self.mu, self.n_components, rng)
 
     def _transform(self, X, sample_domain):
-        if self.mode_ == "dual":
-            return self._k(X, self.X_fit_) @ self.components_
-        return self._features(X) @ self.components_
+        def embed(Xb, sd, keys):  # in blocks: bounded memory at any number of rows
+            if self.mode_ == "dual":
+                return self._k(Xb, self.X_fit_) @ self.components_
+            return self._features(Xb) @ self.components_
+
+        return as_rows(X, sample_domain).map(embed, self.components_.shape[1])
 
     @property
     def _n_features_out(self):
@@ -494,6 +522,8 @@ class JDA(TCA):
         "estimator": [HasMethods(["fit", "predict"]), None],
     }
     _requires_labelled_source = True
+    _dask_support = False
+    _array_api_support = False
 
     def __init__(self, n_components=10, *, kernel="linear", gamma=None, degree=3, coef0=1,
                  mu=1.0, normalize_mmd=False, n_landmarks=None, max_dense_memory=4.0,
@@ -530,6 +560,10 @@ class JDA(TCA):
         self.pseudo_labels_ = self._pseudo[tgt]
         del self._pseudo
         return Z
+
+    def _mmd_block(self, y, sample_domain, counts):
+        E = self._mmd_columns(None, y, sample_domain)
+        return lambda sd, keys: E[keys]
 
     def _mmd_columns(self, X, y, sample_domain):
         pseudo = getattr(self, "_pseudo", None)
@@ -589,44 +623,44 @@ class SubspaceAlignment(ClassNamePrefixFeaturesOutMixin, BaseDATransformer):
     _accept_sparse = "csr"
 
     _parameter_constraints = {"n_components": [Interval(Integral, 1, None, closed="left")]}
+    _dask_support = True
+    _array_api_support = True
 
     def __init__(self, n_components=10):
         self.n_components = n_components
 
     def _fit(self, X, y, sample_domain):
-        src, tgt = self._source_target_masks(sample_domain)
-        k = self.n_components
-        if k > X.shape[1]:
-            raise ValueError(f"n_components={k} exceeds the {X.shape[1]} features.")
+        rows = as_rows(X, sample_domain)
+        k, d = self.n_components, rows.n_features
+        if k > d:
+            raise ValueError(f"n_components={k} exceeds the {d} features.")
 
-        check_sparse_width(X, "SubspaceAlignment")
+        if sp.issparse(X):
+            check_sparse_width(X, "SubspaceAlignment")
 
-        def basis(rows):
-            if sp.issparse(rows):  # principal directions from the d x d covariance
-                mean, cov = mean_and_covariance(rows)
-                d = cov.shape[0]
-                vt = linalg.eigh(cov, subset_by_index=[d - k, d - 1])[1][:, ::-1].T
-            else:
-                mean = rows.mean(axis=0)
-                _, _, vt = linalg.svd(rows - mean, full_matrices=False)
-            P = np.zeros((X.shape[1], k))
-            P[:, : min(k, vt.shape[0])] = vt[:k].T
-            return mean, _fix_signs(P) if np.any(P) else P
+        def basis(n, mean, cov):
+            # principal directions from the covariance (one pass of sums)
+            xp = get_namespace(cov)
+            vecs = xp.flip(xp.linalg.eigh(cov)[1], axis=1)[:, :k]
+            # as many directions as the rows span at most; the others are 0
+            P = vecs * cast(np.arange(k) < n, cov)[None, :]
+            return mean, fix_signs(P) if bool(xp.any(P != 0)) else P
 
-        self.source_mean_, self.source_components_ = basis(X[src])
-        self.target_mean_, self.target_components_ = basis(X[tgt])
+        source, target = domain_moments(rows)
+        self.source_mean_, self.source_components_ = basis(*source)
+        self.target_mean_, self.target_components_ = basis(*target)
         self.alignment_ = self.source_components_.T @ self.target_components_
         return self
 
     def _transform(self, X, sample_domain):
         # (X - m) @ P as X @ P - m @ P: sparse rows are never centred (densified)
-        out = np.asarray(X @ self.target_components_) \
-            - self.target_mean_ @ self.target_components_
-        src = sample_domain > 0
-        if src.any():
-            Ps = self.source_components_ @ self.alignment_
-            out[src] = np.asarray(X[src] @ Ps) - self.source_mean_ @ Ps
-        return out
+        def project(mean, P):
+            XP = X @ P
+            return (np.asarray(XP) if sp.issparse(X) else XP) - mean @ P
+
+        Ps = self.source_components_ @ self.alignment_
+        return where_rows(sample_domain > 0, project(self.source_mean_, Ps),
+                          project(self.target_mean_, self.target_components_))
 
     @property
     def _n_features_out(self):

@@ -3,12 +3,45 @@
 from numbers import Real
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.base import clone
 from sklearn.linear_model import LogisticRegression
 from sklearn.utils._param_validation import HasMethods, Interval
 
 from ._base import BaseReweighter
-from .utils._sparse import vstack
+from .utils._blocks import as_rows, is_dask, logistic_newton
+from .utils._sparse import MAX_SPARSE_FEATURES, vstack
+
+
+def logistic_weights(X_source, X_target, domain_classifier=None, max_weight=None):
+    """:func:`domain_classifier_weights` with a logistic regression fitted blockwise.
+
+    The default domain classifier (and the only one on Dask input, where a
+    ``LogisticRegression`` passes its ``C`` and ``fit_intercept``) is solved
+    by Newton's method from sums over row blocks (:func:`~sktl.utils._blocks.
+    logistic_newton`); the weights are then one lazy map over the source rows.
+    """
+    source, target = as_rows(X_source), as_rows(X_target)
+    if domain_classifier is not None and not isinstance(domain_classifier,
+                                                        LogisticRegression):
+        raise TypeError("On Dask input the domain classifier must be None or a "
+                        "LogisticRegression (fitted blockwise by Newton's method); got "
+                        f"{type(domain_classifier).__name__}.")
+    params = {} if domain_classifier is None else {
+        "C": domain_classifier.C, "fit_intercept": domain_classifier.fit_intercept}
+    coef, intercept, _ = logistic_newton(source, target, **params)
+    ratio = source.n_rows / target.n_rows
+
+    def odds(X, sd=None, keys=None):  # p_t / p_s = exp(x'w + b), rescaled
+        return np.exp(np.clip(X @ coef + intercept, -700, 700)) * ratio
+
+    scale = source.n_rows / source.reduce(lambda X, sd, keys: odds(X).sum())
+
+    def weights(X, sd, keys):
+        w = odds(X) * scale
+        return w if max_weight is None else np.minimum(w, max_weight)
+
+    return source.map(weights, dtype=float)
 
 
 def domain_classifier_weights(X_source, X_target, domain_classifier=None, max_weight=None):
@@ -104,6 +137,7 @@ class DiscriminativeReweighter(BaseReweighter):
         "domain_classifier": [HasMethods(["fit", "predict_proba"]), None],
         "max_weight": [Interval(Real, 0, None, closed="neither"), None],
     }
+    _dask_support = True
 
     def __init__(self, estimator=None, *, domain_classifier=None, max_weight=None):
         self.estimator = estimator
@@ -111,6 +145,12 @@ class DiscriminativeReweighter(BaseReweighter):
         self.max_weight = max_weight
 
     def _fit_weights(self, X_source, X_target):
+        # the default classifier by blockwise Newton (a (d+1)^2 Hessian: sparse rows
+        # up to MAX_SPARSE_FEATURES columns); wider sparse rows go to lbfgs
+        if is_dask(X_source) or (self.domain_classifier is None and not (
+                sp.issparse(X_source) and X_source.shape[1] > MAX_SPARSE_FEATURES)):
+            return logistic_weights(X_source, X_target, self.domain_classifier,
+                                    self.max_weight)
         return domain_classifier_weights(
             X_source, X_target, self.domain_classifier, self.max_weight
         )

@@ -1,5 +1,7 @@
 """Kernel mean matching (Huang, Smola, Gretton, Borgwardt & Schölkopf, NIPS 2006)."""
 
+import math
+import time
 import warnings
 from numbers import Integral, Real
 
@@ -10,8 +12,17 @@ from sklearn.utils import check_random_state, gen_batches
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 
 from ._base import BaseReweighter
+from .utils._array_api import (
+    cast,
+    concat,
+    get_namespace,
+    is_numpy,
+    rows_slice,
+    take_rows,
+    to_numpy,
+)
+from .utils._blocks import as_rows
 from .utils._kernel import nystrom_map
-from .utils._sparse import vstack
 
 _GIB = 2**30
 
@@ -38,10 +49,13 @@ def _kernel(X, Y, kernel, gamma, degree, coef0, kernel_params):
 def _kernel_row_sums(X, Y, kernel_fn, block_bytes=2**27):
     """``k(X, Y) @ 1`` in row blocks of at most ``block_bytes`` (128 MiB)."""
     batch = max(1, block_bytes // (8 * max(Y.shape[0], 1)))
-    out = np.empty(X.shape[0])
-    for sl in gen_batches(X.shape[0], batch):
-        out[sl] = kernel_fn(X[sl], Y).sum(axis=1)
-    return out
+    parts = [get_namespace(X).sum(kernel_fn(rows_slice(X, sl), Y), axis=1)
+             for sl in gen_batches(X.shape[0], batch)]
+    return concat(parts) if len(parts) > 1 else parts[0]
+
+
+def _norm(x):
+    return float(get_namespace(x).linalg.vector_norm(x))
 
 
 def _project_box_band(v, upper, lo, hi):
@@ -51,32 +65,37 @@ def _project_box_band(v, upper, lo, hi):
     puts the sum back inside the band (0 when it already is); ``sum`` is
     monotone in ``tau``, so bisection finds it to machine precision.
     """
-    b = np.clip(v, 0.0, upper)
-    s = b.sum()
+    xp = get_namespace(v)
+    b = xp.clip(v, min=0.0, max=upper)
+    s = float(xp.sum(b))
     if lo <= s <= hi:
         return b
     target = hi if s > hi else lo
-    t_lo, t_hi = v.min() - upper, v.max()  # sum is n*upper at t_lo, 0 at t_hi
+    t_lo, t_hi = float(xp.min(v)) - upper, float(xp.max(v))  # sum n*upper at t_lo, 0 at t_hi
     for _ in range(100):
         tau = 0.5 * (t_lo + t_hi)
-        if np.clip(v - tau, 0.0, upper).sum() > target:
+        if float(xp.sum(xp.clip(v - tau, min=0.0, max=upper))) > target:
             t_lo = tau
         else:
             t_hi = tau
         if t_hi - t_lo <= 1e-14 * max(1.0, abs(tau)):
             break
-    return np.clip(v - 0.5 * (t_lo + t_hi), 0.0, upper)
+    return xp.clip(v - 0.5 * (t_lo + t_hi), min=0.0, max=upper)
 
 
-def _top_eigenvalue(matvec, n, rng, n_iter=50):
-    """Largest eigenvalue of a PSD operator by power iteration (slightly inflated)."""
+def _top_eigenvalue(matvec, n, rng, n_iter=50, like=None):
+    """Largest eigenvalue of a PSD operator by power iteration (slightly inflated).
+
+    ``like`` is an array in the namespace and on the device to work in.
+    """
     v = rng.normal(size=n)
-    v /= np.linalg.norm(v)
+    v = v if like is None else cast(v, like)
+    v = v / _norm(v)
     lam = 0.0
     for _ in range(n_iter):
         w = matvec(v)
         lam_new = float(v @ w)
-        norm = np.linalg.norm(w)
+        norm = _norm(w)
         if norm == 0:
             return 1.0
         v = w / norm
@@ -87,7 +106,7 @@ def _top_eigenvalue(matvec, n, rng, n_iter=50):
     return 1.01 * max(lam, np.finfo(float).tiny)
 
 
-def _fista(matvec, kappa, upper, lo, hi, lipschitz, tol, max_iter):
+def _fista(matvec, kappa, upper, lo, hi, lipschitz, tol, max_iter, beta0=None):
     """Accelerated projected gradient for min 1/2 b'Kb - kappa'b on the KMM set.
 
     FISTA (Beck & Teboulle, 2009) with gradient-based adaptive restart
@@ -95,29 +114,30 @@ def _fista(matvec, kappa, upper, lo, hi, lipschitz, tol, max_iter):
     ``tol`` relative to their norm, or when the objective, checked every
     ``check`` iterations, improved by less than ``tol`` relative (flat
     directions of a smooth kernel can keep the iterates drifting at no gain).
+    Written against the array API (``kappa``'s namespace and device).
     Returns ``(beta, n_iter, converged)``.
     """
+    xp = get_namespace(kappa)
     step = 1.0 / lipschitz
-    n = kappa.shape[0]
-    beta = _project_box_band(np.ones(n), upper, lo, hi)
-    z, t = beta.copy(), 1.0
+    beta = _project_box_band(xp.ones_like(kappa) if beta0 is None else beta0, upper, lo, hi)
+    z, t = beta, 1.0
     check, f_prev = 10, None
     for it in range(1, max_iter + 1):
         grad = matvec(z) - kappa
         new = _project_box_band(z - step * grad, upper, lo, hi)
         diff = new - beta
-        if np.dot(z - new, diff) > 0:  # momentum points uphill: restart
+        if float(xp.sum((z - new) * diff)) > 0:  # momentum points uphill: restart
             t = 1.0
-            z = new.copy()
+            z = new
         else:
-            t_new = 0.5 * (1.0 + np.sqrt(1.0 + 4.0 * t * t))
+            t_new = 0.5 * (1.0 + math.sqrt(1.0 + 4.0 * t * t))
             z = new + ((t - 1.0) / t_new) * diff
             t = t_new
         beta = new
-        if np.linalg.norm(diff) <= tol * max(1.0, np.linalg.norm(beta)):
+        if _norm(diff) <= tol * max(1.0, _norm(beta)):
             return beta, it, True
         if it % check == 0:
-            f = 0.5 * beta @ matvec(beta) - kappa @ beta
+            f = float(0.5 * beta @ matvec(beta) - kappa @ beta)
             if f_prev is not None and abs(f_prev - f) <= tol * max(1.0, abs(f)):
                 return beta, it, True
             f_prev = f
@@ -170,17 +190,30 @@ class KMM(BaseReweighter):
       interior-point objective to ~1e-6 relative in a fraction of the time.
     * ``"cvxpy"``: the exact QP with cvxpy and Clarabel, as a reference and
       for users who want a solver certificate.
-    * ``"nystrom"`` (the default above ``dense_limit``): the same FISTA on a
-      Nyström factor ``K ~ Phi Phi'`` with ``n_components`` landmarks drawn
-      from both domains (every step O(n r), memory O(n r)), then the *exact*
-      problem restricted to a candidate support. KMM weights are sparse (a
-      few hundred rows carry them), so the approximate solution locates the
-      support and the exact kernel on ``refine_size`` candidates (its rows,
-      plus those with the largest approximate negative gradient) gives exact
-      weights there. Memory stays linear in n. We chose Nyström over random
-      Fourier features because it works for every kernel (not only
+    * ``"nystrom"`` (the default above ``dense_limit``, and the only one on
+      Dask input): the problem on a Nyström factor ``K ~ Phi Phi'`` with
+      ``n_components`` landmarks drawn from both domains, solved by a
+      working set (column generation): FISTA on the rows of the set, then one
+      pass over all source rows that adds the rows violating the optimality
+      conditions, until none does. Then the *exact* problem restricted to a
+      candidate support: KMM weights are sparse (a few hundred rows carry
+      them), so the approximate solution locates the support and the exact
+      kernel on ``refine_size`` candidates (its rows, plus those with the
+      largest approximate negative gradient) gives exact weights there. Each
+      round is one pass of reductions over blocks of rows, so memory does not
+      grow with n beyond the data and, on Dask arrays, the passes run on the
+      cluster (``weights_`` is then a lazy Dask array). We chose Nyström over
+      random Fourier features because it works for every kernel (not only
       shift-invariant ones) and, at equal rank, captures the kernel's leading
       spectrum better; the benchmarks report the accuracy against exact.
+
+    With Dask input and an ``estimator``, estimators with ``partial_fit``
+    (e.g. :class:`~sklearn.linear_model.SGDClassifier`) are fed the weighted
+    labelled rows chunk by chunk (one pass); any other estimator receives
+    Dask arrays in ``fit(X, y, sample_weight=...)`` and must accept them
+    (dask-ml's estimators do; a plain scikit-learn one would load them into
+    memory). With ``estimator=None`` the lazy ``weights_`` serve your own
+    pipeline.
 
     Parameters
     ----------
@@ -216,6 +249,9 @@ class KMM(BaseReweighter):
     refine_size : int, default=3000
         ``solver="nystrom"`` then solves the exact problem restricted to this
         many candidate rows (at least four times the approximate support).
+    max_rounds : int, default=50
+        Maximum working-set rounds (passes over the source rows) of
+        ``solver="nystrom"``.
     dense_limit : int, default=5000
         Largest number of source rows for which "auto" builds the dense
         kernel.
@@ -225,10 +261,12 @@ class KMM(BaseReweighter):
         refused with a pointer to ``solver="nystrom"`` instead of swapping.
     random_state : int, RandomState instance or None, default=None
         Seeds the power iteration and the Nyström landmarks.
+    verbose : int, default=0
+        Print the progress of the Nyström rounds (0: silent).
 
     Attributes
     ----------
-    weights_ : ndarray of shape (n_source,)
+    weights_ : ndarray or dask array of shape (n_source,)
         The KMM weights ``beta`` of the source rows.
     objective_ : float
         Value of ``1/2 beta' K beta - kappa' beta`` at the solution (exact
@@ -282,10 +320,14 @@ class KMM(BaseReweighter):
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "n_components": [Interval(Integral, 1, None, closed="left")],
         "refine_size": [Interval(Integral, 1, None, closed="left")],
+        "max_rounds": [Interval(Integral, 1, None, closed="left")],
         "dense_limit": [Interval(Integral, 1, None, closed="left")],
         "max_dense_memory": [Interval(Real, 0, None, closed="neither")],
         "random_state": ["random_state"],
+        "verbose": ["verbose"],
     }
+    _dask_support = True
+    _array_api_support = True
 
     def __init__(
         self,
@@ -303,9 +345,11 @@ class KMM(BaseReweighter):
         max_iter=20000,
         n_components=300,
         refine_size=3000,
+        max_rounds=50,
         dense_limit=5000,
         max_dense_memory=4.0,
         random_state=None,
+        verbose=0,
     ):
         self.estimator = estimator
         self.kernel = kernel
@@ -320,9 +364,11 @@ class KMM(BaseReweighter):
         self.max_iter = max_iter
         self.n_components = n_components
         self.refine_size = refine_size
+        self.max_rounds = max_rounds
         self.dense_limit = dense_limit
         self.max_dense_memory = max_dense_memory
         self.random_state = random_state
+        self.verbose = verbose
 
     def _kernel_fn(self, n_features):
         gamma = self.gamma if self.gamma is not None else 1.0 / n_features
@@ -334,7 +380,8 @@ class KMM(BaseReweighter):
         return k
 
     def _fit_weights(self, X_source, X_target):
-        n_s, n_t = X_source.shape[0], X_target.shape[0]
+        source, target = as_rows(X_source), as_rows(X_target)
+        n_s, n_t = source.n_rows, target.n_rows
         eps = self.eps if self.eps is not None else (np.sqrt(n_s) - 1) / np.sqrt(n_s)
         lo, hi = max(0.0, n_s * (1 - eps)), n_s * (1 + eps)
         if lo > self.B * n_s:
@@ -344,99 +391,171 @@ class KMM(BaseReweighter):
             )
         solver = self.solver
         if solver == "auto":
-            solver = "fista" if n_s <= self.dense_limit else "nystrom"
+            solver = "fista" if n_s <= self.dense_limit and not source.lazy else "nystrom"
+        if source.lazy and solver != "nystrom":
+            raise ValueError(f"solver={solver!r} needs the dense kernel in memory; on Dask "
+                             "input use solver='nystrom' (or 'auto').")
         self.solver_ = solver
         rng = check_random_state(self.random_state)
-        kfn = self._kernel_fn(X_source.shape[1])
+        kfn = self._kernel_fn(source.n_features)
         if solver == "nystrom":
-            phi_s, phi_t_sum = self._nystrom(X_source, X_target, kfn, rng)
-            kappa = (n_s / n_t) * (phi_s @ phi_t_sum)
+            return self._nystrom(source, target, kfn, lo, hi, rng)
+        factor = 4 if solver == "cvxpy" else 1
+        needed = factor * 8 * n_s**2 / _GIB
+        if needed > self.max_dense_memory:
+            raise ValueError(
+                f"solver={solver!r} would need about {needed:.1f} GiB for the dense "
+                f"{n_s}x{n_s} kernel (max_dense_memory={self.max_dense_memory} GiB). "
+                "Use solver='nystrom' (memory linear in n) or raise max_dense_memory."
+            )
+        K = kfn(X_source, X_source)
+        kappa = (n_s / n_t) * _kernel_row_sums(X_source, X_target, kfn)
+        if solver == "cvxpy":
+            if not is_numpy(get_namespace(K)):
+                raise ValueError("solver='cvxpy' works on NumPy arrays only; use 'fista' or "
+                                 "'nystrom' with array API inputs.")
+            beta = _cvxpy_solve(K, kappa, self.B, lo, hi)
+            self.n_iter_ = 0
+            self.objective_ = float(0.5 * beta @ K @ beta - kappa @ beta)
+            return beta
 
-            def matvec(b):
-                return phi_s @ (phi_s.T @ b)
-        else:
-            factor = 4 if solver == "cvxpy" else 1
-            needed = factor * 8 * n_s**2 / _GIB
-            if needed > self.max_dense_memory:
-                raise ValueError(
-                    f"solver={solver!r} would need about {needed:.1f} GiB for the dense "
-                    f"{n_s}x{n_s} kernel (max_dense_memory={self.max_dense_memory} GiB). "
-                    "Use solver='nystrom' (memory linear in n) or raise max_dense_memory."
-                )
-            K = kfn(X_source, X_source)
-            kappa = (n_s / n_t) * _kernel_row_sums(X_source, X_target, kfn)
-            if solver == "cvxpy":
-                beta = _cvxpy_solve(K, kappa, self.B, lo, hi)
-                self.n_iter_ = 0
-                self.objective_ = float(0.5 * beta @ K @ beta - kappa @ beta)
-                return beta
+        def matvec(b):
+            return K @ b
 
-            def matvec(b):
-                return K @ b
+        beta, self.n_iter_, converged = _fista(matvec, kappa, self.B, lo, hi,
+                                               _top_eigenvalue(matvec, n_s, rng,
+                                                               like=kappa),
+                                               self.tol, self.max_iter)
+        self._warn_convergence(converged)
+        self.objective_ = float(0.5 * beta @ matvec(beta) - kappa @ beta)
+        return beta
 
-        lipschitz = _top_eigenvalue(matvec, n_s, rng)
-        # the Nyström phase only locates the support, which the exact
-        # refinement then solves to ``tol``: a looser tolerance is enough there
-        tol = max(self.tol, 1e-5) if solver == "nystrom" else self.tol
-        beta, n_iter, converged = _fista(matvec, kappa, self.B, lo, hi, lipschitz,
-                                         tol, self.max_iter)
-        if solver == "nystrom":
-            beta, n_iter2, converged, self.objective_ = self._refine(
-                beta, matvec(beta), kappa, X_source, X_target, kfn, lo, hi, rng)
-            n_iter += n_iter2
-        else:
-            self.objective_ = float(0.5 * beta @ matvec(beta) - kappa @ beta)
+    def _warn_convergence(self, converged):
         if not converged:
             warnings.warn(
                 f"KMM's FISTA solver did not converge in max_iter={self.max_iter} "
                 f"iterations (tol={self.tol}). Increase max_iter or tol, or use "
                 "solver='cvxpy' for the exact problem.",
                 ConvergenceWarning,
-                stacklevel=4,
+                stacklevel=5,
             )
-        self.n_iter_ = n_iter
-        return beta
 
-    def _refine(self, beta, k_beta, kappa_approx, X_source, X_target, kfn, lo, hi, rng):
-        """Solve the *exact* problem on a candidate support found by Nyström.
+    def _log(self, message):
+        if self.verbose:
+            print(f"[KMM] {message}", flush=True)
+
+    def _nystrom(self, source, target, kfn, lo, hi, rng):
+        """Nyström KMM by a working set, then the exact problem on the candidates.
+
+        With the Nyström factor ``K ~ Phi Phi'`` the problem only involves
+        ``u = Phi' beta`` (``r`` numbers); its weights are sparse. A working
+        set ``S`` of source rows is grown by *column generation*: solve the
+        problem restricted to ``S`` (FISTA on ``|S|`` variables, in memory),
+        then one pass over all source rows scores every row by its negative
+        gradient ``phi_i' (c - u)`` and returns the best ones (a blockwise
+        top-k); rows outside ``S`` that violate the optimality conditions
+        join ``S``. When none does, the restricted solution solves the whole
+        Nyström problem. Each round is one pass of reductions over the rows:
+        no ``n``-sized iterate is ever held, and on Dask input the passes run
+        on the cluster. The exact kernel on the final candidates (see
+        :meth:`_refine`) then gives the weights.
+        """
+        n_s, n_t = source.n_rows, target.n_rows
+        m = min(self.n_components, n_s + n_t)
+        idx = rng.choice(n_s + n_t, m, replace=False)
+        landmarks = concat([source.take(idx[idx < n_s]), target.take(idx[idx >= n_s] - n_s)])
+        proj = nystrom_map(kfn(landmarks, landmarks), landmarks)
+        start = time.perf_counter()
+        xp = get_namespace(landmarks)
+        t_sum = target.reduce(lambda X, sd, keys: xp.sum(kfn(X, landmarks), axis=0))
+        c = (n_s / n_t) * (proj.T @ t_sum)
+        self._log(f"{m} landmarks, target mean embedded ({time.perf_counter() - start:.1f} s)")
+        S_keys = np.zeros(0, dtype=np.int64)
+        S_rows = rows_slice(landmarks, slice(0, 0))
+        beta, u, nu, scale, n_iter = c[:0], 0 * c, 0.0, None, 0
+        converged = False
+        for round_ in range(1, self.max_rounds + 1):
+            v = proj @ (c - u)
+            n_support = int((to_numpy(beta) > 1e-10).sum())
+            k = max(self.refine_size, 4 * n_support) + len(S_keys)
+            keys, scores, top = source.topk(lambda X, v=v: kfn(X, landmarks) @ v, k)
+            scale = scale or max(abs(scores[0]), np.finfo(float).tiny)
+            fresh = ~np.isin(keys, S_keys)
+            violators = fresh & (scores > nu + 1e-4 * scale)
+            self._log(f"round {round_}: {len(S_keys)} working rows, {n_support} weighted, "
+                      f"{int(violators.sum())} violators in the top {k} "
+                      f"({time.perf_counter() - start:.1f} s)")
+            if not violators.any():
+                converged = True
+                break
+            add = np.flatnonzero(violators)[: max(self.refine_size // 2, len(S_keys))]
+            S_keys = np.r_[S_keys, keys[add]]
+            S_rows = concat([S_rows, take_rows(top, add)])
+            phi = kfn(S_rows, landmarks) @ proj
+            kappa = phi @ c
+
+            def matvec(b, phi=phi):
+                return phi @ (phi.T @ b)
+
+            lipschitz = 1.01 * max(float(xp.max(xp.linalg.eigvalsh(phi.T @ phi))),
+                                   np.finfo(float).tiny)
+            beta, it, _ = _fista(matvec, kappa, self.B, lo, hi, lipschitz,
+                                 max(self.tol, 1e-6), self.max_iter,
+                                 beta0=concat([beta, cast(np.zeros(len(add)), c)]))
+            n_iter += it
+            u = phi.T @ beta
+            b_host, s_host = to_numpy(beta), to_numpy(kappa - matvec(beta))  # |S| numbers
+            free_scores = s_host[(b_host > 1e-10) & (b_host < self.B - 1e-10)]
+            band = lo + 1e-9 * hi < b_host.sum() < hi * (1 - 1e-9)
+            nu = 0.0 if band or not len(free_scores) else float(np.median(free_scores))
+        if not converged:
+            warnings.warn(f"KMM's Nyström working set did not settle in max_rounds="
+                          f"{self.max_rounds} rounds; the candidates may miss rows.",
+                          ConvergenceWarning, stacklevel=5)
+        # candidates: the weighted rows, then the best-scored others (the last pass)
+        support = to_numpy(beta) > 1e-10
+        size = min(n_s, max(self.refine_size, 4 * int(support.sum())))
+        others = ~np.isin(keys, S_keys[support])
+        n_more = max(size - int(support.sum()), 0)
+        cand = np.r_[S_keys[support], keys[others][:n_more]]
+        Xc = concat([take_rows(S_rows, np.flatnonzero(support)),
+                     take_rows(top, np.flatnonzero(others)[:n_more])])
+        sub, it, converged, self.objective_ = self._refine(Xc, target, kfn, n_s, n_t,
+                                                           lo, hi, rng)
+        self._warn_convergence(converged)
+        self.n_iter_ = n_iter + it
+        self._log(f"exact problem on {len(cand)} candidates: {int((to_numpy(sub) > 1e-10).sum())} "
+                  f"weighted rows ({time.perf_counter() - start:.1f} s)")
+        order = np.argsort(cand)
+        cand, sub = cand[order], to_numpy(sub)[order]  # the weighted rows, on the host
+
+        def scatter(X, sd, keys):
+            out = np.zeros(len(keys))
+            pos = np.clip(np.searchsorted(cand, keys), 0, max(len(cand) - 1, 0))
+            hit = cand[pos] == keys if len(cand) else np.zeros(len(keys), bool)
+            out[hit] = sub[pos[hit]]
+            return out if is_numpy(xp) else cast(out, c)
+
+        return source.map(scatter, dtype=float)
+
+    def _refine(self, Xc, target, kfn, n_s, n_t, lo, hi, rng):
+        """Solve the *exact* problem on the candidate rows ``Xc`` found by Nyström.
 
         KMM weights are sparse: a few hundred source rows carry them. The
-        candidates are the rows the approximate solution weights plus those
-        whose approximate negative gradient ``kappa - K beta`` is largest (the
-        rows that would enter next); the exact kernel on them (at most
-        ``refine_size`` rows) and their exact ``kappa`` give the exact QP with
-        all other weights fixed at 0, which FISTA solves.
+        candidates are the rows the Nyström solution weights plus those whose
+        approximate negative gradient ``kappa - K beta`` is largest (the rows
+        that would enter next); the exact kernel on them and their exact
+        ``kappa`` (one pass over the target rows) give the exact QP with all
+        other weights fixed at 0, which FISTA solves.
         """
-        n_s, n_t = X_source.shape[0], X_target.shape[0]
-        support = np.flatnonzero(beta > 1e-10)
-        size = min(n_s, max(self.refine_size, 4 * len(support)))
-        score = kappa_approx - k_beta
-        score[support] = np.inf
-        cand = np.sort(np.argpartition(-score, size - 1)[:size]) if size < n_s \
-            else np.arange(n_s)
-        Xc = X_source[cand]
         K = kfn(Xc, Xc)
-        kappa = (n_s / n_t) * _kernel_row_sums(Xc, X_target, kfn)
+        kappa = (n_s / n_t) * target.reduce(
+            lambda X, sd, keys: _kernel_row_sums(Xc, X, kfn))
 
         def matvec(b):
             return K @ b
 
-        lipschitz = _top_eigenvalue(matvec, len(cand), rng)
+        lipschitz = _top_eigenvalue(matvec, Xc.shape[0], rng, like=kappa)
         sub, n_iter, converged = _fista(matvec, kappa, self.B, lo, hi, lipschitz, self.tol,
                                         self.max_iter)
-        out = np.zeros(n_s)
-        out[cand] = sub
-        return out, n_iter, converged, float(0.5 * sub @ K @ sub - kappa @ sub)
-
-    def _nystrom(self, X_source, X_target, kfn, rng):
-        """Nyström features of the source rows and the sum of the target's."""
-        X_all = vstack([X_source, X_target])
-        m = min(self.n_components, X_all.shape[0])
-        landmarks = X_all[rng.choice(X_all.shape[0], m, replace=False)]
-        proj = nystrom_map(kfn(landmarks, landmarks), landmarks)
-        phi_s = np.vstack([kfn(X_source[sl], landmarks) @ proj
-                           for sl in gen_batches(X_source.shape[0], 8192)])
-        phi_t_sum = np.zeros(proj.shape[1])
-        for sl in gen_batches(X_target.shape[0], 8192):
-            phi_t_sum += (kfn(X_target[sl], landmarks) @ proj).sum(axis=0)
-        return phi_s, phi_t_sum
+        return sub, n_iter, converged, float(0.5 * sub @ (K @ sub) - kappa @ sub)

@@ -158,6 +158,16 @@ def _feda(task):
     return FEDA(base_estimator(task))
 
 
+def _adaptation_search(task):
+    from sktl import CORAL, make_da_pipeline
+    from sktl.model_selection import AdaptationSearchCV
+
+    return AdaptationSearchCV(base_estimator(task),
+                              candidates={"coral": make_da_pipeline(CORAL(),
+                                                                    base_estimator(task))},
+                              cv=2, random_state=0)
+
+
 REGISTRY = [
     Entry("CORAL", _coral, "transformer", ("classification", "regression"),
           grid={"reg": [0.1, 1.0]}),
@@ -215,4 +225,6 @@ REGISTRY = [
     Entry("FEDA", _feda, "estimator", ("classification", "regression"),
           needs_target_labels=True,
           grid=lambda task: {"estimator": [base_estimator(task), base_estimator(task)]}),
+    Entry("AdaptationSearchCV", _adaptation_search, "estimator",
+          ("classification", "regression"), grid={"confidence": [0.9, 0.99]}),
 ]

@@ -66,3 +66,19 @@ def test_cross_val_score_on_dask(client):
         )
     assert scores.shape == (3,)
     assert np.all(np.isfinite(scores))
+
+
+def test_adaptation_search_on_dask_matches_serial(client):
+    from sktl.model_selection import AdaptationSearchCV
+
+    X, y, sd = _data()
+    cands = {"coral": make_da_pipeline(StandardScaler(), CORAL(), LogisticRegression())}
+    kw = dict(candidates=cands, random_state=0)
+    base = make_da_pipeline(StandardScaler(), LogisticRegression())
+    serial = AdaptationSearchCV(base, **kw).fit(X, y, sample_domain=sd)
+    with parallel_backend("dask"):
+        on_dask = AdaptationSearchCV(base, n_jobs=-1, **kw).fit(X, y, sample_domain=sd)
+    for key in ("mean_test_circular_validation", "mean_test_source"):
+        np.testing.assert_allclose(serial.cv_results_[key], on_dask.cv_results_[key])
+    assert serial.best_candidate_ == on_dask.best_candidate_
+    np.testing.assert_array_equal(serial.predict(X), on_dask.predict(X))

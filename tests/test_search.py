@@ -181,3 +181,34 @@ def test_no_target_rows_keeps_the_baseline_with_a_warning():
     with pytest.warns(UserWarning, match="No target rows"):
         search = AdaptationSearchCV(_user_model(), random_state=0).fit(X, y)
     assert search.best_candidate_ == "no adaptation"
+
+
+def _wine(source, target, task, n=400, seed=0):
+    from sktl.datasets import load_wine_quality
+
+    X, y, sd = load_wine_quality(source, target, task=task)
+    rng = np.random.default_rng(seed)
+    keep = np.concatenate([rng.choice(np.flatnonzero(sd == d), n, replace=False)
+                           for d in np.unique(sd)])
+    return X[keep], y[keep], sd[keep]
+
+
+def test_keeps_no_adaptation_without_shift():
+    X, y, sd = make_domain_shift(200, 200, shift="covariate", shift_strength=0.0,
+                                 n_features=4, noise=0.3, random_state=3)
+    search = AdaptationSearchCV(_user_model(), random_state=0).fit(
+        X, mask_target_labels(y, sd), sample_domain=sd)
+    assert search.decision_ == "do not adapt", search.decision_report_
+
+
+def test_adapts_when_a_method_clearly_helps_and_it_pays_on_the_target():
+    # white -> red wine, "good or not": subspace alignment gains about 6 points
+    X, y, sd = _wine("white", "red", "classification")
+    ym = mask_target_labels(y, sd)
+    search = AdaptationSearchCV(_user_model(), random_state=0).fit(X, ym, sample_domain=sd)
+    assert search.decision_ == "adapt"
+    row = search.decision_report_.set_index("candidate").loc[search.best_candidate_]
+    assert row["gain lower bound"] > 0 and row["verdict"] == "better"
+    baseline = no_adaptation(_user_model()).fit(X, ym)
+    tgt = sd < 0
+    assert search.score(X[tgt], y[tgt]) > baseline.score(X[tgt], y[tgt]) + 0.02

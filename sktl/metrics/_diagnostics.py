@@ -236,43 +236,99 @@ def rank_source_domains(X, sample_domain, *, target=None, metric="mmd"):
     return sorted(dist, key=lambda p: p[1])
 
 
-def negative_transfer_check(adapted, baseline, X, y, sample_domain, *, scoring, cv,
-                            margin=0.0):
-    """Compare an adapted model with no adaptation: when to transfer.
+def negative_transfer_check(adapted, X, y, sample_domain=None, *, baseline=None, cv=None,
+                            criterion="circular validation", confidence=0.99,
+                            random_state=None):
+    """Is adapting with ``adapted`` better than not adapting? A verdict you can act on.
 
-    Both estimators are cross-validated with the same domain-aware splitter
-    and label-free (or few-label) scorer, with metadata routing so each gets
-    ``sample_domain``. Adaptation is recommended only when its mean score
-    beats the baseline's by more than ``margin``; otherwise the report says
-    to keep the baseline (negative transfer is likely).
+    The adapted model and "no adaptation" (the same model without its
+    domain-adaptation steps, see :func:`sktl.model_selection.no_adaptation`,
+    or ``baseline``) are cross-validated on the same splits, and their
+    difference on ``criterion`` is estimated *paired*, on the same held-out
+    rows, with its standard error. With ``z`` the ``confidence`` quantile of
+    the normal distribution, the verdict is
+
+    * "adapt" when the gain's lower bound ``gain - z se`` is positive,
+    * "do not adapt" when its upper bound ``gain + z se`` is negative
+      (negative transfer is likely),
+    * "inconclusive" otherwise; keep "no adaptation" until there is more
+      evidence (more rows, or a few target labels).
+
+    It is :class:`~sktl.model_selection.AdaptationSearchCV` with one
+    candidate, so the two always agree.
 
     Parameters
     ----------
-    adapted, baseline : estimator
-        E.g. ``make_da_pipeline(StandardScaler(), CORAL(), LogisticRegression())``
-        and ``make_da_pipeline(StandardScaler(), LogisticRegression())``.
-    X, y, sample_domain : array-like
-        Training data in the sample_domain convention.
-    scoring : callable
-        A scorer such as :class:`~sktl.metrics.ImportanceWeightedScorer`.
-    cv : splitter
-        E.g. :class:`~sktl.model_selection.SourceTargetShuffleSplit`.
-    margin : float, default=0.0
-        How much better the adapted model must score.
+    adapted : estimator or Pipeline
+        E.g. ``make_da_pipeline(StandardScaler(), CORAL(), LogisticRegression())``.
+    X : array-like of shape (n_samples, n_features)
+    y : array-like of shape (n_samples,)
+        Labels, -1 / NaN for unlabelled target rows.
+    sample_domain : array-like of shape (n_samples,), default=None
+        Inferred from the masked labels when None.
+    baseline : estimator, default=None
+        The no-adaptation model; derived from ``adapted`` when None.
+    cv : int or splitter, default=None
+        As in :class:`~sktl.model_selection.AdaptationSearchCV`.
+    criterion : str, default="circular validation"
+        The label-free criterion the verdict rests on.
+    confidence : float, default=0.99
+        One-sided confidence of each bound.
+    random_state : int, RandomState instance or None, default=None
+        Shuffling of the default splitter.
 
     Returns
     -------
     report : Bunch
-        ``adapted_scores``, ``baseline_scores``, ``gain`` (mean difference) and
-        ``recommendation`` ("adapt" or "do not adapt").
-    """
-    from sklearn import config_context
+        ``verdict`` ("adapt", "do not adapt" or "inconclusive"), ``gain``
+        (estimated gain of the adapted model on ``criterion``: less loss on
+        the held-out rows; accuracy for 0-1 loss), ``gain_se``, ``interval``
+        (``gain -/+ z se``), ``reason``, ``criteria`` (a DataFrame with every
+        criterion's paired gain, standard error and bounds) and ``search``
+        (the fitted search, for its ``decision_report_``).
 
-    with config_context(enable_metadata_routing=True):
-        a = cross_val_score(adapted, X, y, cv=cv, scoring=scoring,
-                            params={"sample_domain": sample_domain})
-        b = cross_val_score(baseline, X, y, cv=cv, scoring=scoring,
-                            params={"sample_domain": sample_domain})
-    gain = float(np.mean(a) - np.mean(b))
-    return Bunch(adapted_scores=a, baseline_scores=b, gain=gain,
-                 recommendation="adapt" if gain > margin else "do not adapt")
+    Examples
+    --------
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from sktl import CORAL, make_da_pipeline
+    >>> from sktl.datasets import make_domain_shift
+    >>> from sktl.metrics import negative_transfer_check
+    >>> X, y, sd = make_domain_shift(150, 150, random_state=0, mask_target=True)
+    >>> check = negative_transfer_check(make_da_pipeline(CORAL(), LogisticRegression()),
+    ...                                 X, y, sd, random_state=0)
+    >>> check.verdict in ("adapt", "do not adapt", "inconclusive")
+    True
+    """
+    import pandas as pd
+    from scipy.stats import norm
+
+    from ..model_selection import AdaptationSearchCV
+    from ..model_selection._candidates import NO_ADAPTATION
+
+    search = AdaptationSearchCV(adapted, candidates={"adapted": adapted}, baseline=baseline,
+                                cv=cv, criterion=criterion, confidence=confidence,
+                                refit=False, random_state=random_state)
+    search.fit(X, y, sample_domain=sample_domain)
+    z = float(norm.ppf(confidence))
+    rows = []
+    for name, values in search.criteria_.items():
+        if "adapted" in values and NO_ADAPTATION in values:
+            gain, se = values["adapted"].minus(values[NO_ADAPTATION])
+            rows.append({"criterion": name, "gain": gain, "gain s.e.": se,
+                         "lower": gain - z * se, "upper": gain + z * se})
+    table = pd.DataFrame(rows)
+    row = search.decision_report_.set_index("candidate").loc["adapted"]
+    if not isinstance(row.get("verdict"), str):
+        raise ValueError(f"The adapted model could not be evaluated on {criterion!r}: "
+                         f"{row['reason']}")
+    gain, se = float(row["gain"]), float(row["gain s.e."])
+    verdict = {"better": "adapt", "worse": "do not adapt"}.get(row["verdict"], "inconclusive")
+    reason = {"adapt": f"the adapted model beats no adaptation on {criterion} "
+                       f"(gain {gain:.3g} ± {se:.2g}, lower bound > 0 at {confidence:.0%})",
+              "do not adapt": f"the adapted model is worse than no adaptation on {criterion} "
+                              f"(gain {gain:.3g} ± {se:.2g}): negative transfer is likely",
+              "inconclusive": f"the gain on {criterion} ({gain:.3g} ± {se:.2g}) is within its "
+                              "uncertainty: keep no adaptation unless more evidence comes"}
+    return Bunch(verdict=verdict, recommendation=verdict, gain=gain, gain_se=se,
+                 interval=(gain - z * se, gain + z * se), reason=reason[verdict],
+                 criteria=table, search=search)

@@ -65,7 +65,12 @@ class PredictionEntropyScorer(_BaseDAScorer):
     Cavazza & Murino, 2018). The score is ``-mean(H(p(y | x)))`` over target
     rows, so greater is better as scikit-learn expects. It assumes the model
     is reasonably calibrated: an over-confident model can score well and be
-    wrong, so use it to compare hyper-parameters of one method, not methods.
+    wrong. **Not recommended for choosing between methods** or against no
+    adaptation: on sktl's 58-task selection benchmark its pick was worse than
+    no adaptation on 37 % (development) and 50 % (confirmation) of the
+    classification tasks (``benchmarks/results/selection.md``); prefer
+    :class:`CircularValidation` or
+    :class:`~sktl.model_selection.AdaptationSearchCV`.
 
     Parameters
     ----------
@@ -158,7 +163,11 @@ class ImportanceWeightedScorer(_BaseDAScorer):
     classifier (see :func:`sktl._instance.domain_classifier_weights`) and the
     labelled source rows are scored with those weights. Assumes covariate
     shift (``p(y | x)`` shared) and overlapping supports; noisy when the
-    weights are extreme, which ``max_weight`` tempers.
+    weights are extreme, which ``max_weight`` tempers. On real tables the
+    domains are often nearly separable and the weights degenerate: on sktl's
+    selection benchmark its pick harmed 17–21 % of the tasks
+    (``benchmarks/results/selection.md``); use it for covariate shift with
+    overlapping domains only.
 
     Parameters
     ----------
@@ -225,7 +234,13 @@ class CircularValidation(_BaseDAScorer):
     predictions are consistent with the source scores high. Assumes the
     method is symmetric enough to adapt both ways; costs one extra fit per
     call. The clone is fitted with masked labels, so its domains are
-    inferred from them.
+    inferred from them. **The recommended label-free scorer**: on sktl's
+    58-task selection benchmark it was the only criterion that recognised
+    the large gains of feature-based methods on real data while rarely
+    preferring a harmful model, and it is the decisive criterion of
+    :class:`~sktl.model_selection.AdaptationSearchCV`. It cannot credit a
+    reweighting that fixes a covariate shift where the target covers only
+    part of the source (the reverse model cannot extrapolate).
 
     Parameters
     ----------
@@ -286,7 +301,9 @@ class DeepEmbeddedValidation(_BaseDAScorer):
     ``eta = -Cov(w l, w) / Var(w)`` (You, Wang, Chen, Long & Jordan, 2019).
     The score is ``-risk`` on the 0-1 loss (classification) or squared error
     (regression), so greater is better. Assumes covariate shift in feature
-    space.
+    space. On sktl's selection benchmark its pick harmed 21–24 % of the
+    tasks, like plain importance weighting
+    (``benchmarks/results/selection.md``).
 
     Parameters
     ----------

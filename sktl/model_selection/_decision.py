@@ -27,8 +27,8 @@ from ..metrics._criteria import (
 from ._candidates import NO_ADAPTATION
 
 #: Every criterion :func:`compute_criteria` reports (the last three need probabilities).
-CRITERIA = ("circular validation", "source", "importance weighted", "DEV (input space)",
-            "DEV (feature space)", "agreement", "prediction entropy",
+CRITERIA = ("circular validation", "labelled target", "source", "importance weighted",
+            "DEV (input space)", "DEV (feature space)", "agreement", "prediction entropy",
             "information maximisation", "soft neighbourhood density")
 
 #: Criteria that need class probabilities.
@@ -91,7 +91,9 @@ def compute_criteria(evidence, max_snd_rows=2000, random_state=0):
         ``{criterion name: {candidate name: Criterion}}``.
     """
     task, y = evidence["task"], np.asarray(evidence["y"])
-    ratio = np.concatenate([np.asarray(r, float) for r in evidence["ratio"]])
+    ratios = evidence.get("ratio")
+    ratio = (None if ratios is None or any(r is None for r in ratios)
+             else np.concatenate([np.asarray(r, float) for r in ratios]))
     ok = {c: v["folds"] for c, v in evidence["candidates"].items()
           if v.get("folds") and not any("error" in f for f in v["folds"])}
     out = {}
@@ -101,14 +103,21 @@ def compute_criteria(evidence, max_snd_rows=2000, random_state=0):
 
     if not ok:
         return out
-    n_folds = len(next(iter(ok.values())))
+    first = next(iter(ok.values()))
+    n_folds = len(first)
     # consensus of every candidate's target predictions, per split
     consensus = []
     for k in range(n_folds):
         preds = np.array([np.asarray(f[k]["pred_tgt"]) for f in ok.values()])
         consensus.append(_mode(preds) if task == "classification" else np.median(preds, 0))
+    # target-row criteria are per row (averaged over splits) when every split holds out the
+    # same target rows (SourceKFold), else per split
+    same_rows = all(np.array_equal(f["tgt"], first[0]["tgt"]) for f in first)
+    tgt_mean = (lambda per_split: np.mean(per_split, axis=0)) if same_rows else (
+        lambda per_split: np.array([np.mean(v) for v in per_split]))
+    tgt_key = "tgt" if same_rows else "folds"
     rng = np.random.default_rng(random_state)
-    w = normalise_weights(ratio)
+    w = None if ratio is None or len(ratio) == 0 else normalise_weights(ratio)
     ok_extra = {}
     base = ok.get(NO_ADAPTATION)
     if base and all("fixed_reverse" in f for f in base):
@@ -118,11 +127,12 @@ def compute_criteria(evidence, max_snd_rows=2000, random_state=0):
         src_rows = _concat(folds, "src")
         loss = row_loss(task, y[src_rows], _concat(folds, "pred_src"))
         put("source", c, Criterion(-loss, key="src"))
-        put("importance weighted", c, Criterion(-loss, w, key="src"))
+        if w is not None and len(w) == len(loss):
+            put("importance weighted", c, Criterion(-loss, w, key="src"))
+            put("DEV (input space)", c, Criterion(-_dev_units(loss, w), key="src"))
         if all("feature_ratio" in f for f in folds):
             fw = normalise_weights(_concat(folds, "feature_ratio"))
             put("DEV (feature space)", c, Criterion(-_dev_units(loss, fw), key=None))
-        put("DEV (input space)", c, Criterion(-_dev_units(loss, w), key="src"))
         if all("pred_src_reverse" in f for f in folds):
             rev = row_loss(task, y[src_rows], _concat(folds, "pred_src_reverse"))
             put("circular validation", c, Criterion(-rev, key="src"))
@@ -138,17 +148,21 @@ def compute_criteria(evidence, max_snd_rows=2000, random_state=0):
         if all("fixed_reverse" in f for f in folds):
             rev = row_loss(task, y[src_rows], _concat(folds, "fixed_reverse"))
             put("fixed reverse", c, Criterion(-rev, key="src"))
+        if all("pred_tgt_lab" in f for f in folds):
+            lab = _concat(folds, "tgt_lab")
+            put("labelled target", c, Criterion(
+                -row_loss(task, y[lab], _concat(folds, "pred_tgt_lab")), key="tgt_lab"))
         tgt = [np.asarray(f["pred_tgt"]) for f in folds]
         if task == "classification":
-            agree = np.mean([t == consensus[k] for k, t in enumerate(tgt)], axis=0)
-            put("agreement", c, Criterion(100.0 * agree, key="tgt"))
+            agree = tgt_mean([t == consensus[k] for k, t in enumerate(tgt)])
+            put("agreement", c, Criterion(100.0 * agree, key=tgt_key))
         else:
-            dev = np.mean([(t - consensus[k]) ** 2 for k, t in enumerate(tgt)], axis=0)
-            put("agreement", c, Criterion(-dev, key="tgt"))
+            dev = tgt_mean([(t - consensus[k]) ** 2 for k, t in enumerate(tgt)])
+            put("agreement", c, Criterion(-dev, key=tgt_key))
         if all("proba_tgt" in f for f in folds):
             probas = [np.asarray(f["proba_tgt"]) for f in folds]
-            ent = np.mean([entropy_rows(p) for p in probas], axis=0)
-            put("prediction entropy", c, Criterion(-ent, key="tgt"))
+            ent = tgt_mean([entropy_rows(p) for p in probas])
+            put("prediction entropy", c, Criterion(-ent, key=tgt_key))
             put("information maximisation", c,
                 Criterion([information_maximisation(p) for p in probas], key="folds"))
             sub = (rng.choice(len(probas[0]), max_snd_rows, replace=False)

@@ -16,6 +16,7 @@ import time
 import warnings
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn import config_context
 from sklearn.base import clone
 from sklearn.linear_model import LogisticRegression, LogisticRegressionCV
@@ -47,11 +48,18 @@ def fit_with_domains(estimator, X, y, sample_domain):
         return estimator.fit(X, y)
 
 
-def domain_classifier():
+def domain_classifier(sparse=False):
     """The domain classifier of the input-space density ratio: scaled, CV-regularised LR."""
-    return make_pipeline(StandardScaler(),
+    return make_pipeline(StandardScaler(with_mean=not sparse),
                          LogisticRegressionCV(Cs=list(_DOMAIN_CS), cv=3, scoring="neg_log_loss",
                                               max_iter=500))
+
+
+def as_features(X):
+    """``X`` as a float array, or a CSR matrix when sparse (never densified)."""
+    if sp.issparse(X):
+        return sp.csr_matrix(X, dtype=float)
+    return np.asarray(X.to_numpy() if hasattr(X, "to_numpy") else X, float)
 
 
 def domain_ratio(X_train_source, X_train_target, X_eval, classifier=None):
@@ -63,23 +71,25 @@ def domain_ratio(X_train_source, X_train_target, X_eval, classifier=None):
     rows it is evaluated on were not used to train it, so the ratio of a
     held-out row is not over-fitted. Returned unnormalised; criteria rescale.
     """
-    clf = domain_classifier() if classifier is None else clone(classifier)
-    X = np.vstack([X_train_source, X_train_target])
-    d = np.r_[np.zeros(len(X_train_source)), np.ones(len(X_train_target))]
+    sparse = sp.issparse(X_train_source)
+    clf = domain_classifier(sparse) if classifier is None else clone(classifier)
+    X = (sp.vstack if sparse else np.vstack)([X_train_source, X_train_target])
+    d = np.r_[np.zeros(X_train_source.shape[0]), np.ones(X_train_target.shape[0])]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         clf.fit(X, d)
     p = np.clip(clf.predict_proba(X_eval)[:, 1], 1e-6, 1 - 1e-6)
-    return p / (1 - p) * (len(X_train_source) / len(X_train_target))
+    return p / (1 - p) * (X_train_source.shape[0] / X_train_target.shape[0])
 
 
 def _crossfit_ratio(F_source, F_target, n_folds=2, seed=0):
     """Density ratio of the source rows in a feature space, by 2-fold cross-fitting."""
     rng = np.random.default_rng(seed)
-    ratio = np.empty(len(F_source))
-    folds_s = rng.permutation(len(F_source)) % n_folds
-    folds_t = rng.permutation(len(F_target)) % n_folds
-    clf = make_pipeline(StandardScaler(), LogisticRegression(C=0.1, max_iter=300))
+    ratio = np.empty(F_source.shape[0])
+    folds_s = rng.permutation(F_source.shape[0]) % n_folds
+    folds_t = rng.permutation(F_target.shape[0]) % n_folds
+    clf = make_pipeline(StandardScaler(with_mean=not sp.issparse(F_source)),
+                        LogisticRegression(C=0.1, max_iter=300))
     for k in range(n_folds):
         ratio[folds_s == k] = domain_ratio(F_source[folds_s != k], F_target[folds_t != k],
                                            F_source[folds_s == k], clf)
@@ -90,8 +100,8 @@ def _deployed_features(estimator, X):
     """What the final step sees for new (target) rows; the inputs for a bare estimator."""
     steps = getattr(estimator, "steps", None)
     if steps and len(steps) > 1:
-        return np.asarray(estimator[:-1].transform(X), float)
-    return np.asarray(X, float)
+        return as_features(estimator[:-1].transform(X))
+    return as_features(X)
 
 
 def split_evidence(estimator, X, y, sample_domain, train, test, *, task, classes=None,
@@ -120,7 +130,8 @@ def split_evidence(estimator, X, y, sample_domain, train, test, *, task, classes
     -------
     evidence : dict
         ``src`` / ``tgt`` (indices of the held-out labelled source rows and
-        of the held-out target rows), ``pred_src``, ``pred_tgt``,
+        of the held-out target rows), ``pred_src``, ``pred_tgt``, and for
+        held-out *labelled* target rows ``tgt_lab`` and ``pred_tgt_lab``,
         ``proba_src``, ``proba_tgt`` (classification with ``predict_proba``),
         ``feature_ratio``, ``pred_src_reverse`` and ``fit_time``; or ``error``
         when the fit failed.
@@ -128,6 +139,7 @@ def split_evidence(estimator, X, y, sample_domain, train, test, *, task, classes
     sd_test = sample_domain[test]
     labelled = ~unlabelled_mask(y[test], task)
     src, tgt = test[(sd_test > 0) & labelled], test[sd_test < 0]
+    tgt_lab = test[(sd_test < 0) & labelled]
     est = clone(estimator)
     start = time.perf_counter()
     try:
@@ -137,6 +149,9 @@ def split_evidence(estimator, X, y, sample_domain, train, test, *, task, classes
             out = {"src": src, "tgt": tgt, "fit_time": time.perf_counter() - start}
             Xs, Xt = _safe_indexing(X, src), _safe_indexing(X, tgt)
             out["pred_src"], out["pred_tgt"] = est.predict(Xs), est.predict(Xt)
+            if len(tgt_lab):  # a few labelled target rows: the one unbiased criterion
+                out["tgt_lab"] = tgt_lab
+                out["pred_tgt_lab"] = est.predict(_safe_indexing(X, tgt_lab))
             if task == "classification" and hasattr(est, "predict_proba"):
                 out["proba_src"] = _aligned_proba(est, Xs, classes)
                 out["proba_tgt"] = _aligned_proba(est, Xt, classes)

@@ -5,6 +5,7 @@ import time
 import warnings
 
 import numpy as np
+import scipy.sparse as sp
 from joblib import Parallel, delayed
 from sklearn.base import BaseEstimator, MetaEstimatorMixin, clone, is_classifier
 from sklearn.exceptions import FitFailedWarning
@@ -17,7 +18,7 @@ from .._base import _copy_type_tags, _index_rows
 from ..utils._domain import _as_1d, check_y_domain, unlabelled_mask
 from ._candidates import NO_ADAPTATION, _split_pipeline, default_candidates, no_adaptation
 from ._decision import CRITERIA, compute_criteria, decide
-from ._evidence import domain_ratio, fit_with_domains, split_evidence
+from ._evidence import as_features, domain_ratio, fit_with_domains, split_evidence
 from ._split import SourceKFold
 
 
@@ -70,7 +71,10 @@ class AdaptationSearchCV(MetaEstimatorMixin, BaseEstimator):
         by default); any splitter yielding held-out labelled source rows and
         target rows works.
     criterion : str, default="circular validation"
-        The decisive criterion (any of :data:`CRITERIA`; all are reported).
+        The decisive criterion (any of ``sktl.model_selection.CRITERIA``; all
+        are reported). With a few labelled target rows, "labelled target"
+        scores the candidates on them (they are held out fold by fold like
+        source rows).
         Circular validation, the default, is what the selection benchmark
         found safest and most useful; see :func:`decide`.
     confidence : float, default=0.99
@@ -107,14 +111,19 @@ class AdaptationSearchCV(MetaEstimatorMixin, BaseEstimator):
         Why, in one sentence.
     decision_report_ : pandas.DataFrame
         One row per candidate: each criterion's value and standard error, the
-        estimated gain over "no adaptation" with its confidence bound, whether
-        it was chosen, and why (or why not).
+        estimated gain over "no adaptation" on the decisive criterion with its
+        standard error and lower confidence bound, the verdict against "no
+        adaptation" ("better", "worse", "inconclusive"), whether it was
+        chosen, and why (or why not).
     cv_results_ : dict of ndarray
         ``GridSearchCV``-style: ``params``, ``candidate``, ``mean_fit_time``,
         and for each criterion ``mean_test_<name>``, ``se_test_<name>`` and
         ``rank_test_<name>``.
     evidence_ : dict
         The held-out outputs every criterion was computed from.
+    criteria_ : dict
+        ``{criterion: {candidate: Criterion}}``, each with ``value``, ``se``
+        and ``minus(other)`` (a paired difference and its standard error).
     n_splits_ : int
         Number of cross-validation splits.
     refit_time_ : float
@@ -144,12 +153,14 @@ class AdaptationSearchCV(MetaEstimatorMixin, BaseEstimator):
     >>> from sklearn.preprocessing import StandardScaler
     >>> from sktl.datasets import make_domain_shift
     >>> from sktl.model_selection import AdaptationSearchCV
-    >>> X, y, sd = make_domain_shift(200, 200, shift="covariate", random_state=0,
-    ...                              mask_target=True)
+    >>> X, y, sd = make_domain_shift(150, 150, shift="covariate", shift_strength=0.0,
+    ...                              random_state=0, mask_target=True)   # no shift at all
     >>> search = AdaptationSearchCV(make_pipeline(StandardScaler(), LogisticRegression()),
-    ...                             candidates="default", random_state=0)
-    >>> search.fit(X, y, sample_domain=sd).decision_
-    'adapt'
+    ...                             random_state=0).fit(X, y, sample_domain=sd)
+    >>> search.decision_, search.best_candidate_
+    ('do not adapt', 'no adaptation')
+    >>> list(search.decision_report_.columns[:3])
+    ['candidate', 'circular validation', 'circular validation s.e.']
     """
 
     _parameter_constraints: dict = {
@@ -250,8 +261,8 @@ class AdaptationSearchCV(MetaEstimatorMixin, BaseEstimator):
         n = _num_samples(X)
         y, sd = check_y_domain(y, sample_domain, n, task=task)
         labelled = ~unlabelled_mask(y, task)
-        Xa = X if hasattr(X, "iloc") else np.asarray(X)
-        n_features = Xa.shape[1] if Xa.ndim == 2 else 1
+        Xa = X if hasattr(X, "iloc") or sp.issparse(X) else np.asarray(X)
+        n_features = Xa.shape[1] if len(Xa.shape) == 2 else 1
         cands = self._candidate_list(n_features, task)
         if not np.any(sd < 0):  # DomainWarning already issued: nothing to adapt to
             cands = cands[:1]
@@ -261,17 +272,19 @@ class AdaptationSearchCV(MetaEstimatorMixin, BaseEstimator):
             cv.split(Xa, y, sample_domain=sd) if _accepts_domain(cv)
             else cv.split(Xa, y, groups=sd))
         self.n_splits_ = len(splits)
-        Xnum = np.asarray(Xa if not hasattr(Xa, "iloc") else Xa.to_numpy(), float) \
-            if _numeric(Xa) else None
+        try:
+            Xnum = as_features(Xa)
+        except (TypeError, ValueError):  # non-numeric columns: no input-space ratio
+            Xnum = None
         ratios = []
         for train, test in splits:
             held = test[(sd[test] > 0) & labelled[test]]
             tr_s = train[(sd[train] > 0) & labelled[train]]
             tr_t = train[sd[train] < 0]
-            if Xnum is None or len(held) == 0 or len(tr_t) < 2:
-                ratios.append(np.ones(len(held)))
-            else:
+            try:  # the input-space density ratio of the importance-weighted criteria
                 ratios.append(domain_ratio(Xnum[tr_s], Xnum[tr_t], Xnum[held]))
+            except (ValueError, TypeError, IndexError):  # no numeric X, NaN, too few rows
+                ratios.append(None)
         evidence = {"task": task, "y": y, "ratio": ratios, "candidates": {}}
         start, skipped = time.perf_counter(), []
         parallel = Parallel(n_jobs=self.n_jobs)
@@ -311,6 +324,7 @@ class AdaptationSearchCV(MetaEstimatorMixin, BaseEstimator):
             decision = {"chosen": NO_ADAPTATION, "candidates": {},
                         "reason": "no target rows: there is nothing to adapt to"}
         self.evidence_ = evidence
+        self.criteria_ = criteria
         self._build_results(cands, evidence, criteria, decision, skipped)
         if self.refit:
             best = dict((n, e) for n, _, e in cands)[self.best_candidate_]
@@ -347,7 +361,8 @@ class AdaptationSearchCV(MetaEstimatorMixin, BaseEstimator):
         self.best_params_ = results["params"][self.best_index_]
         self.decision_ = "do not adapt" if self.best_candidate_ == NO_ADAPTATION else "adapt"
         self.reason_ = decision["reason"]
-        self.decision_report_ = _report_frame(names, criteria, decision, evidence, skipped)
+        self.decision_report_ = _report_frame(names, criteria, decision, evidence, skipped,
+                                              self.criterion)
 
     # -------------------------------------------------------------- delegation
     @available_if(_best_has("predict"))
@@ -440,23 +455,18 @@ def _short(value):
     return text if len(text) <= 40 else type(value).__name__
 
 
-def _numeric(X):
-    try:
-        np.asarray(X if not hasattr(X, "iloc") else X.to_numpy(), float)
-        return True
-    except (TypeError, ValueError):
-        return False
-
-
 def _accepts_domain(cv):
     import inspect
 
     return "sample_domain" in inspect.signature(cv.split).parameters
 
 
-def _report_frame(names, criteria, decision, evidence, skipped):
+def _report_frame(names, criteria, decision, evidence, skipped, decisive):
+    """The decision report: the decisive criterion first, then the others in CRITERIA order."""
     import pandas as pd
 
+    order = [decisive] + [c for c in CRITERIA if c != decisive]
+    criteria = {c: criteria[c] for c in order if c in criteria}
     rows = []
     for n in names:
         row = {"candidate": n}
@@ -467,7 +477,8 @@ def _report_frame(names, criteria, decision, evidence, skipped):
                 row[crit] = values[n].value
                 row[f"{crit} s.e."] = values[n].se
         info = decision["candidates"].get(n, {})
-        row.update({k: info.get(k, np.nan) for k in ("gain", "gain s.e.", "gain lower bound")})
+        row.update({k: info.get(k, np.nan) for k in ("gain", "gain s.e.", "gain lower bound",
+                                                      "verdict")})
         row["chosen"] = n == decision["chosen"]
         row["reason"] = (f"failed: {errors[0]}" if errors else info.get("reason", ""))
         rows.append(row)

@@ -7,6 +7,7 @@ import scipy.sparse as sp
 from scipy import linalg
 
 from ..exceptions import NearSingularKernelWarning
+from ._array_api import asarray, fix_signs, get_namespace, is_numpy, to_numpy
 
 
 def _n_distinct_rows(X):
@@ -26,13 +27,16 @@ def nystrom_map(K_landmarks, landmarks, rtol=1e-10):
 
     ``K_landmarks`` is the kernel among the ``landmarks``; directions whose
     eigenvalue is below ``rtol`` times the largest are dropped (a pseudo-
-    inverse square root), which keeps the features well-posed. A smooth
+    inverse square root), which keeps the features well-posed. The
+    eigenvector signs are fixed, so the features do not depend on the
+    eigensolver (LAPACK, torch, ...). A smooth
     kernel in few dimensions has many such directions and that is harmless;
     duplicated landmark rows make the kernel exactly singular, which usually
     means duplicated data, so a :class:`~sktl.exceptions.NearSingularKernelWarning`
     says so.
     """
-    n_dup = landmarks.shape[0] - _n_distinct_rows(landmarks)
+    n_dup = landmarks.shape[0] - _n_distinct_rows(
+        landmarks if sp.issparse(landmarks) else to_numpy(landmarks))
     if n_dup:
         warnings.warn(
             f"{n_dup} of the {landmarks.shape[0]} landmarks duplicate other rows, so the "
@@ -41,6 +45,13 @@ def nystrom_map(K_landmarks, landmarks, rtol=1e-10):
             NearSingularKernelWarning,
             stacklevel=3,
         )
-    vals, vecs = linalg.eigh(K_landmarks)
-    keep = vals > max(vals.max(), 0.0) * rtol
-    return vecs[:, keep] / np.sqrt(vals[keep])
+    xp = get_namespace(K_landmarks)
+    if is_numpy(xp):
+        vals, vecs = linalg.eigh(K_landmarks)
+        keep = vals > max(vals.max(), 0.0) * rtol
+        return fix_signs(vecs[:, keep]) / np.sqrt(vals[keep])
+    vals, vecs = xp.linalg.eigh(K_landmarks)  # on the landmarks' device
+    vecs = fix_signs(vecs)  # the same basis whatever the namespace's eigensolver
+    keep = np.flatnonzero(to_numpy(vals) > max(float(xp.max(vals)), 0.0) * rtol)
+    idx = asarray(keep, vals)
+    return xp.take(vecs, idx, axis=1) / xp.sqrt(xp.take(vals, idx))
