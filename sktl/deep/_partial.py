@@ -15,7 +15,7 @@ from ._adversarial import _ADDA
 from ._base import DomainAdaptationClassifierMixin, DomainAdaptationNet, Phase
 from ._doc import _HEAD, net_doc
 from ._losses import entropy
-from ._modules import DomainDiscriminator, GradientReversal
+from ._modules import DomainDiscriminator, GradientReversal, get_layer
 
 
 def ramp(net):
@@ -24,6 +24,14 @@ def ramp(net):
         return 1.0
     progress = min(1.0, max(len(net.history) - 1, 0) / max(net.max_epochs, 1))
     return float(2.0 / (1.0 + np.exp(-10.0 * progress)) - 1.0)
+
+
+def check_entropy_weight(net):
+    """``entropy_weight`` must be a non-negative number."""
+    w = net.entropy_weight
+    if isinstance(w, bool) or not isinstance(w, (int, float, np.integer, np.floating)) \
+            or not w >= 0:
+        raise ValueError(f"entropy_weight must be a non-negative number; got {w!r}.")
 
 
 class ClassDiscriminators(nn.Module):
@@ -120,6 +128,7 @@ class SANClassifier(DomainAdaptationClassifierMixin, DomainAdaptationNet):
         self.class_weighting = class_weighting
 
     def initialize_domain_components(self):
+        check_entropy_weight(self)
         width = self._feature_dims()[self._last_layer()]
         self.discriminators_ = ClassDiscriminators(width, self.n_outputs_,
                                                    self.discriminator_hidden).to(self.device)
@@ -225,6 +234,7 @@ class IWANClassifier(DomainAdaptationClassifierMixin, _ADDA):
         self.entropy_weight = entropy_weight
 
     def initialize_domain_components(self):
+        check_entropy_weight(self)
         super().initialize_domain_components()
         width = self._feature_dims()[self._last_layer()]
         self.weighting_discriminator_ = DomainDiscriminator(
@@ -287,7 +297,7 @@ class IWANClassifier(DomainAdaptationClassifierMixin, _ADDA):
                 entropy(torch.softmax(y_pred.float(), dim=1)).mean()
         with torch.no_grad():
             self.source_encoder_(x[src])
-        head = self.module_.get_submodule(self.head)
+        head = get_layer(self.module_, self.head)
         source_pred = head(self._source_captured_[self._last_layer()])
         loss = loss + self.task_loss(source_pred, yi[src].to(source_pred.device))
         return {"loss": loss, "y_pred": y_pred}
