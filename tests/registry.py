@@ -225,6 +225,8 @@ REGISTRY = [
           grid={"entropy_weight": [0.0, 1.0]}, sklearn_checks=False),
     Entry("IWAN", _deep("IWAN"), "estimator", ("classification",),
           grid={"entropy_weight": [0.0, 0.1]}, sklearn_checks=False),
+    Entry("CCSA", _deep("CCSA"), "estimator", ("classification",), needs_target_labels=True,
+          grid={"margin": [0.5, 1.0]}, sklearn_checks=False),
     Entry("FineTuning", _deep("FineTuning"), "estimator", ("classification", "regression"),
           needs_target_labels=True, grid={"freeze": [None, 1]}, sklearn_checks=False),
     Entry("FEDA", _feda, "estimator", ("classification", "regression"),
