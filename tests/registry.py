@@ -159,6 +159,7 @@ def _deep(name):
 
         cls = getattr(deep, name + ("Classifier" if task == "classification" else "Regressor"))
         kw = {"FineTuning": {"pretrain_epochs": 3}, "ADDA": {"pretrain_epochs": 1},
+              "IWAN": {"pretrain_epochs": 1},
               "WDGRL": {"critic_steps": 2}, "MCD": {"n_generator_steps": 2},
               # a few target rows make one batch: more (cheap) epochs to learn anything
               "TargetOnly": {"max_epochs": 30, "lr": 1e-2}}.get(name, {})
@@ -391,6 +392,12 @@ REGISTRY = [
           grid={"reg_dist": [0.1, 1.0]}, sklearn_checks=False),
     Entry("WANN", _deep("WANN"), "estimator", ("classification", "regression"),
           needs_target_labels=True, grid={"weighter_hidden": [16, 32]}, sklearn_checks=False),
+    Entry("SAN", _deep("SAN"), "estimator", ("classification",),
+          grid={"entropy_weight": [0.0, 1.0]}, sklearn_checks=False),
+    Entry("IWAN", _deep("IWAN"), "estimator", ("classification",),
+          grid={"entropy_weight": [0.0, 0.1]}, sklearn_checks=False),
+    Entry("CCSA", _deep("CCSA"), "estimator", ("classification",), needs_target_labels=True,
+          grid={"margin": [0.5, 1.0]}, sklearn_checks=False),
     Entry("FineTuning", _deep("FineTuning"), "estimator", ("classification", "regression"),
           needs_target_labels=True, grid={"freeze": [None, 1]}, sklearn_checks=False),
     Entry("LabelShiftClassifier", _label_shift, "estimator", ("classification",),
