@@ -270,6 +270,10 @@ class KMM(BaseReweighter):
         Seeds the power iteration and the Nyström landmarks.
     verbose : int, default=0
         Print the progress of the Nyström rounds (0: silent).
+    source_weights : {"uniform", "similarity"} or dict, default="uniform"
+        Weight of each source domain when several are pooled: see
+        :ref:`multi-source` and :func:`sktl.source_domain_weights`. The factors
+        multiply ``weights_`` (not :meth:`density_ratio`).
 
     Attributes
     ----------
@@ -337,6 +341,7 @@ class KMM(BaseReweighter):
         "max_dense_memory": [Interval(Real, 0, None, closed="neither")],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
+        "source_weights": [StrOptions({"uniform", "similarity"}), dict],
     }
     _dask_support = True
     _array_api_support = True
@@ -362,6 +367,7 @@ class KMM(BaseReweighter):
         max_dense_memory=4.0,
         random_state=None,
         verbose=0,
+        source_weights="uniform",
     ):
         self.estimator = estimator
         self.kernel = kernel
@@ -381,6 +387,7 @@ class KMM(BaseReweighter):
         self.max_dense_memory = max_dense_memory
         self.random_state = random_state
         self.verbose = verbose
+        self.source_weights = source_weights
 
     def _kernel_fn(self, n_features):
         gamma = self.gamma if self.gamma is not None else 1.0 / n_features
