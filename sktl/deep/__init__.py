@@ -6,7 +6,8 @@ estimators and is a scikit-learn estimator: it fits in ``Pipeline`` and
 :class:`DomainAdaptationNet`: most differ only by their domain loss (DAN,
 Deep CORAL, DANN, JAN, CDAN, MCC, MDD, SPA, CAN, DeepJDOT, WANN, SAN, CCSA); MCD, ADDA
 WDGRL and IWAN declare alternating updates of named parameter groups that the
-same loop runs. Submodules load on first use.
+same loop runs; the multi-task nets give each task its own head on a shared trunk.
+Submodules load on first use.
 """
 
 import importlib
@@ -33,6 +34,7 @@ _LAZY = {
     "DeepJDOTClassifier": "_ot", "DeepJDOTRegressor": "_ot",
     "CCSAClassifier": "_siamese", "contrastive_pair_loss": "_siamese",
     "SANClassifier": "_partial", "IWANClassifier": "_partial",
+    "MultiTaskClassifier": "_multitask", "MultiTaskRegressor": "_multitask",
     "WANNClassifier": "_weighting", "WANNRegressor": "_weighting",
     "DomainDiscriminator": "_modules", "GradientReversal": "_modules", "MLPModule": "_modules",
     "MultilinearMap": "_modules",
