@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from sklearn.linear_model import LogisticRegression
 
-from sktl import KLIEP, KMM, NearestNeighborReweighter, source_domain_weights
+from sktl import KLIEP, ULSIF, NearestNeighborReweighter, source_domain_weights
 
 
 def three_sources(n=80, seed=0, flip=False):
@@ -59,7 +59,7 @@ def test_similarity_needs_target_rows():
 
 def test_reweighter_uniform_is_the_pooled_fit():
     X, y, y_masked, sd = three_sources()
-    for make in (lambda **k: KMM(LogisticRegression(), random_state=0, **k),
+    for make in (lambda **k: ULSIF(LogisticRegression(), random_state=0, **k),
                  lambda **k: KLIEP(LogisticRegression(), random_state=0, **k)):
         pooled, uniform = make().fit(X, y_masked, sample_domain=sd), \
             make(source_weights="uniform").fit(X, y_masked, sample_domain=sd)
@@ -89,7 +89,7 @@ def test_reweighter_explicit_weights_scale_each_domain():
 
 def test_reweighter_similarity_upweights_the_closest_source():
     X, _, y_masked, sd = three_sources()
-    est = KMM(LogisticRegression(), random_state=0, source_weights="similarity")
+    est = KLIEP(LogisticRegression(), random_state=0, source_weights="similarity")
     est.fit(X, y_masked, sample_domain=sd)
     w = est.source_weights_
     assert w[1] > 1 > w[3] and w[1] > w[2] > w[3]
@@ -97,11 +97,11 @@ def test_reweighter_similarity_upweights_the_closest_source():
 
 def test_reweighter_validates_source_weights_in_fit():
     X, _, y_masked, sd = three_sources(20)
-    est = KMM(LogisticRegression(), source_weights={1: 1.0, 2: 1.0, 5: 1.0})
+    est = ULSIF(LogisticRegression(), source_weights={1: 1.0, 2: 1.0, 5: 1.0})
     with pytest.raises(ValueError, match=r"domains \[5\]"):
         est.fit(X, y_masked, sample_domain=sd)
     with pytest.raises(ValueError, match="source_weights"):
-        KMM(source_weights="best").fit(X, y_masked, sample_domain=sd)
+        ULSIF(source_weights="best").fit(X, y_masked, sample_domain=sd)
 
 
 def test_deep_source_weights():
