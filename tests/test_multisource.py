@@ -110,8 +110,9 @@ def test_deep_source_weights():
 
     X, y, y_masked, sd = three_sources(100, flip=True)
     kw = {"max_epochs": 6, "random_state": 0, "module__hidden_units": (16,), "lr": 1e-2}
-    pooled = DANClassifier(**kw).fit(X, y_masked, sample_domain=sd)
-    uniform = DANClassifier(source_weights="uniform", **kw).fit(X, y_masked, sample_domain=sd)
+    short = {**kw, "max_epochs": 2}
+    pooled = DANClassifier(**short).fit(X, y_masked, sample_domain=sd)
+    uniform = DANClassifier(source_weights="uniform", **short).fit(X, y_masked, sample_domain=sd)
     np.testing.assert_array_equal(pooled.predict_proba(X), uniform.predict_proba(X))
     weighted = SourceOnlyClassifier(source_weights={1: 1.0, 2: 0.0, 3: 1.0}, **kw)
     weighted.fit(X, y_masked, sample_domain=sd)

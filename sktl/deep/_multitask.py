@@ -223,7 +223,6 @@ class _MultiTask(DomainAdaptationNet):
                 rows = torch.arange(len(x), device=heads.device)
                 task = torch.as_tensor(index[i:i + step], device=heads.device)
                 parts.append(to_np(heads[rows, task]))
-        self._mode_ = None
         return np.concatenate(parts) if parts else np.zeros((0, self.n_outputs_))
 
 
@@ -323,7 +322,8 @@ class MultiTaskClassifier(DomainAdaptationClassifierMixin, _MultiTask):
         -------
         y_pred : ndarray of shape (n_samples,)
         """
-        return self.classes_[self._logits(X, sample_task).argmax(axis=1)]
+        logits = self._logits(X, sample_task)  # raises NotFittedError first when unfitted
+        return self.classes_[logits.argmax(axis=1)]
 
 
 class MultiTaskRegressor(DomainAdaptationRegressorMixin, _MultiTask):
