@@ -148,7 +148,8 @@ def main():
         f"over seeds {args.seeds}); **bold**: the best mean.", ""]
     for frac in FRACTIONS:
         lo, hi = (int(round(frac * f(counts.values()))) for f in (min, max))
-        text += [f"## {frac:.0%} labelled rows per task ({lo}-{hi} per domain)", "",
+        span = f"{lo}" if lo == hi else f"{lo}-{hi}"
+        text += [f"## {frac:.0%} labelled rows per task ({span} per domain)", "",
                  table(results, frac, args.seeds), ""]
     RESULTS.write_text("\n".join(text))
     print("\n".join(text))
