@@ -398,6 +398,8 @@ REGISTRY = [
           grid={"entropy_weight": [0.0, 0.1]}, sklearn_checks=False),
     Entry("CCSA", _deep("CCSA"), "estimator", ("classification",), needs_target_labels=True,
           grid={"margin": [0.5, 1.0]}, sklearn_checks=False),
+    Entry("DDTL", _deep("DDTL"), "estimator", ("classification",),
+          grid={"drop_rate": [0.0, 0.5]}, sklearn_checks=False),
     Entry("FineTuning", _deep("FineTuning"), "estimator", ("classification", "regression"),
           needs_target_labels=True, grid={"freeze": [None, 1]}, sklearn_checks=False),
     Entry("LabelShiftClassifier", _label_shift, "estimator", ("classification",),
