@@ -445,7 +445,8 @@ class GLoMoClassifier(DomainAdaptationClassifierMixin, DomainAdaptationNet):
        and Y. LeCun. "GLoMo: Unsupervised Learning of Transferable
        Relational Graphs". NeurIPS 2018.""",
         example("GLoMoClassifier", ", graph_epochs=2"), last=" (the network "
-        "sits behind the mixing layer as ``net``: its layers are ``net.<name>``)")
+        "sits behind the mixing layer as ``net``: its layers are ``net.<name>``)").replace(
+        'default=("features",)', 'default=("net.features",)')
 
     def __init__(self, module=None, *, n_graphs=4, embedding_dim=16, graph_epochs=50,
                  adapt_layers=("net.features",), **kwargs):
