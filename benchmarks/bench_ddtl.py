@@ -127,7 +127,7 @@ def report():
            f"other rows per step, Adam lr {LR}, default hyper-parameters, 3 seeds, every "
            "method on the same rows (labelled source, unlabelled intermediate domains, "
            "unlabelled target). Accuracy on every target row, mean over seeds [min, max]. "
-           "See the script's docstring for the tasks.\n",
+           "See the script's docstring for the tasks. (Run niced with one thread.)\n",
            "```", *[line.strip() for line in __doc__.split("\n") if "bench_ddtl.py --" in line],
            "```\n",
            "| data | task | " + " | ".join(METHODS) + " | DDTL − source | DDTL − DAN |",

@@ -109,7 +109,8 @@ def report():
            f"domains (labels unused), {EPOCHS} epochs; the MLP 64-64 of `bench_deep.py` "
            f"({EPOCHS} epochs, Adam lr {LR}) or a logistic regression on the labelled "
            "source rows, with and without the graphs; 3 seeds; accuracy on every target "
-           "row, mean over seeds [min, max], and mean seconds per fit.\n",
+           "row, mean over seeds [min, max], and mean seconds per fit (wall clock on a "
+           "shared machine, run niced with one thread: indicative only).\n",
            "```", *[line.strip() for line in __doc__.split("\n") if "bench_glomo.py --" in line],
            "```\n",
            "| data | task | " + " | ".join(METHODS) + " | graphs − none (MLP) | graphs − none "
