@@ -271,3 +271,81 @@ def report(dev, confirm, path):
     text = "\n".join(parts)
     path.write_text(text)
     sys.stdout.write(text + "\n")
+
+
+def _library_rows(tasks, libraries):
+    """Per library, the default decision judged against its own best and the best of all."""
+    from benchmarks.bench_selection import load_store
+    from sktl.model_selection import decide
+    from sktl.model_selection._decision import compute_criteria
+
+    own = {lib: [] for lib in libraries}
+    common = {lib: [] for lib in libraries}
+    picks = []
+    for task in tasks:
+        full = load_store(task)
+        if full is None:
+            continue
+        row = {"task": task.name}
+        for lib, names in libraries.items():
+            store = dict(full, candidates={c: v for c, v in full["candidates"].items()
+                                           if c in set(names(full))})
+            choice = decide(compute_criteria(evidence(store)), store["task"])["chosen"]
+            own[lib].append(judge(store, choice))
+            common[lib].append(judge(full, choice))
+            row[lib] = (choice, common[lib][-1]["gain"])
+        row["best"] = max(task_scores(full).items(),
+                          key=lambda kv: kv[1] if np.isfinite(kv[1]) else -np.inf)
+        row["best"] = (row["best"][0], row["best"][1] - task_scores(full)[NO_ADAPTATION])
+        picks.append(row)
+    return own, common, picks
+
+
+def compare_libraries(dev, confirm=None):
+    """Markdown lines: the default decision with and without the methods of ``new_candidates``.
+
+    The choice of library is made on ``dev`` alone (rule: no higher harm rate
+    and a lower mean regret to the best candidate of *all* libraries, i.e. a
+    larger mean gain of the pick); ``confirm`` is only reported.
+    """
+    from benchmarks.bench_selection import default_names, new_candidates
+
+    new = list(new_candidates("classification"))
+
+    def lib(extra):
+        return lambda store: default_names(store) + [c for c in extra if c in store["candidates"]]
+
+    libraries = {"default library": lib([])}
+    for name in new:
+        libraries[f"+ {name}"] = lib([name])
+    libraries["+ all four"] = lib(new)
+    lines = []
+    for label, tasks in (("development half (decides)", dev),
+                         ("confirmation half (for the record only)", confirm)):
+        if tasks is None:
+            continue
+        own, common, picks = _library_rows(tasks, libraries)
+        lines += [f"#### {label}", "",
+                  "| library | tasks | harm rate | mean gain of pick | mean regret (own best) | "
+                  "captured mean / total (own best) | mean regret (best of all) | "
+                  "captured mean / total (best of all) |",
+                  "|---|---:|---:|---:|---:|---:|---:|---:|"]
+        for name in libraries:
+            m, mc = summarise(own[name]), summarise(common[name])
+            gain = np.mean([j["gain"] for j in own[name]])
+            lines.append(
+                f"| {name} | {m['n']} | {100 * m['harm']:.0f} % | {gain:+.2f} | "
+                f"{m['regret']:.1f} | {100 * captured_clipped(own[name]):.0f} % / "
+                f"{100 * m['captured_total']:.0f} % | {mc['regret']:.1f} | "
+                f"{100 * captured_clipped(common[name]):.0f} % / "
+                f"{100 * mc['captured_total']:.0f} % |")
+        changed = [r for r in picks if r["default library"] != r["+ all four"]]
+        lines += ["", f"Tasks whose pick changes when all four are added ({len(changed)}):", "",
+                  "| task | best of all (gain) | default library pick (gain) | "
+                  "+ all four pick (gain) |", "|---|---|---|---|"]
+        for r in changed:
+            cells = [f"{r[k][0]} ({r[k][1]:+.1f})" for k in ("best", "default library",
+                                                            "+ all four")]
+            lines.append(f"| {r['task']} | " + " | ".join(cells) + " |")
+        lines.append("")
+    return lines
