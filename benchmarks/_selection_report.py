@@ -282,9 +282,10 @@ def report(dev, confirm, path):
     if collected(dev):
         parts += ["## Candidate-library study: would newer sktl methods help the default?", "",
                   "Four methods added to sktl after the library was fixed were collected as "
-                  "extra candidates (`python benchmarks/bench_selection.py collect --new`, see "
-                  "`new_candidates` in the script for the reasons): CORAL with "
-                  "`align_means=True` (reg 1), `LinearOTMapping` (Gaussian Monge map), the "
+                  "extra candidates (`OMP_NUM_THREADS=1 python benchmarks/bench_selection.py "
+                  "collect --new --dev`, see `new_candidates` in the script for the "
+                  "reasons): CORAL with `align_means=True` (reg 1), `LinearOTMapping` "
+                  "(Gaussian Monge map), the "
                   "`uLSIF` density-ratio reweighter and `LabelShiftClassifier` (EM prior "
                   "correction, classification only). The decision rule is unchanged; only "
                   "the library grows. Each library is judged against its own best candidate "

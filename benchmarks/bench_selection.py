@@ -256,17 +256,18 @@ def main():
     tasks = dev if args.dev else confirm if args.confirm else dev + confirm
     if args.only:
         tasks = [t for t in tasks if args.only in t.name]
-    if args.what == "collect":
+    if args.what == "collect" and args.new:  # method by method, so a cut run is usable
+        methods = args.methods.split(",") if args.methods else list(
+            new_candidates("classification"))
+        for method in methods:
+            for task in tasks:
+                cands = {k: v for k, v in new_candidates(task.task).items() if k == method}
+                if cands:
+                    collect(task, cands)
+    elif args.what == "collect":
         for task in tasks:
             print(f"{task.name} (max {MAX_ROWS} rows per domain)", flush=True)
-            cands = None
-            if args.new:
-                cands = new_candidates(task.task)
-                if args.methods:
-                    cands = {k: v for k, v in cands.items() if k in args.methods.split(",")}
-                if not cands:
-                    continue
-            collect(task, cands)
+            collect(task)
     elif args.what == "study":
         for task in tasks:
             study_extras(task)
