@@ -194,6 +194,17 @@ class DomainAdaptationNet(NeuralNet, BaseEstimator):
     :class:`~sktl.deep.DANClassifier` for the parameters.
     """
 
+    def __sklearn_is_fitted__(self):
+        """Fitted once the module is initialised (skorch >= 1.3 says the same; 1.2 did not)."""
+        from skorch.exceptions import NotInitializedError
+
+        try:
+            self.check_is_fitted()
+        except NotInitializedError:
+            return False
+        return True
+
+
     # BaseEstimator is a base of skorch's NeuralNet only from skorch 1.1 on; naming it
     # here gives skorch 1.0 nets metadata routing (sample_domain in a Pipeline) and tags
     __metadata_request__fit = {"sample_domain": True}
