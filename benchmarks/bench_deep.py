@@ -18,18 +18,24 @@ generated conditional shift (10 features), Office-Caltech caltech → amazon
 labels for 5 % of the target rows (the same rows in every library) and are
 scored on the other target rows; the unsupervised methods on all target rows.
 
-Each run writes a part, and ``--report`` assembles ``benchmarks/results/deep.md``:
+Each run writes a part (after every method), and ``--report`` assembles
+``benchmarks/results/deep.md``. The runs behind it (each under 15 minutes on 2
+shared cores; ``B`` stands for ``OMP_NUM_THREADS=1 python benchmarks/bench_deep.py``
+and ``L`` for ``flock /work/wt/heavy.lock``):
 
-    flock /work/wt/heavy.lock python benchmarks/bench_deep.py --data moons
-    flock /work/wt/heavy.lock python benchmarks/bench_deep.py --data conditional
-    flock /work/wt/heavy.lock python benchmarks/bench_deep.py --data office --libs sktl,skada
-    flock /work/wt/heavy.lock python benchmarks/bench_deep.py --data office --libs adapt
-    flock /work/wt/heavy.lock python benchmarks/bench_deep.py --data digits --libs sktl,skada
-    flock /work/wt/heavy.lock python benchmarks/bench_deep.py --data digits --libs adapt
+    L B --data moons --methods @moons1
+    L B --data moons --methods @moons2
+    L B --data moons --libs adapt --methods @baselines
+    L B --data conditional
+    L B --data office --methods @shared
+    L B --data office --libs sktl,adapt --methods @adapt,JAN
+    L B --data digits --methods @shared
+    L B --data digits --libs sktl,adapt --methods @adapt
     python benchmarks/bench_deep.py --report
 
-(run from the repository root with ``PYTHONPATH=$PWD`` and the benchmark
-environment, which has skada 0.6 and ADAPT 0.4.5). Runs on CUDA unchanged
+(``@name`` is a group of methods of ``GROUPS``.)
+Run from the repository root with ``PYTHONPATH=$PWD`` and the benchmark
+environment, which has skada 0.6 and ADAPT 0.4.5. Runs on CUDA unchanged
 when available.
 """
 
@@ -78,6 +84,17 @@ METHODS = {
     "CCSA (5 % labels)": ("CCSAClassifier", None, "CCSA"),
     "fine-tuning (5 % labels)": ("FineTuningClassifier", None, "FineTuning"),
     "L2-SP fine-tuning (5 % labels)": ("FineTuningClassifier", None, "RegularTransferNN"),
+}
+_ADAPT = ["ADDA", "WDGRL", "MCD", "WANN (5 % labels)", "IWN", "CCSA (5 % labels)",
+          "fine-tuning (5 % labels)", "L2-SP fine-tuning (5 % labels)"]
+GROUPS = {  # how the runs are split (each under 15 minutes on 2 shared cores)
+    "moons1": ["source only", "target only (5 % labels)", "DAN", "Deep CORAL", "DANN", "JAN",
+               "CDAN", "MCC", "MDD"],
+    "moons2": ["ADDA", "WDGRL", "MCD", "CAN", "SPA", "DeepJDOT", *_ADAPT[3:]],
+    "baselines": ["source only", "target only (5 % labels)"],
+    "shared": ["source only", "DANN", "Deep CORAL", "CDAN", "MDD", "DAN", "MCC", "DeepJDOT",
+               "SPA", "CAN", "target only (5 % labels)"],  # the methods skada has
+    "adapt": _ADAPT,  # the methods only ADAPT has
 }
 SUPERVISED = {"target only (5 % labels)", "WANN (5 % labels)", "CCSA (5 % labels)",
               "fine-tuning (5 % labels)", "L2-SP fine-tuning (5 % labels)"}
@@ -384,7 +401,9 @@ def report():
            "peer's time / sktl's (above 1: sktl is faster).\n",
            "Commands (from the repository root, benchmark environment with skada 0.6 and "
            "ADAPT 0.4.5):\n", "```"]
-    out += [line.strip() for line in __doc__.split("\n") if line.strip().startswith("flock")
+    out += ["# B = OMP_NUM_THREADS=1 PYTHONPATH=$PWD /work/benchenv/bin/python "
+            "benchmarks/bench_deep.py, L = flock /work/wt/heavy.lock"]
+    out += [line.strip() for line in __doc__.split("\n") if line.strip().startswith("L B")
             or line.strip().startswith("python benchmarks")]
     out += ["```\n"]
     slower, worse = [], []
@@ -441,7 +460,7 @@ def main():
                         "--report)")
     parser.add_argument("--libs", default="sktl,skada,adapt")
     parser.add_argument("--methods", default=",".join(METHODS),
-                        help="comma-separated method names (as in the table)")
+                        help="comma-separated method names (as in the table) or @groups")
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--epochs", type=int, default=EPOCHS, help="smoke tests only")
     parser.add_argument("--report", action="store_true")
@@ -454,7 +473,9 @@ def main():
     globals()["EPOCHS"] = args.epochs
     torch.set_num_threads(max(1, (os.cpu_count() or 2) // 2))
     for data in [args.data] if args.data else DATASETS:  # no --data: everything (hours)
-        run_part(data, args.libs.split(","), args.methods.split(","), args.seeds)
+        methods = [m for item in args.methods.split(",")
+                   for m in (GROUPS[item[1:]] if item.startswith("@") else [item])]
+        run_part(data, args.libs.split(","), methods, args.seeds)
     if not args.data:
         report()
 
