@@ -397,7 +397,7 @@ NOTES = {
         "sktl's and skada's 1, and at 1 both lose to their source only on these tasks (sktl "
         "and skada agree: 0.477 vs 0.471 on Office). With reg=0.1 sktl's MDD gets 0.580 "
         "[0.558, 0.599] on Office C → A (ADAPT 0.531, sktl source only 0.553).",
-    "WDGRL and MCD vs ADAPT (Office C → A), slower": "sktl runs the papers' alternating "
+    "WDGRL and MCD vs ADAPT (Office C → A; WDGRL on the conditional shift), slower": "sktl runs the papers' alternating "
         "updates, ADAPT one joint step per batch: sktl's WDGRL makes 5 critic updates (with the "
         "gradient penalty's double backward) and one network update per batch (Shen et al.'s "
         "n_critic), its MCD steps A, B and 4 feature updates C (Saito et al.'s num_k = 4); "
@@ -405,11 +405,14 @@ NOTES = {
         "Per update sktl is 3-4x faster (0.45 s / 6 vs 0.28 s per epoch); with 800 input "
         "features the 6 passes cost more than ADAPT's one (on the 2-d moons sktl is still "
         "1.13x and 1.36x faster). critic_steps=1 / n_generator_steps=1 run ADAPT's schedule.",
-    "target only vs skada (conditional shift), 'slower'": "an artefact of that (older) row: "
-        "skada's target-only loader drops the last incomplete batch, and with 25 labelled "
-        "rows for a 64-row batch it never trained (0 steps, chance accuracy 0.481). The "
-        "benchmark now gives it a batch it can fill (moons: 0.848 vs sktl's 0.846, sktl "
-        "1.07x faster).",
+    "source only vs skada (conditional shift), slower": "timing noise on the shared "
+        "machine: the first row timed in its run (0.032 vs 0.022 s per epoch); the same pair "
+        "measured 0.018 vs 0.031 s in an earlier run of this benchmark, and sktl's epoch is "
+        "1.4-6x faster than skada's in every other row of the table.",
+    "skada's target only": "skada's target-only loader drops the last incomplete batch, so "
+        "with fewer labelled target rows than a batch it never trains (an earlier run of this "
+        "benchmark measured chance accuracy, 0.481 on the conditional shift); it gets a batch "
+        "it can fill here (at most the labelled rows), as sktl's.",
 }
 
 
