@@ -398,7 +398,8 @@ NOTES = {
         "and skada agree: 0.477 vs 0.471 on Office). With reg=0.1 sktl's MDD gets 0.580 "
         "[0.558, 0.599] on Office C → A (ADAPT 0.531, sktl source only 0.553).",
     "WDGRL and MCD vs ADAPT (Office C → A; WDGRL on the conditional shift), slower":
-        "sktl runs the papers' alternating updates, ADAPT one joint step per batch: sktl's WDGRL makes 5 critic updates (with the "
+        "sktl runs the papers' alternating updates, ADAPT one joint step per batch: "
+        "sktl's WDGRL makes 5 critic updates (with the "
         "gradient penalty's double backward) and one network update per batch (Shen et al.'s "
         "n_critic), its MCD steps A, B and 4 feature updates C (Saito et al.'s num_k = 4); "
         "ADAPT's WDGRL and MCD (n_steps=1) update every network once from one forward pass. "
