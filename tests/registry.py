@@ -400,6 +400,8 @@ REGISTRY = [
           grid={"reg_dist": [0.1, 1.0]}, sklearn_checks=False),
     Entry("WANN", _deep("WANN"), "estimator", ("classification", "regression"),
           needs_target_labels=True, grid={"weighter_hidden": [16, 32]}, sklearn_checks=False),
+    Entry("IWN", _deep("IWN"), "estimator", ("classification", "regression"),
+          grid={"weighter_hidden": [16, 32]}, sklearn_checks=False),
     Entry("SAN", _deep("SAN"), "estimator", ("classification",),
           grid={"entropy_weight": [0.0, 1.0]}, sklearn_checks=False),
     Entry("IWAN", _deep("IWAN"), "estimator", ("classification",),

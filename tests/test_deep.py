@@ -340,3 +340,50 @@ def test_train_split_keeps_domain_batches():
     net.fit(X, y, sample_domain=sd)
     assert np.isfinite(net.history[-1, "valid_loss"])
     assert set(record.sources) == {16}  # every training batch: 16 source + 16 target rows
+
+
+def test_source_reg_keeps_the_fine_tuned_weights_near_the_pretrained_ones():
+    X, y, sd, Xt, yt = rotated_moons(0, n=100, angle=60)
+    y_few = y.copy()
+    y_few[100:120] = yt[:20]
+    pre = SourceOnlyClassifier(max_epochs=5, random_state=0).fit(X, y, sample_domain=sd)
+    start = torch.cat([p.detach().flatten() for p in pre.module_.parameters()])
+
+    def drift(**kw):
+        ft = FineTuningClassifier(module=pre.module_, pretrained=True, reset_head=False,
+                                  max_epochs=20, lr=1e-2, random_state=0, **kw)
+        ft.fit(X, y_few, sample_domain=sd)
+        assert not hasattr(ft, "_source_params_")  # a training-time attribute only
+        return float((torch.cat([p.detach().flatten() for p in ft.module_.parameters()])
+                      - start).norm())
+
+    free, l2, l1 = drift(), drift(source_reg=1.0), drift(source_reg=1.0, source_reg_norm="l1")
+    assert l2 < 0.5 * free and l1 < 0.5 * free, (free, l2, l1)
+    for bad, match in [({"source_reg": -1.0}, "source_reg must"),
+                       ({"source_reg_norm": "l3"}, "source_reg_norm must")]:
+        with pytest.raises(ValueError, match=match):
+            FineTuningClassifier(max_epochs=1, **bad).fit(X, y_few, sample_domain=sd)
+
+
+def test_iwn_weights_follow_the_density_ratio():
+    from scipy.stats import norm
+
+    from sktl.deep import IWNClassifier, IWNRegressor
+
+    rng = np.random.default_rng(0)
+    Xs = rng.normal(0, 1, (300, 1))
+    Xt = rng.normal(1.5, 0.5, (300, 1))
+    X = np.vstack([Xs, Xt])
+    y = np.r_[np.sin(2 * Xs[:, 0]) + Xs[:, 0], np.full(300, np.nan)]
+    sd = np.r_[np.ones(300, int), -np.ones(300, int)]
+    net = IWNRegressor(max_epochs=30, lr=3e-3, random_state=0).fit(X, y, sample_domain=sd)
+    w = net.predict_weights(Xs)
+    ratio = norm.pdf(Xs[:, 0], 1.5, 0.5) / norm.pdf(Xs[:, 0])
+    assert np.all(w >= 0) and np.corrcoef(np.log(w + 1e-12), np.log(ratio))[0, 1] > 0.8
+    # update_sigma=False keeps the bandwidth it was given
+    fixed = IWNClassifier(max_epochs=2, sigma_init=0.7, update_sigma=False, random_state=0)
+    fixed.fit(X, (y > 0).astype(int) * (sd > 0) - (sd < 0), sample_domain=sd)
+    assert float(torch.exp(fixed.bandwidth_.log_sigma)) == pytest.approx(0.7)
+    with pytest.raises(ValueError, match="sigma_init"):
+        IWNClassifier(max_epochs=1, sigma_init=-1.0).fit(X, (y > 0).astype(int) * (sd > 0)
+                                                         - (sd < 0), sample_domain=sd)

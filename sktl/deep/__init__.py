@@ -4,8 +4,8 @@ Every net takes the same ``X, y, sample_domain`` as sktl's classical
 estimators and is a scikit-learn estimator: it fits in ``Pipeline`` and
 ``GridSearchCV``, clones and pickles. All of them run on one training loop,
 :class:`DomainAdaptationNet`: most differ only by their domain loss (DAN,
-Deep CORAL, DANN, JAN, CDAN, MCC, MDD, SPA, CAN, DeepJDOT, WANN, SAN, CCSA, DDTL); MCD, ADDA
-WDGRL and IWAN declare alternating updates of named parameter groups that the
+Deep CORAL, DANN, JAN, CDAN, MCC, MDD, SPA, CAN, DeepJDOT, WANN, IWN, SAN, CCSA,
+DDTL); MCD, ADDA, WDGRL and IWAN declare alternating updates of named parameter groups that the
 same loop runs; the multi-task nets give each task its own head on a shared trunk.
 Submodules load on first use.
 """
@@ -19,6 +19,7 @@ _LAZY = {
     "coral_loss": "_losses", "joint_mmd_loss": "_losses", "mmd_loss": "_losses",
     "mcc_loss": "_losses", "contrastive_domain_discrepancy": "_losses",
     "spectral_alignment_loss": "_losses", "transport_plan": "_losses",
+    "weighted_mmd_loss": "_losses",
     "DANClassifier": "_methods", "DANRegressor": "_methods",
     "DANNClassifier": "_methods", "DANNRegressor": "_methods",
     "DeepCORALClassifier": "_methods", "DeepCORALRegressor": "_methods",
@@ -38,6 +39,7 @@ _LAZY = {
     "SANClassifier": "_partial", "IWANClassifier": "_partial",
     "MultiTaskClassifier": "_multitask", "MultiTaskRegressor": "_multitask",
     "WANNClassifier": "_weighting", "WANNRegressor": "_weighting",
+    "IWNClassifier": "_weighting", "IWNRegressor": "_weighting",
     "DomainDiscriminator": "_modules", "GradientReversal": "_modules", "MLPModule": "_modules",
     "MultilinearMap": "_modules",
 }

@@ -39,7 +39,7 @@ def _as_array(value, key):
 class _FineTuning(DomainAdaptationNet):
     def __init__(self, module=None, *, pretrained=None, pretrain_epochs=30, head="head",
                  reset_head=True, freeze=None, unfreeze_every=None, backbone_lr_scale=1.0,
-                 **kwargs):
+                 source_reg=0.0, source_reg_norm="l2", **kwargs):
         super().__init__(module, **kwargs)
         self.pretrained = pretrained
         self.pretrain_epochs = pretrain_epochs
@@ -48,6 +48,8 @@ class _FineTuning(DomainAdaptationNet):
         self.freeze = freeze
         self.unfreeze_every = unfreeze_every
         self.backbone_lr_scale = backbone_lr_scale
+        self.source_reg = source_reg
+        self.source_reg_norm = source_reg_norm
 
     # -- inputs: arrays, or a dict of arrays handed to the module as keywords ---
     def _prepare_X(self, X, reset=None):
@@ -201,6 +203,33 @@ class _FineTuning(DomainAdaptationNet):
             groups.append({"params": backbone, "lr": self.lr * self.backbone_lr_scale})
         self.optimizer_ = self.optimizer(groups, lr=self.lr)
 
+    _transient = DomainAdaptationNet._transient + ("_source_params_",)
+
+    def _check_source_reg(self):
+        reg = self.source_reg
+        if isinstance(reg, bool) or not isinstance(reg, (int, float, np.number)) or reg < 0:
+            raise ValueError(f"source_reg must be a number >= 0; got {reg!r}.")
+        if self.source_reg_norm not in ("l2", "l1"):
+            raise ValueError("source_reg_norm must be 'l2' or 'l1'; got "
+                             f"{self.source_reg_norm!r}.")
+
+    def _keep_source_params(self):
+        """Remember the starting weights that ``source_reg`` pulls towards (a new head has none)."""
+        if not self.source_reg:
+            return
+        head = {id(p) for p in get_layer(self.module_, self.head).parameters()}
+        self._source_params_ = [(p, p.detach().clone()) for p in self.module_.parameters()
+                                if not (self.reset_head and id(p) in head)]
+
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        loss = super().get_loss(y_pred, y_true, X=X, training=training)
+        pairs = self.__dict__.get("_source_params_") if training else None
+        if pairs:  # ||theta - theta_source||² (or its l1 norm), summed over the parameters
+            power = 2 if self.source_reg_norm == "l2" else 1
+            loss = loss + self.source_reg * sum((p - p0).abs().pow(power).sum()
+                                                for p, p0 in pairs)
+        return loss
+
     def on_epoch_begin(self, net, **kwargs):
         """Gradual unfreezing: every ``unfreeze_every`` epochs, free the deepest frozen layer."""
         super().on_epoch_begin(net, **kwargs)
@@ -235,6 +264,7 @@ class _FineTuning(DomainAdaptationNet):
         -------
         self : object
         """
+        self._check_source_reg()
         X = self._prepare_X(X, reset=None if isinstance(X, Mapping) else True)
         y, sd = check_y_domain(y, sample_domain, _n_rows(X), task=self._task,
                                require_labelled_source=self.pretrained in (None, False)
@@ -270,6 +300,7 @@ class _FineTuning(DomainAdaptationNet):
             self.fit_loop(self._loop_X(X, src, 1), y_enc[src], epochs=self.pretrain_epochs,
                           **fit_params)
         self._reset_head()
+        self._keep_source_params()
         self._apply_freeze()
         self._build_optimizer()
         self._phase_ = "finetune"
@@ -345,6 +376,14 @@ _DOC = """
         named layers (the last named first) for names.
     backbone_lr_scale : float, default=1.0
         Learning rate of the backbone relative to ``lr`` (the head's).
+    source_reg : float, default=0.0
+        Weight of a penalty pulling the fine-tuned weights towards the
+        pretrained ones, ``source_reg * sum ||theta - theta_source||²`` over
+        every parameter but a reset head (Chelba & Acero, 2004; L2-SP, Li et
+        al., 2018): the regularised transfer of ADAPT's
+        ``RegularTransferNN`` with ``reset_head=False``.
+    source_reg_norm : {"l2", "l1"}, default="l2"
+        The penalty's norm: squared euclidean, or absolute values.
     max_epochs : int, default=50
         Fine-tuning epochs. Other parameters as in skorch's ``NeuralNet``;
         ``device="auto"`` uses CUDA when available; ``random_state`` seeds torch.
@@ -366,6 +405,10 @@ _DOC = """
        are features in deep neural networks?". NIPS 2014.
     .. [2] J. Howard and S. Ruder. "Universal Language Model Fine-tuning for
        Text Classification". ACL 2018.
+    .. [3] C. Chelba and A. Acero. "Adaptation of Maximum Entropy
+       Capitalizer: Little Data Can Help a Lot". EMNLP 2004.
+    .. [4] X. Li, Y. Grandvalet and F. Davoine. "Explicit Inductive Bias for
+       Transfer Learning with Convolutional Networks". ICML 2018.
 """
 
 

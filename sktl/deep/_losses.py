@@ -207,3 +207,17 @@ def transport_plan(cost):
                           bounds=(0, None), method="highs")
             plan = res.x.reshape(n, m)
     return torch.as_tensor(plan, dtype=cost.dtype, device=cost.device)
+
+
+def weighted_mmd_loss(source, target, weights, sigma):
+    """MMD² between the ``weights``-weighted source rows and the target rows.
+
+    One Gaussian kernel ``exp(-||x - x'||² / (2 sigma²))``; ``weights`` (one
+    per source row, mean one) reweight the source's kernel mean embedding
+    (IWN, de Mathelin et al., 2022).
+    """
+    z = torch.cat([source, target])
+    K = torch.exp(-torch.cdist(z, z).pow(2) / (2 * sigma**2))
+    a = torch.cat([weights / len(source),
+                   -torch.ones(len(target), dtype=z.dtype, device=z.device) / len(target)])
+    return a @ K @ a

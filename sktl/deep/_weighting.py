@@ -1,4 +1,5 @@
-"""WANN: a weighting network trained adversarially against a discrepancy network."""
+"""Reweighting nets: WANN (a weighting network against a discrepancy network) and IWN
+(a weighting network that matches the target's kernel mean embedding)."""
 
 import math
 
@@ -12,6 +13,7 @@ from ._base import (
     DomainAdaptationRegressorMixin,
 )
 from ._doc import net_doc
+from ._losses import weighted_mmd_loss
 from ._modules import GradientReversal, fresh_copy
 
 
@@ -163,3 +165,102 @@ class WANNRegressor(_WeightsMixin, DomainAdaptationRegressorMixin, _WANN):
 class WANNClassifier(_WeightsMixin, DomainAdaptationClassifierMixin, _WANN):
     __doc__ = net_doc("WANN for classification (see :class:`WANNRegressor`); the losses are "
                       "cross-entropies.", _PARAMS, _ATTRS, _REFS)
+
+
+class _Bandwidth(nn.Module):
+    """The Gaussian kernel's bandwidth, a parameter (kept positive as ``exp(log_sigma)``)."""
+
+    def __init__(self, sigma):
+        super().__init__()
+        self.log_sigma = nn.Parameter(torch.tensor(math.log(sigma)))
+
+
+class _IWN(_WeightsMixin, DomainAdaptationNet):
+    _weight_domain_loss = False
+
+    def __init__(self, module=None, *, weighter_hidden=64, sigma_init=None, update_sigma=True,
+                 **kwargs):
+        super().__init__(module, **kwargs)
+        self.weighter_hidden = weighter_hidden
+        self.sigma_init = sigma_init
+        self.update_sigma = update_sigma
+
+    def initialize_domain_components(self):
+        n_in = int(np.prod(self.input_shape_))
+        sigma = self.sigma_init
+        if sigma is None:  # standardised rows: E||x - x'||² = 2 d, so 2 sigma² = 2 d
+            sigma = math.sqrt(n_in)
+        if not (isinstance(sigma, (int, float, np.number)) and sigma > 0):
+            raise ValueError(f"sigma_init must be a positive number or None; got {sigma!r}.")
+        self.weighter_ = Weighter(n_in, self.weighter_hidden).to(self.device)
+        self.bandwidth_ = _Bandwidth(float(sigma)).to(self.device)
+
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        if not (training and isinstance(X, dict)):
+            return super().get_loss(y_pred, y_true, X=X, training=training)
+        src, tgt, ns, nt = self._split(X)
+        y_true = y_true.to(y_pred.device)
+        x = X["X"].to(y_pred.device).flatten(1).float()
+        w = self.weighter_(x[src])
+        w = w / w.mean()  # importance weights average one on the source
+        loss_h, keep = self.sample_loss(y_pred[src], y_true[src])
+        loss = (w.detach() * loss_h).sum() / keep.sum().clamp(min=1)
+        if ns < 2 or nt < 2:
+            return loss
+        log_sigma = self.bandwidth_.log_sigma
+        # the bandwidth maximises the MMD (behind a reversal): the most discriminative kernel
+        log_sigma = GradientReversal.apply(log_sigma, 1.0) if self.update_sigma \
+            else log_sigma.detach()
+        mmd = weighted_mmd_loss(x[src], x[tgt], w, torch.exp(log_sigma))
+        return loss + float(self.schedule()) * mmd
+
+
+_IWN_PARAMS = """
+    weighter_hidden : int, default=64
+        Width of the weighting network's hidden layer.
+    sigma_init : float or None, default=None
+        Initial bandwidth of the Gaussian kernel; None uses ``sqrt(n_features)``
+        (the typical distance between standardised rows).
+    update_sigma : bool, default=True
+        Let the bandwidth maximise the MMD while the weights minimise it (the
+        most discriminative kernel); False keeps ``sigma_init``."""
+_IWN_DOC = """Importance weighting network: source weights that match the target's kernel mean.
+
+    Unsupervised reweighting with a network (de Mathelin, Deheeger, Mougeot &
+    Vayatis, 2022): a small weighting network ``W`` gives each source row a
+    positive weight (mean one over the batch's source rows), trained to
+    minimise the MMD between the weighted source rows and the target rows in
+    the input space, with a Gaussian kernel whose bandwidth maximises that
+    MMD (behind a gradient reversal). The task network is trained on the
+    source rows weighted by ``W`` (the weights are constants for it), so no
+    target label is needed. ``reg`` (ramped by ``warmup``) weights the MMD,
+    which only the weighting network and the bandwidth see; ``adapt_layers``
+    is unused (the weights read the inputs). :meth:`predict_weights` gives
+    the weights, e.g. to fit any scikit-learn estimator with
+    ``sample_weight`` as ADAPT's ``IWN`` does."""
+_IWN_ATTRS = """
+    weighter_ : nn.Module
+        The weighting network (see :meth:`predict_weights`).
+    bandwidth_ : nn.Module
+        Holds the kernel's fitted ``log_sigma``."""
+_IWN_REFS = """    References
+    ----------
+    .. [1] A. de Mathelin, F. Deheeger, M. Mougeot and N. Vayatis. "Fast and
+       Accurate Importance Weighting for Correcting Sample Bias". ECML-PKDD
+       2022."""
+
+
+class IWNClassifier(DomainAdaptationClassifierMixin, _IWN):
+    __doc__ = net_doc(_IWN_DOC, _IWN_PARAMS, _IWN_ATTRS, _IWN_REFS, """    Examples
+    --------
+    >>> from sktl.deep import IWNClassifier
+    >>> from sktl.datasets import make_domain_shift
+    >>> X, y, sd = make_domain_shift(60, 60, random_state=0, mask_target=True)
+    >>> net = IWNClassifier(max_epochs=2, random_state=0).fit(X, y, sample_domain=sd)
+    >>> net.predict_weights(X[sd > 0]).shape
+    (60,)""")
+
+
+class IWNRegressor(DomainAdaptationRegressorMixin, _IWN):
+    __doc__ = net_doc("IWN for regression (see :class:`IWNClassifier`).", _IWN_PARAMS,
+                      _IWN_ATTRS, _IWN_REFS)

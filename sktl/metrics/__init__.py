@@ -8,7 +8,7 @@ from ._diagnostics import (
     proxy_a_distance,
     rank_source_domains,
 )
-from ._mixval import MaNoScorer, MixValScorer
+from ._mixval import MaNoScorer, MixValScorer, SoftNeighborhoodDensity
 from ._scorer import (
     CircularValidation,
     DeepEmbeddedValidation,
@@ -25,6 +25,7 @@ __all__ = [
     "MaNoScorer",
     "MixValScorer",
     "PredictionEntropyScorer",
+    "SoftNeighborhoodDensity",
     "SupervisedScorer",
     "SHIFT_FAMILIES",
     "ShiftDiagnosis",
