@@ -45,6 +45,7 @@ LEVELS = [0.8, 0.9, 0.95]
 CAL = 0.3
 STRENGTHS = np.round(np.linspace(0.0, 2.0, 21), 2)
 RESULTS = Path(__file__).parent / "results" / "conformal.md"
+ONLY = []  # --only: restrict the weighting modes (smoke runs; nothing written)
 PARTS = ("gen-reg", "gen-clf2", "gen-clf3", "corn", "office", "amazon")
 
 
@@ -71,6 +72,8 @@ def weighters(oracle=None):
             modes[name] = est
     if oracle is not None:
         modes["oracle ratio"] = oracle
+    if ONLY:
+        modes = {k: v for k, v in modes.items() if k in ONLY}
     return modes
 
 
@@ -123,6 +126,25 @@ def _fitted_modes(X, sd, seed, y=None, oracle=None):
     return out
 
 
+def _fit_once(model, X, y, train, cal, sd):
+    """The model fitted on the training rows, and the rows a ``prefit=True`` fit sees.
+
+    sktl's estimators, called on every row with ``calibration_size=CAL``,
+    fit ``clone(model)`` on exactly these training rows (the same split,
+    :func:`_split`); fitting it once per task and passing it with
+    ``prefit=True`` on the calibration and target rows gives the same
+    intervals and sets (the weighting modes are already fitted callables, and
+    a reweighter without a ratio model is fitted on the calibration rows
+    against the target rows in both cases) for one model fit instead of one
+    per method. MAPIE gets the same fitted model (``prefit=True``).
+    """
+    from sklearn.base import clone
+
+    fitted = clone(model).fit(X[train], y[train])
+    sub = np.sort(np.r_[cal, np.flatnonzero(sd < 0)])
+    return fitted, sub
+
+
 def _quiet(fn):
     """Run ``fn``; return its result and whether sktl warned about weak calibration."""
     from sktl.exceptions import WeakCalibrationWarning
@@ -137,7 +159,6 @@ def _quiet(fn):
 def regression_rows(X, y, sd, model, seed, oracle=None):
     """One task: method -> dict of metrics."""
     from mapie.regression import SplitConformalRegressor
-    from sklearn.base import clone
 
     from sktl.conformal import WeightedConformalRegressor
 
@@ -155,17 +176,18 @@ def regression_rows(X, y, sd, model, seed, oracle=None):
 
     rows = {}
     train, cal = _split(sd, seed)
+    fitted, sub = _fit_once(model, X, y, train, cal, sd)
     start = time.perf_counter()
-    mapie = SplitConformalRegressor(clone(model), confidence_level=LEVELS, prefit=False)
-    mapie.fit(X[train], y[train]).conformalize(X[cal], y[cal])
+    mapie = SplitConformalRegressor(fitted, confidence_level=LEVELS, prefit=True)
+    mapie.conformalize(X[cal], y[cal])
     rows["MAPIE SplitConformalRegressor"] = {**score(mapie.predict_interval(X[tgt])[1]),
                                              "ess": float(len(cal)),
                                              "s": time.perf_counter() - start}
     for name, (weighter, ratio_s) in _fitted_modes(X, sd, seed, oracle=oracle).items():
         start = time.perf_counter() - ratio_s
-        cp = WeightedConformalRegressor(clone(model), weighter=weighter, confidence_level=LEVELS,
-                                        calibration_size=CAL, random_state=seed)
-        (_, pi), warned = _quiet(lambda cp=cp: cp.fit(X, ym, sample_domain=sd)
+        cp = WeightedConformalRegressor(fitted, weighter=weighter, confidence_level=LEVELS,
+                                        prefit=True, random_state=seed)
+        (_, pi), warned = _quiet(lambda cp=cp: cp.fit(X[sub], ym[sub], sample_domain=sd[sub])
                                  .predict_interval(X[tgt]))
         rows[name] = {**score(pi), "ess": cp.effective_sample_size_, "warned": warned,
                       "s": time.perf_counter() - start}
@@ -208,23 +230,25 @@ def classification_rows(X, y, sd, model, seed, oracle=None):
 
     sets_rows = {}
     train, cal = _split(sd, seed, y)
+    fitted, sub = _fit_once(model, X, y, train, cal, sd)
     for cs in ("lac", "aps"):
         if cs == "lac" or len(np.unique(y[sd > 0])) > 2:  # MAPIE: binary targets take LAC only
             start = time.perf_counter()
-            mapie = SplitConformalClassifier(clone(model), confidence_level=LEVELS,
-                                             conformity_score=cs, prefit=False,
+            mapie = SplitConformalClassifier(fitted, confidence_level=LEVELS,
+                                             conformity_score=cs, prefit=True,
                                              random_state=seed)
-            mapie.fit(X[train], y[train]).conformalize(X[cal], y[cal])
+            mapie.conformalize(X[cal], y[cal])
             sets = mapie.predict_set(X[tgt])[1]
             sets_rows[f"MAPIE SplitConformalClassifier {cs.upper()}"] = {
                 **score(sets, mapie._mapie_classifier.classes_), "ess": float(len(cal)),
                 "s": time.perf_counter() - start}
         for name, (weighter, ratio_s) in modes.items():
             start = time.perf_counter() - ratio_s
-            cp = WeightedConformalClassifier(clone(model), weighter=weighter,
+            cp = WeightedConformalClassifier(fitted, weighter=weighter,
                                              conformity_score=cs, confidence_level=LEVELS,
-                                             calibration_size=CAL, random_state=seed)
-            (_, sets), warned = _quiet(lambda cp=cp: cp.fit(X, ym, sample_domain=sd)
+                                             prefit=True, random_state=seed)
+            (_, sets), warned = _quiet(lambda cp=cp: cp.fit(X[sub], ym[sub],
+                                                            sample_domain=sd[sub])
                                        .predict_set(X[tgt]))
             sets_rows[f"{name} {cs.upper()}"] = {**score(sets, cp.classes_),
                                                  "ess": cp.effective_sample_size_,
@@ -244,9 +268,9 @@ def classification_rows(X, y, sd, model, seed, oracle=None):
     for method in ("sigmoid", "isotonic", "temperature"):
         for name in calib_modes:
             weighter = modes[name][0]
-            clf = ShiftCalibratedClassifier(clone(model), method=method, weighter=weighter,
-                                            calibration_size=CAL, random_state=seed)
-            proba, _ = _quiet(lambda clf=clf: clf.fit(X, ym, sample_domain=sd)
+            clf = ShiftCalibratedClassifier(fitted, method=method, weighter=weighter,
+                                            prefit=True, random_state=seed)
+            proba, _ = _quiet(lambda clf=clf: clf.fit(X[sub], ym[sub], sample_domain=sd[sub])
                               .predict_proba(X[tgt]))
             ece_rows[f"ShiftCalibrated {method}, {name}"] = _ece(proba, yt, clf.classes_)
     return sets_rows, ece_rows
@@ -439,7 +463,13 @@ def main():
                         help="k/n: run every n-th task from the k-th (long parts in pieces)")
     parser.add_argument("--max-tasks", type=int, default=0,
                         help="only N tasks, spread over the part (smoke runs; nothing written)")
+    parser.add_argument("--only", default="",
+                        help="comma-separated weighting modes to run (smoke runs; nothing "
+                             "written)")
     args = parser.parse_args()
+    ONLY.extend(m for m in args.only.split(",") if m)
+    if ONLY and not args.max_tasks:
+        parser.error("--only is for smoke runs: give --max-tasks too")
     for part in PARTS if args.part == "all" else (args.part,):
         run_part(part, args)
 
