@@ -121,9 +121,27 @@ def _fitted_modes(X, sd, seed, y=None, oracle=None):
             out[name] = (weighter, 0.0)
             continue
         start = time.perf_counter()
-        fitted = clone(weighter).fit(X[rest], sample_domain=sd[rest])
+        try:
+            fitted = clone(weighter).fit(X[rest], sample_domain=sd[rest])
+        except Exception as exc:  # noqa: BLE001 -- reported in the table, the run goes on
+            out[name] = (_Failed(f"{type(exc).__name__}: {exc}"), 0.0)
+            continue
         out[name] = (fitted.density_ratio, time.perf_counter() - start)
     return out
+
+
+class _Failed(str):
+    """A weighting mode that could not be fitted on a task (its error message)."""
+
+
+def _guarded(fn, weighter):
+    """``fn()``'s metrics, or ``{"error": message}`` when the mode failed on this task."""
+    if isinstance(weighter, _Failed):
+        return {"error": str(weighter)[:200]}
+    try:
+        return fn()
+    except (ValueError, TypeError, ArithmeticError, np.linalg.LinAlgError) as exc:
+        return {"error": f"{type(exc).__name__}: {exc}"[:200]}
 
 
 def _fit_once(model, X, y, train, cal, sd):
@@ -184,13 +202,16 @@ def regression_rows(X, y, sd, model, seed, oracle=None):
                                              "ess": float(len(cal)),
                                              "s": time.perf_counter() - start}
     for name, (weighter, ratio_s) in _fitted_modes(X, sd, seed, oracle=oracle).items():
-        start = time.perf_counter() - ratio_s
-        cp = WeightedConformalRegressor(fitted, weighter=weighter, confidence_level=LEVELS,
-                                        prefit=True, random_state=seed)
-        (_, pi), warned = _quiet(lambda cp=cp: cp.fit(X[sub], ym[sub], sample_domain=sd[sub])
-                                 .predict_interval(X[tgt]))
-        rows[name] = {**score(pi), "ess": cp.effective_sample_size_, "warned": warned,
-                      "s": time.perf_counter() - start}
+        def one(weighter=weighter, ratio_s=ratio_s):
+            start = time.perf_counter() - ratio_s
+            cp = WeightedConformalRegressor(fitted, weighter=weighter, confidence_level=LEVELS,
+                                            prefit=True, random_state=seed)
+            (_, pi), warned = _quiet(lambda: cp.fit(X[sub], ym[sub], sample_domain=sd[sub])
+                                     .predict_interval(X[tgt]))
+            return {**score(pi), "ess": cp.effective_sample_size_, "warned": warned,
+                    "s": time.perf_counter() - start}
+
+        rows[name] = _guarded(one, weighter)
     return rows
 
 
@@ -243,17 +264,18 @@ def classification_rows(X, y, sd, model, seed, oracle=None):
                 **score(sets, mapie._mapie_classifier.classes_), "ess": float(len(cal)),
                 "s": time.perf_counter() - start}
         for name, (weighter, ratio_s) in modes.items():
-            start = time.perf_counter() - ratio_s
-            cp = WeightedConformalClassifier(fitted, weighter=weighter,
-                                             conformity_score=cs, confidence_level=LEVELS,
-                                             prefit=True, random_state=seed)
-            (_, sets), warned = _quiet(lambda cp=cp: cp.fit(X[sub], ym[sub],
-                                                            sample_domain=sd[sub])
-                                       .predict_set(X[tgt]))
-            sets_rows[f"{name} {cs.upper()}"] = {**score(sets, cp.classes_),
-                                                 "ess": cp.effective_sample_size_,
-                                                 "warned": warned,
-                                                 "s": time.perf_counter() - start}
+            def one(weighter=weighter, ratio_s=ratio_s, cs=cs):
+                start = time.perf_counter() - ratio_s
+                cp = WeightedConformalClassifier(fitted, weighter=weighter,
+                                                 conformity_score=cs, confidence_level=LEVELS,
+                                                 prefit=True, random_state=seed)
+                (_, sets), warned = _quiet(lambda: cp.fit(X[sub], ym[sub],
+                                                          sample_domain=sd[sub])
+                                           .predict_set(X[tgt]))
+                return {**score(sets, cp.classes_), "ess": cp.effective_sample_size_,
+                        "warned": warned, "s": time.perf_counter() - start}
+
+            sets_rows[f"{name} {cs.upper()}"] = _guarded(one, weighter)
     ece_rows = {}
     src = np.flatnonzero(sd > 0)
     raw = clone(model).fit(X[src], y[src])
@@ -268,6 +290,8 @@ def classification_rows(X, y, sd, model, seed, oracle=None):
     for method in ("sigmoid", "isotonic", "temperature"):
         for name in calib_modes:
             weighter = modes[name][0]
+            if isinstance(weighter, _Failed):
+                continue
             clf = ShiftCalibratedClassifier(fitted, method=method, weighter=weighter,
                                             prefit=True, random_state=seed)
             proba, _ = _quiet(lambda clf=clf: clf.fit(X[sub], ym[sub], sample_domain=sd[sub])
@@ -291,7 +315,13 @@ def aggregate_table(per_task, what):
             + ["infinite / full @90%", "ESS", "warned", "seconds"])
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for name in names:
-        rows = [t[name] for t in per_task]
+        rows = [t[name] for t in per_task if name in t and "error" not in t[name]]
+        failed = len(per_task) - len(rows)
+        if not rows:
+            lines.append(f"| {name} (failed on every task) |" + " |" * (len(head) - 1))
+            continue
+        if failed:
+            name = f"{name} ({failed} task(s) failed)"
         cov = np.mean([r["cov"] for r in rows], axis=0)
         size = np.array([r["size"] for r in rows])
         size = np.median(size, axis=0) if what == "width" else np.mean(size, axis=0)
@@ -310,7 +340,7 @@ def per_task_table(labels, per_task, names, what, level=1):
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for label, rows in zip(labels, per_task):
         cells = [label] + [f"{rows[n]['cov'][level]:.3f} / {_fmt(rows[n]['size'][level], 2)}"
-                           for n in names]
+                           if "error" not in rows[n] else "failed" for n in names]
         lines.append("| " + " | ".join(cells) + " |")
     return lines
 
@@ -320,7 +350,7 @@ def ece_table(per_task):
     base = np.array([t["CalibratedClassifierCV sigmoid (source)"] for t in per_task])
     lines = ["| method | mean target ECE | tasks below CCCV sigmoid |", "|---|---|---|"]
     for name in names:
-        vals = np.array([t[name] for t in per_task])
+        vals = np.array([t.get(name, np.nan) for t in per_task])
         lines.append(f"| {name} | {vals.mean():.4f} | {int((vals < base).sum())}/{len(vals)} |")
     return lines
 
