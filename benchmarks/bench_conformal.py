@@ -372,7 +372,10 @@ Written by `benchmarks/bench_conformal.py` (see its docstring for the protocol):
 per part, each with the command that produced it. Coverage is measured on the target rows with
 their true labels; nothing is tuned on them. "ESS" is the effective sample size of the
 calibration weights (MAPIE: the number of calibration rows); "warned" counts tasks where sktl
-issued a `WeakCalibrationWarning` (some intervals infinite / sets full).
+issued a `WeakCalibrationWarning` (some intervals infinite / sets full). The point model is
+fitted once per task and passed with `prefit=True` on the same split (identical intervals and
+sets); "seconds" is the weighting and calibration time. A mode that fails on a task is counted
+as failed.
 """
 
 

@@ -28,10 +28,9 @@ real digits (MNIST -> MNIST, a Dirichlet label shift of MNIST, MNIST -> USPS).
 
 Run (each part under the shared lock; ``report`` writes the results file):
 
-    PYTHONPATH=$PWD python benchmarks/bench_label_shift.py digits --domain mnist --seeds 5
-    PYTHONPATH=$PWD python benchmarks/bench_label_shift.py digits --domain mnist --seeds 5 \
-        --first-seed 5
-    (the same with --domain usps)
+    PYTHONPATH=$PWD /work/benchenv/bin/python benchmarks/bench_label_shift.py digits \
+        --domain mnist --seeds 3
+    (the same with --domain usps, and --first-seed 3 ... for more seeds)
     PYTHONPATH=$PWD python benchmarks/bench_label_shift.py diagnose --kind label
     PYTHONPATH=$PWD python benchmarks/bench_label_shift.py diagnose --kind covariate
     PYTHONPATH=$PWD python benchmarks/bench_label_shift.py diagnose --kind conditional
