@@ -520,23 +520,30 @@ def run_part(part, args):
     for task in mine:
         results.append(compute(args.part, *task))
         print(f"{task[0]}: {time.perf_counter() - start:.0f} s", flush=True)
+        if not args.max_tasks:  # after every task: a run stopped by a timeout keeps its tasks
+            _write_part(args.part, tasks, results, k, n, start, args.shard)
     if args.max_tasks:
         print("\n".join(render(args.part, results, len(results))))
-        return
+
+
+def _write_part(part, tasks, results, k, n, start, shard):
+    """Save this shard's tasks and rewrite the part's section from every shard present."""
     RAW.mkdir(parents=True, exist_ok=True)
-    (RAW / f"{args.part}-{k}of{n}.json").write_text(json.dumps(results))
+    (RAW / f"{part}-{k}of{n}.json").write_text(json.dumps(results))
     collected = []
-    for path in sorted(RAW.glob(f"{args.part}-*of*.json")):
+    for path in sorted(RAW.glob(f"{part}-*of*.json")):
         collected += json.loads(path.read_text())
     order = {t[0]: i for i, t in enumerate(tasks)}
     collected = sorted({r["label"]: r for r in collected}.values(), key=lambda r: order[r["label"]])
-    lines = render(args.part, collected, len(tasks))
-    print("\n".join(lines))
-    print(f"\n{args.part} shard {args.shard}: {time.perf_counter() - start:.0f} s")
+    lines = render(part, collected, len(tasks))
+    if len(results) == len(tasks[k - 1::n]):
+        print("\n".join(lines))
+    print(f"{part} shard {shard}: {len(results)} task(s), {time.perf_counter() - start:.0f} s",
+          flush=True)
     shards = "" if n == 1 else f" --shard K/{n}  (K = 1..{n})"
     command = ("PYTHONPATH=$PWD /work/benchenv/bin/python benchmarks/bench_conformal.py "
-               f"--part {args.part}{shards}")
-    write_section(args.part, lines, command)
+               f"--part {part}{shards}")
+    write_section(part, lines, command)
 
 
 if __name__ == "__main__":
