@@ -21,9 +21,15 @@ points; for regression, points of the no-adaptation RMSE) and **captured
 gain** (pick's gain over no adaptation divided by the best candidate's gain,
 over the tasks where the best candidate gains more than the harm margin).
 
-    python benchmarks/bench_selection.py collect [--only SUBSTRING] [--dev|--confirm]
+    python benchmarks/bench_selection.py collect [--only SUBSTRING] [--dev|--confirm] [--new]
     python benchmarks/bench_selection.py study     # two circular variants set aside
+    python benchmarks/bench_selection.py compare   # does the library gain from new methods?
     python benchmarks/bench_selection.py report
+
+``collect --new`` collects only the methods studied for the default library
+(:func:`new_candidates`, e.g. label-shift correction, a density-ratio
+reweighter, moment-matching maps); ``compare`` judges the default decision with
+and without them, decided on the development half only.
 
 Writes benchmarks/results/selection.md.
 """
@@ -76,6 +82,33 @@ def _linear(n_features):
 
 #: Domain classifiers whose density ratios the study compares (input space).
 RATIO_MODELS = {"lr": _linear, "quad": _quadratic}
+
+
+def new_candidates(task, n_features=None):
+    """Methods studied as additions to ``default_candidates`` (cached under these names).
+
+    * ``CORAL means reg=1``: CORAL that also moves the source onto the target
+      mean (``align_means=True``), which its own benchmark found much better
+      on the NIR-corn instruments and on digits;
+    * ``LinearOTMapping``: the Gaussian Monge map, matching both moments
+      while moving rows as little as possible;
+    * ``uLSIF``: a kernel density-ratio reweighter (closed form), for
+      covariate shift, next to the logistic ``DiscriminativeReweighter``;
+    * ``LabelShift EM`` (classification): prior correction by EM (Saerens et
+      al. 2002) for label shift, which no default candidate addresses
+      (bootstrap off: only the point estimate is needed to predict).
+    """
+    from sktl import CORAL, ULSIF, LabelShiftClassifier, LinearOTMapping
+    from sktl.model_selection._candidates import _around
+
+    est = user_model(task)
+    out = {"CORAL means reg=1": _around(est, CORAL(reg=1.0, align_means=True)),
+           "LinearOTMapping": _around(est, LinearOTMapping()),
+           "uLSIF": _around(est, reweighter=lambda e: ULSIF(e, random_state=0))}
+    if task == "classification":
+        out["LabelShift EM"] = _around(est, reweighter=lambda e: LabelShiftClassifier(
+            e, method="em", n_bootstrap=0, random_state=0))
+    return out
 
 
 def _slug(name):
@@ -166,7 +199,8 @@ def study_extras(task):
         return
     X, y, sd = task.load()
     ym = mask_target_labels(y, sd, task=task.task)
-    cands = default_candidates(user_model(task.task), X.shape[1], task.task)
+    cands = {**default_candidates(user_model(task.task), X.shape[1], task.task),
+             **new_candidates(task.task, X.shape[1])}
     base = store["candidates"]["no adaptation"]["folds"]
     for name, cand in store["candidates"].items():
         for k, ((train, _), fold) in enumerate(zip(store["splits"], cand["folds"])):
@@ -188,15 +222,32 @@ def study_extras(task):
     (CACHE / f"{_slug(task.name)}.pkl").write_bytes(pickle.dumps(store))
 
 
-def load_store(task):
+def load_store(task, names=None):
+    """The task's cache, restricted to the candidates ``names(store)`` when given."""
     path = CACHE / f"{_slug(task.name)}.pkl"
-    return pickle.loads(path.read_bytes()) if path.exists() else None
+    store = pickle.loads(path.read_bytes()) if path.exists() else None
+    if store is not None and names is not None:
+        keep = set(names(store))
+        store["candidates"] = {c: v for c, v in store["candidates"].items() if c in keep}
+    return store
+
+
+def default_names(store):
+    """Names of ``default_candidates`` for a cached task."""
+    from sktl.model_selection import default_candidates
+
+    return list(default_candidates(user_model(store["task"]), store["n_features"],
+                                   store["task"]))
 
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("what", choices=["collect", "study", "report"])
+    parser.add_argument("what", choices=["collect", "study", "compare", "report"])
     parser.add_argument("--only", default=None)
+    parser.add_argument("--new", action="store_true",
+                        help="collect only the methods of new_candidates()")
+    parser.add_argument("--methods", default=None,
+                        help="with --new: comma-separated subset of new_candidates() names")
     group = parser.add_mutually_exclusive_group()
     group.add_argument("--dev", action="store_true")
     group.add_argument("--confirm", action="store_true")
@@ -205,7 +256,15 @@ def main():
     tasks = dev if args.dev else confirm if args.confirm else dev + confirm
     if args.only:
         tasks = [t for t in tasks if args.only in t.name]
-    if args.what == "collect":
+    if args.what == "collect" and args.new:  # method by method, so a cut run is usable
+        methods = args.methods.split(",") if args.methods else list(
+            new_candidates("classification"))
+        for method in methods:
+            for task in tasks:
+                cands = {k: v for k, v in new_candidates(task.task).items() if k == method}
+                if cands:
+                    collect(task, cands)
+    elif args.what == "collect":
         for task in tasks:
             print(f"{task.name} (max {MAX_ROWS} rows per domain)", flush=True)
             collect(task)
@@ -213,6 +272,10 @@ def main():
         for task in tasks:
             study_extras(task)
             print(f"{task.name}: study variants done", flush=True)
+    elif args.what == "compare":
+        from benchmarks._selection_report import compare_libraries
+
+        print("\n".join(compare_libraries(dev, confirm if args.confirm else None)))
     else:
         from benchmarks._selection_report import report
 

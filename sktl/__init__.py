@@ -56,6 +56,7 @@ _LAZY = {
     "TSL": "._subspace",
     "DASVMClassifier": "._dasvm",
     "make_da_pipeline": ".pipeline",
+    "source_domain_weights": "._multisource",
     "source_target_merge": ".utils._domain",
     "source_target_split": ".utils._domain",
 }

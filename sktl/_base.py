@@ -24,6 +24,7 @@ from sklearn.utils._tags import get_tags
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import _num_samples, check_is_fitted, validate_data
 
+from ._multisource import is_uniform, source_domain_weights, source_row_weights
 from .utils._array_api import asarray, cast, float_dtypes, host, to_numpy
 from .utils._blocks import is_dask
 from .utils._domain import (
@@ -505,7 +506,10 @@ class BaseReweighter(_DelegatingMixin, BaseDAEstimator):
     and, when ``estimator`` is given, fits a clone of it on the labelled rows
     with those weights as ``sample_weight`` (labelled target rows weigh 1).
     With ``estimator=None`` the reweighter only computes weights. A method
-    that weighs target rows too overrides ``_sample_weights``.
+    that weighs target rows too overrides ``_sample_weights``. A reweighter
+    with a ``source_weights`` parameter (multi-source transfer) then
+    multiplies each source domain's weights by that domain's factor
+    (:func:`~sktl.source_domain_weights`, stored in ``source_weights_``).
 
     Reweighters whose weights come from a model of the density ratio
     ``p_target(x) / p_source(x)`` that can be evaluated at any row expose it as
@@ -550,6 +554,10 @@ class BaseReweighter(_DelegatingMixin, BaseDAEstimator):
         if is_dask(X):  # lazy weights_, a Dask-aware estimator (sktl.utils._dask)
             from .utils._dask import fit_reweighter
 
+            if not is_uniform(getattr(self, "source_weights", "uniform")):
+                raise ValueError(f"{type(self).__name__}: source_weights other than "
+                                 '"uniform" needs in-memory X, not a Dask array.')
+
             return fit_reweighter(self, X, y, sample_domain, fit_params)
         X, y, sd = self._validate_domain_data(X, y, sample_domain)
         src, tgt = self._source_target_masks(sd)
@@ -558,6 +566,10 @@ class BaseReweighter(_DelegatingMixin, BaseDAEstimator):
         on_host = isinstance(X, np.ndarray)  # else sparse or array API (torch, CuPy, ...)
         labelled = None if y is None else ~unlabelled_mask(y, self._task())
         sample_weight = self._sample_weights(X, src, tgt, labelled)
+        source_weights = getattr(self, "source_weights", "uniform")
+        self.source_weights_ = source_domain_weights(X, sd, source_weights)
+        if not is_uniform(source_weights):  # multi-source: scale each domain's rows
+            sample_weight = sample_weight * source_row_weights(sd, self.source_weights_)
         self.weights_ = sample_weight[src] if on_host or sp.issparse(X) else cast(
             sample_weight[src], X)
         if self.estimator is None:
@@ -591,8 +603,10 @@ class BaseReweighter(_DelegatingMixin, BaseDAEstimator):
 
         The fitted ratio model evaluated at new rows, on the scale of
         ``weights_``: ``density_ratio(X_source)`` equals ``weights_`` for the
-        training source rows. It is what weighted conformal prediction and
-        importance-weighted validation need at calibration and test points.
+        training source rows (with the default ``source_weights="uniform"``;
+        the domain factors of another option are not part of the ratio). It
+        is what weighted conformal prediction and importance-weighted
+        validation need at calibration and test points.
         Only reweighters that model the ratio as a function of ``x`` have it;
         :class:`~sktl.KMM`, :class:`~sktl.LDM` and
         :class:`~sktl.BalancedWeighting` weigh the training rows only and

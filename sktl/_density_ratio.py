@@ -257,6 +257,10 @@ class KLIEP(_KernelRatioMixin, BaseDensityRatioReweighter):
     random_state : int, RandomState instance or None, default=None
         Seeds the centres, the folds, the median heuristic's subsample and
         the mini-batches.
+    source_weights : {"uniform", "similarity"} or dict, default="uniform"
+        Weight of each source domain when several are pooled: see
+        :ref:`multi-source` and :func:`sktl.source_domain_weights`. The factors
+        multiply ``weights_`` (not :meth:`density_ratio`).
 
     Attributes
     ----------
@@ -332,6 +336,7 @@ class KLIEP(_KernelRatioMixin, BaseDensityRatioReweighter):
         "n_epochs": [Interval(Integral, 1, None, closed="left")],
         "minibatch_threshold": [Interval(Integral, 1, None, closed="left")],
         "random_state": ["random_state"],
+        "source_weights": [StrOptions({"uniform", "similarity"}), dict],
     }
 
     def __init__(
@@ -348,6 +353,7 @@ class KLIEP(_KernelRatioMixin, BaseDensityRatioReweighter):
         n_epochs=5,
         minibatch_threshold=20000,
         random_state=None,
+        source_weights="uniform",
     ):
         self.estimator = estimator
         self.gamma = gamma
@@ -360,6 +366,7 @@ class KLIEP(_KernelRatioMixin, BaseDensityRatioReweighter):
         self.n_epochs = n_epochs
         self.minibatch_threshold = minibatch_threshold
         self.random_state = random_state
+        self.source_weights = source_weights
 
     def _solve(self, X_source, X_target, gamma, rng, solver, tol):
         """Centres and coefficients ``alpha`` for one ``gamma``; also the iterations."""
@@ -518,6 +525,7 @@ _LSIF_PARAMS = {
     "reg": [Interval(Real, 0, None, closed="neither"), "array-like", None],
     "n_centers": [Interval(Integral, 1, None, closed="left"), None],
     "random_state": ["random_state"],
+    "source_weights": [StrOptions({"uniform", "similarity"}), dict],
 }
 
 
@@ -556,6 +564,10 @@ class ULSIF(_LSIFBase):
     random_state : int, RandomState instance or None, default=None
         Seeds the centres, the leave-one-out pairing and the median
         heuristic's subsample.
+    source_weights : {"uniform", "similarity"} or dict, default="uniform"
+        Weight of each source domain when several are pooled: see
+        :ref:`multi-source` and :func:`sktl.source_domain_weights`. The factors
+        multiply ``weights_`` (not :meth:`density_ratio`).
 
     Attributes
     ----------
@@ -609,12 +621,13 @@ class ULSIF(_LSIFBase):
     _parameter_constraints = dict(_LSIF_PARAMS)
 
     def __init__(self, estimator=None, *, gamma=None, reg=None, n_centers=100,
-                 random_state=None):
+                 random_state=None, source_weights="uniform"):
         self.estimator = estimator
         self.gamma = gamma
         self.reg = reg
         self.n_centers = n_centers
         self.random_state = random_state
+        self.source_weights = source_weights
 
 
 class RULSIF(_LSIFBase):
@@ -647,6 +660,10 @@ class RULSIF(_LSIFBase):
     random_state : int, RandomState instance or None, default=None
         Seeds the centres, the leave-one-out pairing and the median
         heuristic's subsample.
+    source_weights : {"uniform", "similarity"} or dict, default="uniform"
+        Weight of each source domain when several are pooled: see
+        :ref:`multi-source` and :func:`sktl.source_domain_weights`. The factors
+        multiply ``weights_`` (not :meth:`density_ratio`).
 
     Attributes
     ----------
@@ -697,13 +714,14 @@ class RULSIF(_LSIFBase):
                               "alpha": [Interval(Real, 0, 1, closed="left")]}
 
     def __init__(self, estimator=None, *, alpha=0.1, gamma=None, reg=None, n_centers=100,
-                 random_state=None):
+                 random_state=None, source_weights="uniform"):
         self.estimator = estimator
         self.alpha = alpha
         self.gamma = gamma
         self.reg = reg
         self.n_centers = n_centers
         self.random_state = random_state
+        self.source_weights = source_weights
 
     @property
     def _alpha(self):
@@ -742,6 +760,10 @@ class NearestNeighborReweighter(BaseDensityRatioReweighter):
         Distance of :class:`~sklearn.neighbors.NearestNeighbors`.
     n_jobs : int, default=None
         Parallel jobs of the neighbour search.
+    source_weights : {"uniform", "similarity"} or dict, default="uniform"
+        Weight of each source domain when several are pooled: see
+        :ref:`multi-source` and :func:`sktl.source_domain_weights`. The factors
+        multiply ``weights_`` (not :meth:`density_ratio`).
 
     Attributes
     ----------
@@ -781,15 +803,17 @@ class NearestNeighborReweighter(BaseDensityRatioReweighter):
         "smoothing": [Interval(Real, 0, None, closed="left")],
         "metric": [str, callable],
         "n_jobs": [Integral, None],
+        "source_weights": [StrOptions({"uniform", "similarity"}), dict],
     }
 
     def __init__(self, estimator=None, *, n_neighbors=1, smoothing=0.0, metric="euclidean",
-                 n_jobs=None):
+                 n_jobs=None, source_weights="uniform"):
         self.estimator = estimator
         self.n_neighbors = n_neighbors
         self.smoothing = smoothing
         self.metric = metric
         self.n_jobs = n_jobs
+        self.source_weights = source_weights
 
     def _fit_ratio(self, X_source, X_target):
         k = min(self.n_neighbors, X_source.shape[0])
@@ -854,6 +878,10 @@ class KernelDensityReweighter(_LogRatioMixin, BaseDensityRatioReweighter):
         Kernel of :class:`~sklearn.neighbors.KernelDensity`.
     max_weight : float, default=None
         Clip weights above this value (after rescaling to mean 1).
+    source_weights : {"uniform", "similarity"} or dict, default="uniform"
+        Weight of each source domain when several are pooled: see
+        :ref:`multi-source` and :func:`sktl.source_domain_weights`. The factors
+        multiply ``weights_`` (not :meth:`density_ratio`).
 
     Attributes
     ----------
@@ -900,14 +928,16 @@ class KernelDensityReweighter(_LogRatioMixin, BaseDensityRatioReweighter):
         "kernel": [StrOptions({"gaussian", "tophat", "epanechnikov", "exponential",
                                "linear", "cosine"})],
         "max_weight": [Interval(Real, 0, None, closed="neither"), None],
+        "source_weights": [StrOptions({"uniform", "similarity"}), dict],
     }
 
     def __init__(self, estimator=None, *, bandwidth="scott", kernel="gaussian",
-                 max_weight=None):
+                 max_weight=None, source_weights="uniform"):
         self.estimator = estimator
         self.bandwidth = bandwidth
         self.kernel = kernel
         self.max_weight = max_weight
+        self.source_weights = source_weights
 
     def _fit_ratio(self, X_source, X_target):
         self.scale_ = _standardiser(X_source, X_target)
@@ -992,6 +1022,10 @@ class GaussianReweighter(_LogRatioMixin, BaseDensityRatioReweighter):
         float adds ``reg`` times the identity to the empirical covariance.
     max_weight : float, default=None
         Clip weights above this value (after rescaling to mean 1).
+    source_weights : {"uniform", "similarity"} or dict, default="uniform"
+        Weight of each source domain when several are pooled: see
+        :ref:`multi-source` and :func:`sktl.source_domain_weights`. The factors
+        multiply ``weights_`` (not :meth:`density_ratio`).
 
     Attributes
     ----------
@@ -1037,12 +1071,14 @@ class GaussianReweighter(_LogRatioMixin, BaseDensityRatioReweighter):
         "estimator": [HasMethods(["fit"]), None],
         "reg": [StrOptions({"auto"}), Interval(Real, 0, None, closed="left")],
         "max_weight": [Interval(Real, 0, None, closed="neither"), None],
+        "source_weights": [StrOptions({"uniform", "similarity"}), dict],
     }
 
-    def __init__(self, estimator=None, *, reg="auto", max_weight=None):
+    def __init__(self, estimator=None, *, reg="auto", max_weight=None, source_weights="uniform"):
         self.estimator = estimator
         self.reg = reg
         self.max_weight = max_weight
+        self.source_weights = source_weights
 
     def _fit_ratio(self, X_source, X_target):
         check_sparse_width(X_source, "GaussianReweighter")

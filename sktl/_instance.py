@@ -134,6 +134,10 @@ class DiscriminativeReweighter(BaseDensityRatioReweighter):
     max_weight : float, default=None
         Clip weights above this value (after rescaling to mean 1); None keeps
         them all.
+    source_weights : {"uniform", "similarity"} or dict, default="uniform"
+        Weight of each source domain when several are pooled: see
+        :ref:`multi-source` and :func:`sktl.source_domain_weights`. The factors
+        multiply ``weights_`` (not :meth:`density_ratio`).
 
     Attributes
     ----------
@@ -172,13 +176,16 @@ class DiscriminativeReweighter(BaseDensityRatioReweighter):
         "estimator": [HasMethods(["fit"]), None],
         "domain_classifier": [HasMethods(["fit", "predict_proba"]), None],
         "max_weight": [Interval(Real, 0, None, closed="neither"), None],
+        "source_weights": [StrOptions({"uniform", "similarity"}), dict],
     }
     _dask_support = True
 
-    def __init__(self, estimator=None, *, domain_classifier=None, max_weight=None):
+    def __init__(self, estimator=None, *, domain_classifier=None, max_weight=None,
+                 source_weights="uniform"):
         self.estimator = estimator
         self.domain_classifier = domain_classifier
         self.max_weight = max_weight
+        self.source_weights = source_weights
 
     def _fit_weights(self, X_source, X_target):
         if is_dask(X_source):  # lazy weights; no ratio model kept
@@ -360,6 +367,10 @@ class LDM(BaseReweighter):
         Maximum iterations of "accelerated"; a
         :class:`~sklearn.exceptions.ConvergenceWarning` says when they were
         not enough.
+    source_weights : {"uniform", "similarity"} or dict, default="uniform"
+        Weight of each source domain when several are pooled: see
+        :ref:`multi-source` and :func:`sktl.source_domain_weights`. The factors
+        multiply ``weights_`` (not :meth:`density_ratio`).
 
     Attributes
     ----------
@@ -413,13 +424,16 @@ class LDM(BaseReweighter):
         "solver": [StrOptions({"accelerated", "cvxpy"})],
         "tol": [Interval(Real, 0, None, closed="neither")],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "source_weights": [StrOptions({"uniform", "similarity"}), dict],
     }
 
-    def __init__(self, estimator=None, *, solver="accelerated", tol=1e-3, max_iter=5000):
+    def __init__(self, estimator=None, *, solver="accelerated", tol=1e-3, max_iter=5000,
+                 source_weights="uniform"):
         self.estimator = estimator
         self.solver = solver
         self.tol = tol
         self.max_iter = max_iter
+        self.source_weights = source_weights
 
     def _fit_weights(self, X_source, X_target):
         check_sparse_width(X_source, "LDM")
@@ -467,6 +481,10 @@ class BalancedWeighting(BaseReweighter):
         weights only (``y`` is still needed to count the labelled rows).
     target_share : float in [0, 1], default=0.5
         Share of the total training weight given to the labelled target rows.
+    source_weights : {"uniform", "similarity"} or dict, default="uniform"
+        Weight of each source domain when several are pooled: see
+        :ref:`multi-source` and :func:`sktl.source_domain_weights`. The factors
+        multiply ``weights_`` (not :meth:`density_ratio`).
 
     Attributes
     ----------
@@ -511,11 +529,13 @@ class BalancedWeighting(BaseReweighter):
     _parameter_constraints = {
         "estimator": [HasMethods(["fit"]), None],
         "target_share": [Interval(Real, 0, 1, closed="both")],
+        "source_weights": [StrOptions({"uniform", "similarity"}), dict],
     }
 
-    def __init__(self, estimator=None, *, target_share=0.5):
+    def __init__(self, estimator=None, *, target_share=0.5, source_weights="uniform"):
         self.estimator = estimator
         self.target_share = target_share
+        self.source_weights = source_weights
 
     def _sample_weights(self, X, src, tgt, labelled):
         if labelled is None:

@@ -21,6 +21,7 @@ from .utils._array_api import (
     rows_slice,
     take_rows,
     to_numpy,
+    vector_norm,
 )
 from .utils._blocks import as_rows
 from .utils._kernel import nystrom_map
@@ -56,7 +57,7 @@ def _kernel_row_sums(X, Y, kernel_fn, block_bytes=2**27):
 
 
 def _norm(x):
-    return float(get_namespace(x).linalg.vector_norm(x))
+    return float(vector_norm(x))
 
 
 def _project_box_band(v, upper, lo, hi):
@@ -270,6 +271,10 @@ class KMM(BaseReweighter):
         Seeds the power iteration and the Nyström landmarks.
     verbose : int, default=0
         Print the progress of the Nyström rounds (0: silent).
+    source_weights : {"uniform", "similarity"} or dict, default="uniform"
+        Weight of each source domain when several are pooled: see
+        :ref:`multi-source` and :func:`sktl.source_domain_weights`. The factors
+        multiply ``weights_`` (not :meth:`density_ratio`).
 
     Attributes
     ----------
@@ -337,6 +342,7 @@ class KMM(BaseReweighter):
         "max_dense_memory": [Interval(Real, 0, None, closed="neither")],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
+        "source_weights": [StrOptions({"uniform", "similarity"}), dict],
     }
     _dask_support = True
     _array_api_support = True
@@ -362,6 +368,7 @@ class KMM(BaseReweighter):
         max_dense_memory=4.0,
         random_state=None,
         verbose=0,
+        source_weights="uniform",
     ):
         self.estimator = estimator
         self.kernel = kernel
@@ -381,6 +388,7 @@ class KMM(BaseReweighter):
         self.max_dense_memory = max_dense_memory
         self.random_state = random_state
         self.verbose = verbose
+        self.source_weights = source_weights
 
     def _kernel_fn(self, n_features):
         gamma = self.gamma if self.gamma is not None else 1.0 / n_features

@@ -15,6 +15,7 @@ from sktl.deep import (  # noqa: E402
     DANClassifier,
     DeepCORALRegressor,
     FineTuningClassifier,
+    MultiTaskClassifier,
 )
 
 SKORCH = {
@@ -48,7 +49,7 @@ def _expected(estimator):
     failed = dict(SKORCH)
     if isinstance(estimator, DeepCORALRegressor):
         failed.update(REGRESSOR)
-    if isinstance(estimator, (DANClassifier, FineTuningClassifier)):
+    if isinstance(estimator, (DANClassifier, FineTuningClassifier, MultiTaskClassifier)):
         failed.update(CLASSIFIER)
     return failed
 
@@ -56,7 +57,9 @@ def _expected(estimator):
 @parametrize_with_checks(
     [DANClassifier(max_epochs=2, batch_size=32, random_state=0),
      DeepCORALRegressor(max_epochs=2, batch_size=32, random_state=0),
-     FineTuningClassifier(max_epochs=2, pretrain_epochs=2, batch_size=32, random_state=0)],
+     FineTuningClassifier(max_epochs=2, pretrain_epochs=2, batch_size=32, random_state=0),
+     # its own fit (sample_task), predict and loss: the checks run on it too
+     MultiTaskClassifier(max_epochs=2, batch_size=32, random_state=0)],
     expected_failed_checks=_expected,
 )
 def test_deep_nets_sklearn_checks(estimator, check):

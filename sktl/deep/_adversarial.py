@@ -162,7 +162,8 @@ class _ADDA(DomainAdaptationNet):
     def pretrain_loss(self, batch, **fit_params):
         Xi, yi = batch
         y_pred = self.infer(Xi)
-        return {"loss": self.task_loss(y_pred, yi.to(y_pred.device)), "y_pred": y_pred}
+        return {"loss": self.task_loss(y_pred, yi.to(y_pred.device), self.row_weight(Xi)),
+                "y_pred": y_pred}
 
     def discriminator_loss(self, batch, **fit_params):
         Xi, _ = batch
@@ -269,7 +270,7 @@ class _WDGRL(DomainAdaptationNet):
         """Task loss plus ``reg`` times the critic's distance (the critic held fixed)."""
         Xi, yi = batch
         y_pred = self.infer(Xi)
-        loss = self.task_loss(y_pred, yi.to(y_pred.device))
+        loss = self.task_loss(y_pred, yi.to(y_pred.device), self.row_weight(Xi))
         src, tgt, ns, nt = self._split(Xi)
         if ns > 1 and nt > 1:
             z = self._captured_[self._last_layer()]

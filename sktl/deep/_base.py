@@ -36,6 +36,7 @@ from skorch.utils import TeeGenerator
 from torch import nn
 from torch.utils.data import Subset
 
+from .._multisource import is_uniform, source_domain_weights, source_row_weights
 from ..utils._domain import check_y_domain, unlabelled_mask
 from ._modules import MLPModule, get_layer
 
@@ -193,6 +194,17 @@ class DomainAdaptationNet(NeuralNet, BaseEstimator):
     :class:`~sktl.deep.DANClassifier` for the parameters.
     """
 
+    def __sklearn_is_fitted__(self):
+        """Fitted once the module is initialised (skorch >= 1.3 says the same; 1.2 did not)."""
+        from skorch.exceptions import NotInitializedError
+
+        try:
+            self.check_is_fitted()
+        except NotInitializedError:
+            return False
+        return True
+
+
     # BaseEstimator is a base of skorch's NeuralNet only from skorch 1.1 on; naming it
     # here gives skorch 1.0 nets metadata routing (sample_domain in a Pipeline) and tags
     __metadata_request__fit = {"sample_domain": True}
@@ -202,7 +214,7 @@ class DomainAdaptationNet(NeuralNet, BaseEstimator):
     def __init__(self, module=None, *, criterion=None, optimizer=torch.optim.Adam, lr=1e-3,
                  max_epochs=50, batch_size=64, train_split=None, verbose=0, device="auto",
                  reg=1.0, warmup=True, adapt_layers=("features",), mixed_precision=False,
-                 random_state=None, **kwargs):
+                 random_state=None, source_weights="uniform", **kwargs):
         super().__init__(module, criterion=criterion, optimizer=optimizer, lr=lr,
                          max_epochs=max_epochs, batch_size=batch_size,
                          train_split=train_split, verbose=verbose, device=device, **kwargs)
@@ -211,6 +223,7 @@ class DomainAdaptationNet(NeuralNet, BaseEstimator):
         self.adapt_layers = adapt_layers
         self.mixed_precision = mixed_precision
         self.random_state = random_state
+        self.source_weights = source_weights
 
     # -- device: "auto" stays the parameter, the resolved device is used ------
     @property
@@ -233,15 +246,24 @@ class DomainAdaptationNet(NeuralNet, BaseEstimator):
 
     # -- components ------------------------------------------------------------
     def initialize_module(self):
-        kwargs = self.get_params_for("module")
-        module = MLPModule if self.module is None else self.module
-        if isinstance(module, type) and issubclass(module, MLPModule):
-            kwargs.setdefault("n_features", int(np.prod(self.input_shape_)))
-            kwargs.setdefault("n_outputs", self.n_outputs_)
-        self.module_ = self.initialized_instance(module, kwargs)
+        self.module_ = self._build_module()
         self._hook_layers()
         self.initialize_domain_components()
         return self
+
+    def _build_module(self, n_features=None):
+        """The network: ``module`` (an :class:`MLPModule` sized from the data by default).
+
+        ``n_features`` overrides the input width given to an ``MLPModule``
+        (methods that put a layer of their own before the network).
+        """
+        kwargs = self.get_params_for("module")
+        module = MLPModule if self.module is None else self.module
+        if isinstance(module, type) and issubclass(module, MLPModule):
+            kwargs.setdefault("n_features", int(np.prod(self.input_shape_))
+                              if n_features is None else n_features)
+            kwargs.setdefault("n_outputs", self.n_outputs_)
+        return self.initialized_instance(module, kwargs)
 
     def _hook_layers(self, module=None, store=None):
         """Capture the adapted layers' outputs with (picklable) forward hooks.
@@ -416,6 +438,12 @@ class DomainAdaptationNet(NeuralNet, BaseEstimator):
         home = self.device if X.element_size() * X.nelement() <= _RESIDENT_BYTES else "cpu"
         X, y, sd = X.to(home), y.to(home), sd.to(home)
         self._train_tensors_ = {"X": X, "y": y, "sample_domain": sd}
+        if not is_uniform(self.source_weights):  # per-row factors of the source loss
+            if getattr(self.criterion_, "reduction", "none") != "none":
+                raise ValueError(f"{type(self).__name__}: source_weights needs a criterion "
+                                 "with reduction='none' (one loss per row) to weigh rows.")
+            w = source_row_weights(arrays[2], self.source_weights_)
+            self._train_tensors_["w"] = torch.as_tensor(w, dtype=torch.float32).to(home)
         sampler = self._make_sampler(sd.cpu().numpy(), y.cpu().numpy())
         return _Batches(X, y, sd, self.batch_size, sampler, device=self.device)
 
@@ -478,8 +506,24 @@ class DomainAdaptationNet(NeuralNet, BaseEstimator):
                             "(one loss per row).")
         return loss * keep, keep
 
-    def task_loss(self, y_pred, y_true):
-        """Mean task loss over the labelled rows (0 when the batch has none)."""
+    def row_weight(self, X):
+        """The ``source_weights`` factor of each row of a training batch ``X`` (or None).
+
+        None with the default ``source_weights="uniform"``, and outside the
+        training loop; methods pass it to :meth:`task_loss` (index it like
+        the rows they pass).
+        """
+        w = getattr(self, "_train_tensors_", {}).get("w")
+        if w is None or not isinstance(X, dict) or "index" not in X:
+            return None
+        return w[X["index"].to(w.device)]
+
+    def task_loss(self, y_pred, y_true, weight=None):
+        """Mean task loss over the labelled rows (0 when the batch has none).
+
+        ``weight`` (one per row, see :meth:`row_weight`) multiplies each
+        row's loss; the mean still divides by the number of labelled rows.
+        """
         if getattr(self.criterion_, "reduction", "none") != "none":  # a user's criterion
             keep = y_true >= 0 if self._task == "classification" else ~torch.isnan(y_true)
             if not keep.any():
@@ -489,6 +533,8 @@ class DomainAdaptationNet(NeuralNet, BaseEstimator):
             y_pred = y_pred.reshape(len(y_pred), -1)[:, 0]
             return self.criterion_(y_pred[keep], y_true[keep].to(y_pred.dtype))
         loss, keep = self.sample_loss(y_pred, y_true)
+        if weight is not None:
+            loss = loss * weight.to(device=loss.device, dtype=loss.dtype)
         return loss.sum() / keep.sum().clamp(min=1)
 
     def domain_loss(self, source, target, y_pred, src, tgt):
@@ -524,7 +570,7 @@ class DomainAdaptationNet(NeuralNet, BaseEstimator):
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
         y_true = y_true.to(y_pred.device)
-        loss = self.task_loss(y_pred, y_true)
+        loss = self.task_loss(y_pred, y_true, self.row_weight(X) if training else None)
         if training and isinstance(X, dict):
             src, tgt, ns, nt = self._split(X)
             self._batch_index_ = X.get("index")  # rows of the batch, for memory banks
@@ -639,16 +685,26 @@ class DomainAdaptationNet(NeuralNet, BaseEstimator):
         self.input_shape_ = X.shape[1:]
         self.n_features_in_ = X.shape[1]
         self.domains_ = np.unique(sd)
+        self.source_weights_ = source_domain_weights(X, sd, self.source_weights) \
+            if (sd > 0).any() else {}
+        self._before_training(X, sd)
         rows = self._training_rows(mask, sd)
         if rows is not None:
             X, y_enc, sd = X[rows], y_enc[rows], sd[rows]
-        self._train_domains_ = sd
+        return self._fit_arrays(X, y_enc, sd, **fit_params)
+
+    def _fit_arrays(self, X, y, sample_domain, **fit_params):
+        """Seed torch and the batch sampler, then run skorch's fit on validated arrays."""
+        self._train_domains_ = sample_domain
         seed = self.random_state if isinstance(self.random_state, (int, np.integer)) else \
             np.random.default_rng(self.random_state).integers(2**31 - 1)
         torch.manual_seed(int(seed))
         self._generator_ = torch.Generator().manual_seed(int(seed))
-        super().fit({"X": X, "sample_domain": sd.astype(np.int64)}, y_enc, **fit_params)
+        super().fit({"X": X, "sample_domain": sample_domain.astype(np.int64)}, y, **fit_params)
         return self
+
+    def _before_training(self, X, sample_domain):
+        """Hook on the validated rows of every domain before training (GLoMo's graphs)."""
 
     def _training_rows(self, unlabelled, sample_domain):
         """Mask of the rows the loop trains on (None: all of them)."""

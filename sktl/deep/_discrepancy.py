@@ -45,8 +45,8 @@ class _MCD(DomainAdaptationNet):
         """Step A: both heads and the features fit the labelled rows."""
         Xi, yi = batch
         y1, y2 = self._two_heads(Xi)
-        yi = yi.to(y1.device)
-        return {"loss": self.task_loss(y1, yi) + self.task_loss(y2, yi), "y_pred": y1}
+        yi, w = yi.to(y1.device), self.row_weight(Xi)
+        return {"loss": self.task_loss(y1, yi, w) + self.task_loss(y2, yi, w), "y_pred": y1}
 
     def mcd_heads_loss(self, batch, **fit_params):
         """Step B: the heads keep fitting the source and disagree most on the target."""
@@ -57,7 +57,8 @@ class _MCD(DomainAdaptationNet):
         y1, y2 = get_layer(self.module_, self.head)(z), self.second_head_(z)
         yi = yi.to(y1.device)
         _, tgt, _, nt = self._split(Xi)
-        loss = self.task_loss(y1, yi) + self.task_loss(y2, yi)
+        w = self.row_weight(Xi)
+        loss = self.task_loss(y1, yi, w) + self.task_loss(y2, yi, w)
         if nt > 0:
             loss = loss - self.schedule() * self._discrepancy(y1[tgt], y2[tgt])
         return {"loss": loss}

@@ -1,5 +1,7 @@
 """The docstring every sktl.deep net shares, assembled around each method's own parts."""
 
+from .._multisource import SOURCE_WEIGHTS_DOC
+
 _PARAMETERS = """
     Parameters
     ----------
@@ -27,6 +29,8 @@ _PARAMETERS = """
     random_state : int or None, default=None
         Seeds torch and the domain batch sampler."""
 
+_SOURCE_WEIGHTS = SOURCE_WEIGHTS_DOC.replace("{what}", "source rows' task losses").rstrip()
+
 _ATTRIBUTES = """
 
     Attributes
@@ -40,7 +44,9 @@ _ATTRIBUTES = """
     domains_ : ndarray of int
         Domain codes seen during fit.
     n_features_in_ : int
-        Number of input features."""
+        Number of input features.
+    source_weights_ : dict of int to float
+        The factor of each source domain's rows (all 1 with "uniform")."""
 
 _HEAD = """
     head : str, default="head"
@@ -57,7 +63,8 @@ def net_doc(summary, params="", attributes="", references="", examples="", *, re
     ones), ``references``/``examples`` whole sections; ``last`` completes the
     ``adapt_layers`` entry for methods that use the last adapted layer.
     """
-    text = summary.rstrip() + "\n" + _PARAMETERS.format(reg=reg, last=last) + params.rstrip()
+    text = summary.rstrip() + "\n" + _PARAMETERS.format(reg=reg, last=last) + _SOURCE_WEIGHTS \
+        + params.rstrip()
     text += _ATTRIBUTES + attributes.rstrip() + "\n"
     for section in (references, examples):
         if section:

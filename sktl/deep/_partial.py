@@ -299,7 +299,9 @@ class IWANClassifier(DomainAdaptationClassifierMixin, _ADDA):
             self.source_encoder_(x[src])
         head = get_layer(self.module_, self.head)
         source_pred = head(self._source_captured_[self._last_layer()])
-        loss = loss + self.task_loss(source_pred, yi[src].to(source_pred.device))
+        w = self.row_weight(Xi)
+        loss = loss + self.task_loss(source_pred, yi[src].to(source_pred.device),
+                                     None if w is None else w[src])
         return {"loss": loss, "y_pred": y_pred}
 
     def predict_weights(self, X):

@@ -81,6 +81,8 @@ class _WANN(DomainAdaptationNet):
         src, tgt, ns, nt = self._split(X)
         y_true = y_true.to(y_pred.device)
         loss_h, _ = self.sample_loss(y_pred[src], y_true[src])
+        if self.row_weight(X) is not None:  # source_weights: the domains' factors
+            loss_h = loss_h * self.row_weight(X)[src].to(loss_h.dtype)
         x = X["X"].to(y_pred.device)
         w = self.weighter_(x[src])
         w = w / w.mean()  # importance weights average one on the source
