@@ -45,6 +45,7 @@ LEVELS = [0.8, 0.9, 0.95]
 CAL = 0.3
 STRENGTHS = np.round(np.linspace(0.0, 2.0, 21), 2)
 RESULTS = Path(__file__).parent / "results" / "conformal.md"
+ONLY = []  # --only: restrict the weighting modes (smoke runs; nothing written)
 PARTS = ("gen-reg", "gen-clf2", "gen-clf3", "corn", "office", "amazon")
 
 
@@ -71,6 +72,8 @@ def weighters(oracle=None):
             modes[name] = est
     if oracle is not None:
         modes["oracle ratio"] = oracle
+    if ONLY:
+        modes = {k: v for k, v in modes.items() if k in ONLY}
     return modes
 
 
@@ -118,9 +121,46 @@ def _fitted_modes(X, sd, seed, y=None, oracle=None):
             out[name] = (weighter, 0.0)
             continue
         start = time.perf_counter()
-        fitted = clone(weighter).fit(X[rest], sample_domain=sd[rest])
+        try:
+            fitted = clone(weighter).fit(X[rest], sample_domain=sd[rest])
+        except Exception as exc:  # noqa: BLE001 -- reported in the table, the run goes on
+            out[name] = (_Failed(f"{type(exc).__name__}: {exc}"), 0.0)
+            continue
         out[name] = (fitted.density_ratio, time.perf_counter() - start)
     return out
+
+
+class _Failed(str):
+    """A weighting mode that could not be fitted on a task (its error message)."""
+
+
+def _guarded(fn, weighter):
+    """``fn()``'s metrics, or ``{"error": message}`` when the mode failed on this task."""
+    if isinstance(weighter, _Failed):
+        return {"error": str(weighter)[:200]}
+    try:
+        return fn()
+    except (ValueError, TypeError, ArithmeticError, np.linalg.LinAlgError) as exc:
+        return {"error": f"{type(exc).__name__}: {exc}"[:200]}
+
+
+def _fit_once(model, X, y, train, cal, sd):
+    """The model fitted on the training rows, and the rows a ``prefit=True`` fit sees.
+
+    sktl's estimators, called on every row with ``calibration_size=CAL``,
+    fit ``clone(model)`` on exactly these training rows (the same split,
+    :func:`_split`); fitting it once per task and passing it with
+    ``prefit=True`` on the calibration and target rows gives the same
+    intervals and sets (the weighting modes are already fitted callables, and
+    a reweighter without a ratio model is fitted on the calibration rows
+    against the target rows in both cases) for one model fit instead of one
+    per method. MAPIE gets the same fitted model (``prefit=True``).
+    """
+    from sklearn.base import clone
+
+    fitted = clone(model).fit(X[train], y[train])
+    sub = np.sort(np.r_[cal, np.flatnonzero(sd < 0)])
+    return fitted, sub
 
 
 def _quiet(fn):
@@ -137,7 +177,6 @@ def _quiet(fn):
 def regression_rows(X, y, sd, model, seed, oracle=None):
     """One task: method -> dict of metrics."""
     from mapie.regression import SplitConformalRegressor
-    from sklearn.base import clone
 
     from sktl.conformal import WeightedConformalRegressor
 
@@ -155,20 +194,24 @@ def regression_rows(X, y, sd, model, seed, oracle=None):
 
     rows = {}
     train, cal = _split(sd, seed)
+    fitted, sub = _fit_once(model, X, y, train, cal, sd)
     start = time.perf_counter()
-    mapie = SplitConformalRegressor(clone(model), confidence_level=LEVELS, prefit=False)
-    mapie.fit(X[train], y[train]).conformalize(X[cal], y[cal])
+    mapie = SplitConformalRegressor(fitted, confidence_level=LEVELS, prefit=True)
+    mapie.conformalize(X[cal], y[cal])
     rows["MAPIE SplitConformalRegressor"] = {**score(mapie.predict_interval(X[tgt])[1]),
                                              "ess": float(len(cal)),
                                              "s": time.perf_counter() - start}
     for name, (weighter, ratio_s) in _fitted_modes(X, sd, seed, oracle=oracle).items():
-        start = time.perf_counter() - ratio_s
-        cp = WeightedConformalRegressor(clone(model), weighter=weighter, confidence_level=LEVELS,
-                                        calibration_size=CAL, random_state=seed)
-        (_, pi), warned = _quiet(lambda cp=cp: cp.fit(X, ym, sample_domain=sd)
-                                 .predict_interval(X[tgt]))
-        rows[name] = {**score(pi), "ess": cp.effective_sample_size_, "warned": warned,
-                      "s": time.perf_counter() - start}
+        def one(weighter=weighter, ratio_s=ratio_s):
+            start = time.perf_counter() - ratio_s
+            cp = WeightedConformalRegressor(fitted, weighter=weighter, confidence_level=LEVELS,
+                                            prefit=True, random_state=seed)
+            (_, pi), warned = _quiet(lambda: cp.fit(X[sub], ym[sub], sample_domain=sd[sub])
+                                     .predict_interval(X[tgt]))
+            return {**score(pi), "ess": cp.effective_sample_size_, "warned": warned,
+                    "s": time.perf_counter() - start}
+
+        rows[name] = _guarded(one, weighter)
     return rows
 
 
@@ -208,28 +251,31 @@ def classification_rows(X, y, sd, model, seed, oracle=None):
 
     sets_rows = {}
     train, cal = _split(sd, seed, y)
+    fitted, sub = _fit_once(model, X, y, train, cal, sd)
     for cs in ("lac", "aps"):
         if cs == "lac" or len(np.unique(y[sd > 0])) > 2:  # MAPIE: binary targets take LAC only
             start = time.perf_counter()
-            mapie = SplitConformalClassifier(clone(model), confidence_level=LEVELS,
-                                             conformity_score=cs, prefit=False,
+            mapie = SplitConformalClassifier(fitted, confidence_level=LEVELS,
+                                             conformity_score=cs, prefit=True,
                                              random_state=seed)
-            mapie.fit(X[train], y[train]).conformalize(X[cal], y[cal])
+            mapie.conformalize(X[cal], y[cal])
             sets = mapie.predict_set(X[tgt])[1]
             sets_rows[f"MAPIE SplitConformalClassifier {cs.upper()}"] = {
                 **score(sets, mapie._mapie_classifier.classes_), "ess": float(len(cal)),
                 "s": time.perf_counter() - start}
         for name, (weighter, ratio_s) in modes.items():
-            start = time.perf_counter() - ratio_s
-            cp = WeightedConformalClassifier(clone(model), weighter=weighter,
-                                             conformity_score=cs, confidence_level=LEVELS,
-                                             calibration_size=CAL, random_state=seed)
-            (_, sets), warned = _quiet(lambda cp=cp: cp.fit(X, ym, sample_domain=sd)
-                                       .predict_set(X[tgt]))
-            sets_rows[f"{name} {cs.upper()}"] = {**score(sets, cp.classes_),
-                                                 "ess": cp.effective_sample_size_,
-                                                 "warned": warned,
-                                                 "s": time.perf_counter() - start}
+            def one(weighter=weighter, ratio_s=ratio_s, cs=cs):
+                start = time.perf_counter() - ratio_s
+                cp = WeightedConformalClassifier(fitted, weighter=weighter,
+                                                 conformity_score=cs, confidence_level=LEVELS,
+                                                 prefit=True, random_state=seed)
+                (_, sets), warned = _quiet(lambda: cp.fit(X[sub], ym[sub],
+                                                          sample_domain=sd[sub])
+                                           .predict_set(X[tgt]))
+                return {**score(sets, cp.classes_), "ess": cp.effective_sample_size_,
+                        "warned": warned, "s": time.perf_counter() - start}
+
+            sets_rows[f"{name} {cs.upper()}"] = _guarded(one, weighter)
     ece_rows = {}
     src = np.flatnonzero(sd > 0)
     raw = clone(model).fit(X[src], y[src])
@@ -244,9 +290,11 @@ def classification_rows(X, y, sd, model, seed, oracle=None):
     for method in ("sigmoid", "isotonic", "temperature"):
         for name in calib_modes:
             weighter = modes[name][0]
-            clf = ShiftCalibratedClassifier(clone(model), method=method, weighter=weighter,
-                                            calibration_size=CAL, random_state=seed)
-            proba, _ = _quiet(lambda clf=clf: clf.fit(X, ym, sample_domain=sd)
+            if isinstance(weighter, _Failed):
+                continue
+            clf = ShiftCalibratedClassifier(fitted, method=method, weighter=weighter,
+                                            prefit=True, random_state=seed)
+            proba, _ = _quiet(lambda clf=clf: clf.fit(X[sub], ym[sub], sample_domain=sd[sub])
                               .predict_proba(X[tgt]))
             ece_rows[f"ShiftCalibrated {method}, {name}"] = _ece(proba, yt, clf.classes_)
     return sets_rows, ece_rows
@@ -267,7 +315,13 @@ def aggregate_table(per_task, what):
             + ["infinite / full @90%", "ESS", "warned", "seconds"])
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for name in names:
-        rows = [t[name] for t in per_task]
+        rows = [t[name] for t in per_task if name in t and "error" not in t[name]]
+        failed = len(per_task) - len(rows)
+        if not rows:
+            lines.append(f"| {name} (failed on every task) |" + " |" * (len(head) - 1))
+            continue
+        if failed:
+            name = f"{name} ({failed} task(s) failed)"
         cov = np.mean([r["cov"] for r in rows], axis=0)
         size = np.array([r["size"] for r in rows])
         size = np.median(size, axis=0) if what == "width" else np.mean(size, axis=0)
@@ -286,7 +340,7 @@ def per_task_table(labels, per_task, names, what, level=1):
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for label, rows in zip(labels, per_task):
         cells = [label] + [f"{rows[n]['cov'][level]:.3f} / {_fmt(rows[n]['size'][level], 2)}"
-                           for n in names]
+                           if "error" not in rows[n] else "failed" for n in names]
         lines.append("| " + " | ".join(cells) + " |")
     return lines
 
@@ -296,7 +350,7 @@ def ece_table(per_task):
     base = np.array([t["CalibratedClassifierCV sigmoid (source)"] for t in per_task])
     lines = ["| method | mean target ECE | tasks below CCCV sigmoid |", "|---|---|---|"]
     for name in names:
-        vals = np.array([t[name] for t in per_task])
+        vals = np.array([t.get(name, np.nan) for t in per_task])
         lines.append(f"| {name} | {vals.mean():.4f} | {int((vals < base).sum())}/{len(vals)} |")
     return lines
 
@@ -318,7 +372,10 @@ Written by `benchmarks/bench_conformal.py` (see its docstring for the protocol):
 per part, each with the command that produced it. Coverage is measured on the target rows with
 their true labels; nothing is tuned on them. "ESS" is the effective sample size of the
 calibration weights (MAPIE: the number of calibration rows); "warned" counts tasks where sktl
-issued a `WeakCalibrationWarning` (some intervals infinite / sets full).
+issued a `WeakCalibrationWarning` (some intervals infinite / sets full). The point model is
+fitted once per task and passed with `prefit=True` on the same split (identical intervals and
+sets); "seconds" is the weighting and calibration time. A mode that fails on a task is counted
+as failed.
 """
 
 
@@ -439,7 +496,13 @@ def main():
                         help="k/n: run every n-th task from the k-th (long parts in pieces)")
     parser.add_argument("--max-tasks", type=int, default=0,
                         help="only N tasks, spread over the part (smoke runs; nothing written)")
+    parser.add_argument("--only", default="",
+                        help="comma-separated weighting modes to run (smoke runs; nothing "
+                             "written)")
     args = parser.parse_args()
+    ONLY.extend(m for m in args.only.split(",") if m)
+    if ONLY and not args.max_tasks:
+        parser.error("--only is for smoke runs: give --max-tasks too")
     for part in PARTS if args.part == "all" else (args.part,):
         run_part(part, args)
 
@@ -457,23 +520,30 @@ def run_part(part, args):
     for task in mine:
         results.append(compute(args.part, *task))
         print(f"{task[0]}: {time.perf_counter() - start:.0f} s", flush=True)
+        if not args.max_tasks:  # after every task: a run stopped by a timeout keeps its tasks
+            _write_part(args.part, tasks, results, k, n, start, args.shard)
     if args.max_tasks:
         print("\n".join(render(args.part, results, len(results))))
-        return
+
+
+def _write_part(part, tasks, results, k, n, start, shard):
+    """Save this shard's tasks and rewrite the part's section from every shard present."""
     RAW.mkdir(parents=True, exist_ok=True)
-    (RAW / f"{args.part}-{k}of{n}.json").write_text(json.dumps(results))
+    (RAW / f"{part}-{k}of{n}.json").write_text(json.dumps(results))
     collected = []
-    for path in sorted(RAW.glob(f"{args.part}-*of*.json")):
+    for path in sorted(RAW.glob(f"{part}-*of*.json")):
         collected += json.loads(path.read_text())
     order = {t[0]: i for i, t in enumerate(tasks)}
     collected = sorted({r["label"]: r for r in collected}.values(), key=lambda r: order[r["label"]])
-    lines = render(args.part, collected, len(tasks))
-    print("\n".join(lines))
-    print(f"\n{args.part} shard {args.shard}: {time.perf_counter() - start:.0f} s")
+    lines = render(part, collected, len(tasks))
+    if len(results) == len(tasks[k - 1::n]):
+        print("\n".join(lines))
+    print(f"{part} shard {shard}: {len(results)} task(s), {time.perf_counter() - start:.0f} s",
+          flush=True)
     shards = "" if n == 1 else f" --shard K/{n}  (K = 1..{n})"
     command = ("PYTHONPATH=$PWD /work/benchenv/bin/python benchmarks/bench_conformal.py "
-               f"--part {args.part}{shards}")
-    write_section(args.part, lines, command)
+               f"--part {part}{shards}")
+    write_section(part, lines, command)
 
 
 if __name__ == "__main__":

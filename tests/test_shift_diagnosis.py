@@ -75,3 +75,31 @@ def test_errors():
         diagnose_shift(X, y, np.ones_like(sd))
     with pytest.raises(ValueError, match="alpha"):
         diagnose_shift(X, mask_target_labels(y, sd), sd, alpha=2.0)
+
+
+def test_diagnosis_feeds_the_candidates_of_the_label_free_search():
+    from sklearn.linear_model import LinearRegression, LogisticRegression
+
+    from sktl.model_selection import AdaptationSearchCV, default_candidates
+
+    est = LogisticRegression()
+    assert list(default_candidates(est, 5, shift="label shift")) == [
+        "no adaptation", "LabelShiftClassifier"]
+    assert list(default_candidates(est, 5, shift="no shift")) == ["no adaptation"]
+    covariate = default_candidates(est, 5, shift="covariate shift")
+    assert set(covariate) == {"no adaptation", "DiscriminativeReweighter", "KMM", "KLIEP",
+                              "ULSIF"}
+    conditional = default_candidates(est, 5, shift="conditional shift")
+    assert "KMM" not in conditional and any(n.startswith("CORAL") for n in conditional)
+    with pytest.raises(ValueError, match="shift must be"):
+        default_candidates(est, 5, shift="drift")
+
+    X, y, sd = make_domain_shift(200, 200, shift="label", n_classes=3, mask_target=True,
+                                 random_state=0)
+    search = AdaptationSearchCV(est, candidates="diagnose", cv=2, random_state=0)
+    search.fit(X, y, sample_domain=sd)
+    assert search.diagnosis_.verdict == "label shift"
+    assert list(search.cv_results_["candidate"]) == ["no adaptation", "LabelShiftClassifier"]
+    with pytest.raises(ValueError, match="needs class labels"):
+        AdaptationSearchCV(LinearRegression(), candidates="diagnose").fit(
+            X, np.where(sd > 0, y.astype(float), np.nan), sample_domain=sd)

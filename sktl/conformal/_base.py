@@ -30,8 +30,11 @@ _RTOL = 1e-10
 def _effective_sample_size(weights):
     """Kish's effective sample size ``(sum w)^2 / sum w^2`` of non-negative weights."""
     weights = np.asarray(weights, dtype=float)
-    total = (weights**2).sum()
-    return float(weights.sum() ** 2 / total) if total > 0 else 0.0
+    top = weights.max() if weights.size else 0.0
+    if not top > 0:
+        return 0.0
+    weights = weights / top  # scale-free; huge ratios (e.g. 1e200) would overflow when squared
+    return float(weights.sum() ** 2 / (weights**2).sum())
 
 
 def _check_levels(confidence_level):
@@ -211,6 +214,16 @@ class _ShiftCalibrationBase(BaseDAEstimator):
         if callable(weighter) and not hasattr(weighter, "fit"):
             self.weighter_ = weighter
             return self._ratio_at(X[cal])
+        from .._instance import BalancedWeighting
+
+        if isinstance(weighter, BalancedWeighting):
+            raise TypeError(
+                "weighter BalancedWeighting weighs whole domains against labelled target "
+                "rows; it does not estimate p_target(x) / p_source(x). Pass a density-ratio "
+                "model (DiscriminativeReweighter, KLIEP, ULSIF, RULSIF, "
+                "NearestNeighborReweighter, KernelDensityReweighter, GaussianReweighter), "
+                "KMM or LDM, or a callable ratio(X)."
+            )
         weighter = clone(weighter)
         if "estimator" in weighter.get_params(deep=False):
             weighter.set_params(estimator=None)  # only the weights are needed

@@ -94,7 +94,11 @@ class ShiftCalibratedClassifier(_ShiftCalibrationBase):
         Where the weights come from, as in
         :class:`~sktl.conformal.WeightedConformalClassifier`: for
         ``shift="covariate"`` an sktl reweighter (``"auto"``:
-        :class:`~sktl.DiscriminativeReweighter`) or a callable density ratio;
+        :class:`~sktl.DiscriminativeReweighter`; any density-ratio model such
+        as :class:`~sktl.KLIEP` or :class:`~sktl.ULSIF`, or :class:`~sktl.KMM`
+        / :class:`~sktl.LDM` fitted on the calibration rows against the
+        target rows, since only the calibration rows need a weight) or a
+        callable density ratio;
         for ``shift="label"`` a label-shift estimator setting
         ``class_weights_`` (``"auto"``: sktl's label-shift classifier, when
         installed), or the class weights themselves. ``"uniform"``

@@ -63,12 +63,23 @@ class WeightedConformalRegressor(_WeightedConformalBase):
         * ``"uniform"``: no weights, plain split conformal prediction;
         * an sktl reweighter: fitted (a clone, with ``estimator=None``) on
           the source rows not used for calibration against the target rows.
-          A reweighter with :meth:`~sktl.DiscriminativeReweighter.density_ratio`
-          gives the ratio at the calibration and test rows. One without (e.g.
-          :class:`~sktl.KMM`, which weighs its training rows only) is fitted
-          on the calibration rows against the target rows, and every test row
-          gets the largest calibration weight: conservative intervals of one
-          width;
+          The density-ratio models (every subclass of
+          ``sktl._base.BaseDensityRatioReweighter``:
+          :class:`~sktl.DiscriminativeReweighter`, :class:`~sktl.KLIEP`,
+          :class:`~sktl.ULSIF`, :class:`~sktl.RULSIF`,
+          :class:`~sktl.NearestNeighborReweighter`,
+          :class:`~sktl.KernelDensityReweighter`,
+          :class:`~sktl.GaussianReweighter`) give the ratio at the
+          calibration and test rows through their ``density_ratio``.
+          :class:`~sktl.RULSIF` returns the *relative* ratio
+          ``p_t / (alpha p_t + (1 - alpha) p_s)``, which is not the ratio the
+          guarantee needs (coverage falls short of nominal; ``alpha=0`` is
+          :class:`~sktl.ULSIF`). :class:`~sktl.KMM` and :class:`~sktl.LDM`
+          weigh their training rows only: they are fitted on the calibration
+          rows against the target rows, and every test row gets the largest
+          calibration weight (conservative intervals of one width, often
+          infinite under a strong shift). :class:`~sktl.BalancedWeighting`
+          estimates no ratio and is refused;
         * a callable ``ratio(X) -> ndarray of shape (n_samples,)``: an already
           fitted density-ratio model, e.g. ``fitted_reweighter.density_ratio``.
     confidence_level : float or list of float, default=0.9

@@ -48,12 +48,13 @@ SHIFT_FAMILIES = {
     ),
     "covariate shift": Bunch(
         families=["instance reweighting"],
-        estimators=["DiscriminativeReweighter", "KMM"],
+        estimators=["DiscriminativeReweighter", "KMM", "KLIEP", "ULSIF"],
     ),
     "conditional shift": Bunch(
-        families=["feature alignment", "deep feature adaptation"],
-        estimators=["CORAL", "SubspaceAlignment", "TCA", "JDA", "deep.DANNClassifier",
-                    "deep.DeepCORALClassifier", "deep.DANClassifier", "deep.JANClassifier"],
+        families=["feature alignment", "optimal transport", "deep feature adaptation"],
+        estimators=["CORAL", "SubspaceAlignment", "TCA", "JDA", "ClassRegularizedOTMapping",
+                    "JDOTClassifier", "deep.DANNClassifier", "deep.DeepCORALClassifier",
+                    "deep.DANClassifier", "deep.JANClassifier"],
     ),
 }
 """What :func:`diagnose_shift` recommends for each kind of shift.

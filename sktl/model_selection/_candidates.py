@@ -79,8 +79,15 @@ def _around(estimator, method=None, reweighter=None):
     return Pipeline(pre + [("adapt", method), ("estimator", LabelledOnly(clone(head)))])
 
 
-def default_candidates(estimator, n_features, task=None):
+def default_candidates(estimator, n_features, task=None, *, shift=None):
     """The sktl methods that apply to the task, with short grids, around ``estimator``.
+
+    With ``shift`` (a :func:`sktl.metrics.diagnose_shift` report or its
+    verdict), only the methods of the families that fit the diagnosed shift
+    are kept (:data:`sktl.metrics.SHIFT_FAMILIES`): a label shift gets
+    :class:`~sktl.LabelShiftClassifier`, a covariate shift the reweighters
+    (with :class:`~sktl.KLIEP` and :class:`~sktl.ULSIF`), a conditional shift
+    the feature alignments, "no shift" no method at all.
 
     Parameters
     ----------
@@ -91,13 +98,33 @@ def default_candidates(estimator, n_features, task=None):
         Number of input features (caps the subspace dimensions).
     task : {"classification", "regression"}, default=None
         Inferred from ``estimator`` when None.
+    shift : ShiftDiagnosis or str, default=None
+        A diagnosis (its ``recommended`` estimators are used) or a verdict
+        such as ``"label shift"``; None keeps every method.
 
     Returns
     -------
     candidates : dict
         ``{name: unfitted estimator}``, "no adaptation" first.
+
+    Examples
+    --------
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from sktl.model_selection import default_candidates
+    >>> list(default_candidates(LogisticRegression(), 5, shift="label shift"))
+    ['no adaptation', 'LabelShiftClassifier']
     """
-    from .. import CORAL, JDA, KMM, TCA, DiscriminativeReweighter, SubspaceAlignment
+    from .. import (
+        CORAL,
+        JDA,
+        KLIEP,
+        KMM,
+        TCA,
+        ULSIF,
+        DiscriminativeReweighter,
+        LabelShiftClassifier,
+        SubspaceAlignment,
+    )
 
     if task is None:
         task = "classification" if is_classifier(_split_pipeline(estimator)[1]) else "regression"
@@ -113,4 +140,34 @@ def default_candidates(estimator, n_features, task=None):
         out[f"TCA k={k}"] = _around(estimator, TCA(k, mu=1.0, random_state=0))
     if task == "classification" and dims:
         out[f"JDA k={dims[-1]}"] = _around(estimator, JDA(dims[-1], n_iter=5, random_state=0))
-    return out
+    if shift is None:
+        return out
+    keep = set(_recommended(shift))
+    if "KLIEP" in keep:
+        out["KLIEP"] = _around(estimator, reweighter=lambda e: KLIEP(e, random_state=0))
+    if "ULSIF" in keep:
+        out["ULSIF"] = _around(estimator, reweighter=lambda e: ULSIF(e, random_state=0))
+    if "LabelShiftClassifier" in keep and task == "classification":
+        out["LabelShiftClassifier"] = _around(
+            estimator, reweighter=lambda e: LabelShiftClassifier(e, random_state=0))
+    return {name: est for name, est in out.items()
+            if name == NO_ADAPTATION or _method_name(est) in keep}
+
+
+def _recommended(shift):
+    """The estimator names a diagnosis (or a verdict) recommends."""
+    from ..metrics import SHIFT_FAMILIES
+
+    if hasattr(shift, "recommended"):
+        return list(shift.recommended)
+    kinds = [k.strip() for k in str(shift).split("+")]
+    unknown = [k for k in kinds if k not in SHIFT_FAMILIES]
+    if unknown:
+        raise ValueError(f"shift must be a diagnose_shift report or one of "
+                         f"{sorted(SHIFT_FAMILIES)} (joined by '+'); got {shift!r}.")
+    return [name for k in kinds for name in SHIFT_FAMILIES[k].estimators]
+
+
+def _method_name(candidate):
+    """Class name of a candidate's adaptation step (the ``adapt`` step of ``_around``)."""
+    return type(candidate.named_steps["adapt"]).__name__

@@ -59,11 +59,14 @@ class AdaptationSearchCV(MetaEstimatorMixin, BaseEstimator):
         the sktl methods are built around. "No adaptation" is derived from it.
     param_grid : dict or list of dicts, default=None
         As in ``GridSearchCV``: parameter settings of ``estimator`` to try.
-    candidates : "default", dict, list of estimators or None, default=None
+    candidates : "default", "diagnose", dict, list of estimators or None, default=None
         Candidate models besides "no adaptation": ``{name: estimator}``, a
-        list (named by class), or "default" for
-        :func:`default_candidates` around ``estimator``. With neither
-        ``param_grid`` nor ``candidates``, "default" is used.
+        list (named by class), "default" for :func:`default_candidates`
+        around ``estimator``, or "diagnose" (classification): first
+        :func:`sktl.metrics.diagnose_shift` names the shift (kept in
+        ``diagnosis_``), then only the default candidates of the families
+        that fit it are tried (``default_candidates(..., shift=diagnosis)``).
+        With neither ``param_grid`` nor ``candidates``, "default" is used.
     baseline : estimator, default=None
         The "no adaptation" model; None derives it from ``estimator``.
     cv : int or cross-validation splitter, default=None
@@ -105,6 +108,9 @@ class AdaptationSearchCV(MetaEstimatorMixin, BaseEstimator):
         Its ``param_grid`` setting, or ``{"candidate": name}``.
     best_candidate_ : str
         Its name ("no adaptation" when the search kept the baseline).
+    diagnosis_ : ShiftDiagnosis or None
+        With ``candidates="diagnose"``, the :func:`sktl.metrics.diagnose_shift`
+        report that chose the candidates; None otherwise.
     decision_ : str
         "adapt" or "do not adapt".
     reason_ : str
@@ -166,7 +172,7 @@ class AdaptationSearchCV(MetaEstimatorMixin, BaseEstimator):
     _parameter_constraints: dict = {
         "estimator": [HasMethods(["fit", "predict"])],
         "param_grid": [dict, list, None],
-        "candidates": [StrOptions({"default"}), dict, list, None],
+        "candidates": [StrOptions({"default", "diagnose"}), dict, list, None],
         "baseline": [HasMethods(["fit", "predict"]), None],
         "cv": ["cv_object"],
         "criterion": [StrOptions(set(CRITERIA))],
@@ -217,7 +223,8 @@ class AdaptationSearchCV(MetaEstimatorMixin, BaseEstimator):
         if cands is None and self.param_grid is None:
             cands = "default"
         if isinstance(cands, str):
-            cands = default_candidates(self.estimator, n_features, task)
+            cands = default_candidates(self.estimator, n_features, task,
+                                       shift=self.diagnosis_ if cands == "diagnose" else None)
             cands.pop(NO_ADAPTATION)
         elif isinstance(cands, list):
             cands = {f"{type(_split_pipeline(e)[1]).__name__} #{i}": e
@@ -263,6 +270,15 @@ class AdaptationSearchCV(MetaEstimatorMixin, BaseEstimator):
         labelled = ~unlabelled_mask(y, task)
         Xa = X if hasattr(X, "iloc") or sp.issparse(X) else np.asarray(X)
         n_features = Xa.shape[1] if len(Xa.shape) == 2 else 1
+        self.diagnosis_ = None
+        if self.candidates == "diagnose" and np.any(sd < 0):
+            if task != "classification":
+                raise ValueError("candidates='diagnose' runs sktl.metrics.diagnose_shift, "
+                                 "which needs class labels; use candidates='default' for "
+                                 "regression.")
+            from ..metrics import diagnose_shift
+
+            self.diagnosis_ = diagnose_shift(Xa, y, sd, random_state=self.random_state)
         cands = self._candidate_list(n_features, task)
         if not np.any(sd < 0):  # DomainWarning already issued: nothing to adapt to
             cands = cands[:1]
