@@ -68,14 +68,20 @@ import argparse
 import dataclasses
 import importlib
 import math
+import os
 import signal
 import sys
 import time
 import warnings
 from pathlib import Path
 
-import numpy as np
-from sklearn.base import clone
+# One BLAS thread for every library (as in _parity_reweight.py): on the shared 2-core machine a
+# threaded BLAS under contention times the machine's load rather than the methods.
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import numpy as np  # noqa: E402
+from sklearn.base import clone  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
