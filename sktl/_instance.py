@@ -517,7 +517,7 @@ class BalancedWeighting(BaseReweighter):
         self.estimator = estimator
         self.target_share = target_share
 
-    def _sample_weights(self, X, src, tgt, labelled):
+    def _sample_weights(self, X, src, tgt, labelled, y=None):
         if labelled is None:
             raise ValueError("BalancedWeighting needs y to know which target rows are labelled.")
         if src.all():  # no target rows at all (a DomainWarning said so): no adaptation

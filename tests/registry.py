@@ -338,6 +338,8 @@ REGISTRY = [
           ("classification", "regression"), grid={"max_weight": [None, 10.0]}),
     Entry("KMM", _kmm, "reweighter", ("classification", "regression"),
           grid={"gamma": [0.1, 1.0]}),
+    Entry("MMDTarS", _reweighter("MMDTarS"), "reweighter", ("classification", "regression"),
+          grid={"gamma": [0.1, 1.0]}, sparse=False),
     Entry("KLIEP", _reweighter("KLIEP", gamma=[0.3, 1.0], n_centers=20, cv=2, random_state=0),
           "reweighter", ("classification", "regression"), grid={"n_centers": [10, 20]}),
     Entry("KLIEP-minibatch", _reweighter("KLIEP", solver="minibatch", gamma=0.3, batch_size=32,
