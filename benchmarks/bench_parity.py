@@ -69,6 +69,7 @@ import dataclasses
 import importlib
 import math
 import os
+import re
 import signal
 import sys
 import time
@@ -356,8 +357,87 @@ def write_block(key, title, body, parent=None):
     RESULTS.write_text(text)
 
 
+# ----------------------------------------------------------------------------- summary
+
+# The three parity reports: this driver's, and the two families with protocols of their own
+REPORTS = (("parity.md", None), ("parity_reweight.md", "reweight"),
+           ("parity_parameter.md", "parameter"))
+VERDICT = re.compile(r"^\* vs (\S+): score difference ([+-]?[\d.]+) ± ([\d.]+) over (\d+) "
+                     r"(?:data sets|runs) \((ok|\*\*worse\*\*)\); speed ([\d.]+|inf)×")
+
+# Why a row is worse or slower, keyed by (method, peer) or method. Written from the blocks'
+# per-group rows; see each block for the numbers.
+NOTES = {}
+
+
+def verdicts():
+    """``(family, method, scope, peer, diff, se, n, ok, speed)`` of every verdict line."""
+    rows = []
+    for fname, family in REPORTS:
+        path = RESULTS.parent / fname
+        if not path.exists():
+            continue
+        fam, method, scope = family, None, ""
+        for line in path.read_text().splitlines():
+            if family is None and line.startswith("## "):
+                fam = line[3:].strip()
+            elif line.startswith("### ") or (family == "reweight" and line.startswith("## ")):
+                title = line.lstrip("#").strip()
+                method, _, sc = title.partition(" — ")
+                scope = sc or scope
+            elif family == "parameter" and line.startswith("## "):
+                scope = line[3:].partition(" — ")[2]
+            m = VERDICT.match(line)
+            if m and method:
+                peer, diff, se, n, ok, speed = m.groups()
+                rows.append((fam, method, scope, peer, float(diff), float(se), int(n),
+                             ok == "ok", float(speed)))
+    return rows
+
+
+def summary():
+    """The summary block: one row per method x peer x data scope, and the counts."""
+    rows = verdicts()
+    if not rows:
+        return "No verdict yet."
+    lines = ["| family | sktl method | peer | data | sktl − peer (± s.e.) | n | accuracy | "
+             "speed (peer s / sktl s) | why |", "|---|---|---|---|---:|---:|---|---:|---|"]
+    for fam, method, scope, peer, diff, se, n, ok, speed in rows:
+        note = NOTES.get((method, peer), NOTES.get(method, ""))
+        lines.append(f"| {fam} | {method} | {peer} | {scope} | {diff:+.3f} ± {se:.3f} | {n} | "
+                     f"{'ok' if ok else '**worse**'} | "
+                     f"{speed:.2f}×{'' if speed >= 1 else ' (slower)'} | {note} |")
+    speeds = np.array([r[8] for r in rows])
+    n_ok = sum(r[7] for r in rows)
+    methods = {(r[0], r[1]) for r in rows}
+    head = (f"{len(rows)} comparisons ({len(methods)} sktl methods × peer × data scope): "
+            f"sktl as accurate as the peer (within 2 s.e.) in {n_ok}, less accurate in "
+            f"{len(rows) - n_ok}; at least as fast in {int((speeds >= 1).sum())}, slower in "
+            f"{int((speeds < 1).sum())}; median speed ratio {np.median(speeds):.2f}× "
+            "(peer time / sktl time; > 1: sktl faster).")
+    return "\n".join([head, "", *lines])
+
+
+def write_summary():
+    text = RESULTS.read_text() if RESULTS.exists() else HEADER
+    key = "summary"
+    body = ("Every verdict line of `parity.md` (below), `parity_reweight.md` and "
+            "`parity_parameter.md`, collected by "
+            "`python benchmarks/bench_parity.py --summary`.\n\n" + summary())
+    start, end = f"<!-- parity:{key} -->", f"<!-- /parity:{key} -->"
+    block = f"{start}\n## Summary\n\n{body}\n{end}"
+    if start in text:
+        text = text[:text.index(start)] + block + text[text.index(end) + len(end):]
+    else:
+        at = text.index("<!-- parity:") if "<!-- parity:" in text else len(text)
+        text = text[:at].rstrip() + "\n\n" + block + "\n\n" + text[at:]
+    RESULTS.write_text(text.rstrip() + "\n")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--summary", action="store_true",
+                        help="only rebuild the summary block of parity.md from the reports")
     parser.add_argument("--family", nargs="*", help="families to run (default: all)")
     parser.add_argument("--only", nargs="*", help="comparisons whose name contains one of these")
     parser.add_argument("--data", choices=["shifts", "real", "all"], default="all")
@@ -369,6 +449,11 @@ def main(argv=None):
     parser.add_argument("--no-grid", action="store_true", help="defaults only")
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args(argv)
+    if args.summary:
+        if not args.no_write:
+            write_summary()
+        print(summary())
+        return
 
     _warm_up()
     datasets = []
