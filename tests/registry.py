@@ -100,6 +100,12 @@ def _subspace(task):
     return SubspaceAlignment(n_components=2)
 
 
+def _mmd_selector(task):
+    from sktl import MMDFeatureSelector
+
+    return MMDFeatureSelector(random_state=0)
+
+
 def _msda(task):
     from sktl import MSDA
 
@@ -330,6 +336,8 @@ REGISTRY = [
           sparse=False),
     Entry("DASVM", _dasvm, "estimator", ("classification",), grid={"n_per_step": [2, 5]},
           sparse=False),
+    Entry("MMDFeatureSelector", _mmd_selector, "transformer",
+          ("classification", "regression"), grid={"kernel": ["linear", "rbf"]}, sparse=False),
     Entry("MSDA", _msda, "transformer", ("classification", "regression"),
           grid={"noise": [0.3, 0.7]}),
     Entry("CORALEstimator", _coral_estimator, "estimator", ("classification", "regression"),

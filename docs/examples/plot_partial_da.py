@@ -1,6 +1,6 @@
 """
 Partial domain adaptation: when the target lacks some classes
-============================================================
+==============================================================
 
 The source has six classes, the target only the first three, and its
 features are a rotated, stretched copy of the source's. Plain adversarial
