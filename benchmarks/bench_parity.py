@@ -362,8 +362,9 @@ def write_block(key, title, body, parent=None):
 # The three parity reports: this driver's, and the two families with protocols of their own
 REPORTS = (("parity.md", None), ("parity_reweight.md", "reweight"),
            ("parity_parameter.md", "parameter"))
-VERDICT = re.compile(r"^\* vs (\S+): score difference ([+-]?[\d.]+) ± ([\d.]+) over (\d+) "
-                     r"(?:data sets|runs) \((ok|\*\*worse\*\*)\); speed ([\d.]+|inf)×")
+VERDICT = re.compile(r"^\* (?:(classification|regression): )?vs (\S+): score difference "
+                     r"([+-]?[\d.]+) ± ([\d.]+) over (\d+) (?:data sets|runs) "
+                     r"\((ok|\*\*worse\*\*)\); speed ([\d.]+|inf)×")
 
 # Why a row is worse or slower, keyed by (method, peer) or method. Written from the blocks'
 # per-group rows; see each block for the numbers.
@@ -389,8 +390,9 @@ def verdicts():
                 scope = line[3:].partition(" — ")[2]
             m = VERDICT.match(line)
             if m and method:
-                peer, diff, se, n, ok, speed = m.groups()
-                rows.append((fam, method, scope, peer, float(diff), float(se), int(n),
+                task, peer, diff, se, n, ok, speed = m.groups()
+                where = f"{scope}, {task}" if task else scope
+                rows.append((fam, method, where, peer, float(diff), float(se), int(n),
                              ok == "ok", float(speed)))
     return rows
 

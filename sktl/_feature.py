@@ -873,6 +873,8 @@ class MMDFeatureSelector(BaseDATransformer):
         The kept (invariant) features.
     threshold_ : float
         The threshold used.
+    n_iter_ : int
+        Gradient ascent iterations (1 for the linear kernel's closed form).
     domains_ : ndarray of int
         Domain codes seen during fit.
     n_features_in_ : int
@@ -923,12 +925,13 @@ class MMDFeatureSelector(BaseDATransformer):
     def _fit(self, X, y, sample_domain):
         X = np.asarray(X, dtype=float)
         A, B = X[sample_domain > 0], X[sample_domain < 0]
-        if not len(A) or not len(B):
-            raise ValueError("MMDFeatureSelector needs source and target rows: the features "
-                             "are scored by how much they separate the two.")
-        diff = (A.mean(axis=0) - B.mean(axis=0)) ** 2
+        if not len(A) or not len(B):  # one domain only (a DomainWarning said so): keep all
+            diff = np.zeros(X.shape[1])
+        else:
+            diff = (A.mean(axis=0) - B.mean(axis=0)) ** 2
         W = _project_nonneg_ball(diff / max(np.linalg.norm(diff), np.finfo(float).tiny))
-        if self.kernel == "rbf":
+        self.n_iter_ = 1  # the closed form
+        if self.kernel == "rbf" and len(A) and len(B):
             W = self._ascend(A, B, X, W)
         self.feature_scores_ = W
         if self.threshold == "auto":
@@ -956,7 +959,7 @@ class MMDFeatureSelector(BaseDATransformer):
             gamma = 1.0 / (X.shape[1] * (float(np.var(np.vstack([A, B]))) or 1.0))
         value, grad = _weighted_mmd(A, B, W, gamma)
         step = 1.0 / max(np.linalg.norm(grad), np.finfo(float).tiny)
-        for _ in range(self.max_iter):
+        for self.n_iter_ in range(1, self.max_iter + 1):  # noqa: B020
             new = _project_nonneg_ball(W + step * grad)
             new_value, new_grad = _weighted_mmd(A, B, new, gamma)
             if new_value < value:  # overshoot: shorter steps, same point

@@ -24,6 +24,7 @@ from .utils._array_api import (
     rows_slice,
     take_rows,
     to_numpy,
+    vector_norm,
 )
 from .utils._blocks import as_rows
 from .utils._kernel import nystrom_map
@@ -59,7 +60,7 @@ def _kernel_row_sums(X, Y, kernel_fn, block_bytes=2**27):
 
 
 def _norm(x):
-    return float(get_namespace(x).linalg.vector_norm(x))
+    return float(vector_norm(x))
 
 
 def _project_box_band(v, upper, lo, hi):
