@@ -959,7 +959,8 @@ class MMDFeatureSelector(BaseDATransformer):
             gamma = 1.0 / (X.shape[1] * (float(np.var(np.vstack([A, B]))) or 1.0))
         value, grad = _weighted_mmd(A, B, W, gamma)
         step = 1.0 / max(np.linalg.norm(grad), np.finfo(float).tiny)
-        for self.n_iter_ in range(1, self.max_iter + 1):  # noqa: B020
+        for it in range(1, self.max_iter + 1):
+            self.n_iter_ = it
             new = _project_nonneg_ball(W + step * grad)
             new_value, new_grad = _weighted_mmd(A, B, new, gamma)
             if new_value < value:  # overshoot: shorter steps, same point
