@@ -48,9 +48,10 @@ Protocol
   reports, per data group, the setting with the best mean score for *each*
   library (an oracle that uses target labels, the same for every library: it
   compares what each implementation can reach, it selects nothing for users).
-* Verdict per peer: paired difference sktl − peer over every data set both
-  ran (defaults), mean ± standard error, "ok" when the mean is above −2
-  standard errors; speed is the ratio of total fit times, peer / sktl.
+* Verdict per peer (and per task when a comparison has both): paired
+  difference sktl − peer over every data set both ran (defaults), mean ±
+  standard error, "ok" when the mean is above −2 standard errors; speed is
+  the ratio of total fit times, peer / sktl.
 
 Run (in the benchmark environment, under the shared lock)::
 
@@ -309,23 +310,26 @@ def run_comparison(comp, datasets, timeout, log):
             lines.append(f"| {g} ({len(idx)}), {label} | {none} | " + " | ".join(cells + times)
                          + " |")
     lines.append("")
-    for peer in comp.peers:
+    tasks = list(dict.fromkeys(d.task for d in data))
+    for peer, task in [(p, t) for p in comp.peers for t in tasks]:
+        # one verdict per task when there are two: classification and regression differ
+        prefix = f"{task}: " if len(tasks) > 1 else ""
         diffs, t_s, t_p = [], 0.0, 0.0
         for j, d in enumerate(data):
             (s, ts, _), (p, tp, _) = res["sktl"][0][j], res[peer][0][j]
-            if math.isnan(s) or math.isnan(p):
+            if d.task != task or math.isnan(s) or math.isnan(p):
                 continue
             diffs.append(p - s if d.task == "regression" else s - p)
             t_s, t_p = t_s + ts, t_p + tp
         if not diffs:
-            lines.append(f"* vs {peer}: no data set where both ran.")
+            lines.append(f"* {prefix}vs {peer}: no data set where both ran.")
             continue
         diffs = np.asarray(diffs)
         se = diffs.std(ddof=1) / np.sqrt(len(diffs)) if len(diffs) > 1 else 0.0
         ok = "ok" if diffs.mean() >= -2 * se else "**worse**"
         speed = t_p / t_s if t_s > 0 else math.inf
         fast = "ok" if speed >= 1 else "**slower**"
-        lines.append(f"* vs {peer}: score difference {diffs.mean():+.3f} ± {se:.3f} over "
+        lines.append(f"* {prefix}vs {peer}: score difference {diffs.mean():+.3f} ± {se:.3f} over "
                      f"{len(diffs)} data sets ({ok}); speed {speed:.2f}× ({fast})")
     lines.append("")
     return lines
