@@ -389,6 +389,16 @@ NOTES = {
              "0.15–0.17 s, ADAPT 0.33–0.36 s",
     "RuLSIF": "as uLSIF: sktl's default tunes by leave-one-out; at fixed values sktl "
               "0.21–0.24 s, ADAPT 0.37–0.61 s",
+    "Nearest-neighbour weighting":
+        "stale row, measured before sktl's default became raw counts (smoothing=0, as skada "
+        "and ADAPT); with today's default sktl's weights equal skada's (RMSE 0.2905 for both "
+        "on covariate regression #0); rerun with `_parity_reweight.py --part shifts --only "
+        "Nearest`",
+    ("LinInt", "ADAPT"):
+        "stale verdict from a version that pooled classification and regression with one "
+        "sign; its table shows sktl ahead in every group (e.g. conditional regression 1 %: "
+        "RMSE 0.841 against 3.555; ADAPT's classification fails below 2 labels per class); "
+        "rerun with `_parity_parameter.py --methods linear`",
     ("RegularTransferLR", "ADAPT"):
         "both fit in 1–3 ms; the gap is sktl's input and domain validation (about 1 ms)",
     ("RegularTransferLC", "ADAPT"):
