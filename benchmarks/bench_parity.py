@@ -50,8 +50,8 @@ Protocol
   compares what each implementation can reach, it selects nothing for users).
 * Verdict per peer (and per task when a comparison has both): paired
   difference sktl − peer over every data set both ran (defaults), mean ±
-  standard error, "ok" when the mean is above −2 standard errors; speed is
-  the ratio of total fit times, peer / sktl.
+  standard error, "ok" when the mean is above −2 standard errors (or within
+  0.001, a tie); speed is the ratio of total fit times, peer / sktl.
 
 Run (in the benchmark environment, under the shared lock)::
 
@@ -90,6 +90,7 @@ sys.path.insert(0, str(HERE))
 from _parity import default_base  # noqa: E402
 
 RESULTS = HERE / "results" / "parity.md"
+TIE = 1e-3  # score differences below this are ties (identical methods differ by rounding)
 SHIFTS = ("covariate_shift", "target_shift", "conditional_shift", "subspace")
 HEADER = """# Parity with skada 0.6 and ADAPT 0.4.5
 
@@ -326,7 +327,7 @@ def run_comparison(comp, datasets, timeout, log):
             continue
         diffs = np.asarray(diffs)
         se = diffs.std(ddof=1) / np.sqrt(len(diffs)) if len(diffs) > 1 else 0.0
-        ok = "ok" if diffs.mean() >= -2 * se else "**worse**"
+        ok = "ok" if diffs.mean() >= -max(2 * se, TIE) else "**worse**"
         speed = t_p / t_s if t_s > 0 else math.inf
         fast = "ok" if speed >= 1 else "**slower**"
         lines.append(f"* {prefix}vs {peer}: score difference {diffs.mean():+.3f} ± {se:.3f} over "
@@ -429,8 +430,9 @@ def verdicts():
             if m and method:
                 task, peer, diff, se, n, ok, speed = m.groups()
                 where = f"{scope}, {task}" if task else scope
+                ok = float(diff) >= -max(2 * float(se), TIE)  # the same rule for every file
                 rows.append((fam, method, where, peer, float(diff), float(se), int(n),
-                             ok == "ok", float(speed), task))
+                             ok, float(speed), task))
     return rows
 
 
