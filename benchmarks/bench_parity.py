@@ -371,6 +371,8 @@ VERDICT = re.compile(r"^\* (?:(classification|regression): )?vs (\S+): score dif
                      r"([+-]?[\d.]+) ± ([\d.]+) over (\d+) (?:data sets|runs) "
                      r"\((ok|\*\*worse\*\*)[^)]*\); speed ([\d.]+|inf)×")
 
+NO_RUN = re.compile(r"^\* (?:(classification|regression): )?vs (\S+): no data set where both")
+
 # Why a row is worse or slower, keyed by (method, peer, task), (method, peer) or method.
 # Written from the blocks' per-group rows; see each block for the numbers.
 NOTES = {
@@ -394,11 +396,6 @@ NOTES = {
         "skada's MMDTarS needs more than 30 s per fit on 400 source rows (a dense QP over "
         "every row); sktl's default gamma raises the RMSE over no adaptation (0.506 against "
         "0.451), its best grid gamma lowers it (0.424)",
-    "Nearest-neighbour weighting":
-        "stale row, measured before sktl's default became raw counts (smoothing=0, as skada "
-        "and ADAPT); with today's default sktl's weights equal skada's (RMSE 0.2905 for both "
-        "on covariate regression #0); rerun with `_parity_reweight.py --part shifts --only "
-        "Nearest`",
     ("LinInt", "ADAPT"):
         "stale verdict from a version that pooled classification and regression with one "
         "sign; its table shows sktl ahead in every group (e.g. conditional regression 1 %: "
@@ -430,6 +427,12 @@ def verdicts():
                 scope = sc or scope
             elif family == "parameter" and line.startswith("## "):
                 scope = line[3:].partition(" — ")[2]
+            none = NO_RUN.match(line)
+            if none and method:
+                task, peer = none.groups()
+                where = f"{scope}, {task}" if task else scope
+                rows.append((fam, method, where, peer, math.nan, math.nan, 0, False, math.nan,
+                             task))
             m = VERDICT.match(line)
             if m and method:
                 task, peer, diff, se, n, ok, speed = m.groups()
@@ -449,9 +452,15 @@ def summary():
              "speed (peer s / sktl s) | why |", "|---|---|---|---|---:|---:|---|---:|---|"]
     for fam, method, scope, peer, diff, se, n, ok, speed, task in rows:
         note = NOTES.get((method, peer, task), NOTES.get((method, peer), NOTES.get(method, "")))
+        if math.isnan(diff):  # the peer never finished: no paired verdict
+            lines.append(f"| {fam} | {method} | {peer} | {scope} | — | 0 | peer failed | — | "
+                         f"{note} |")
+            continue
         lines.append(f"| {fam} | {method} | {peer} | {scope} | {diff:+.3f} ± {se:.3f} | {n} | "
                      f"{'ok' if ok else '**worse**'} | "
                      f"{speed:.2f}×{'' if speed >= 1 else ' (slower)'} | {note} |")
+    failed = sum(math.isnan(r[4]) for r in rows)
+    rows = [r for r in rows if not math.isnan(r[4])]
     speeds = np.array([r[8] for r in rows])
     n_ok = sum(r[7] for r in rows)
     methods = {(r[0], r[1]) for r in rows}
@@ -459,7 +468,8 @@ def summary():
             f"sktl as accurate as the peer (within 2 s.e.) in {n_ok}, less accurate in "
             f"{len(rows) - n_ok}; at least as fast in {int((speeds >= 1).sum())}, slower in "
             f"{int((speeds < 1).sum())}; median speed ratio {np.median(speeds):.2f}× "
-            "(peer time / sktl time; > 1: sktl faster).")
+            "(peer time / sktl time; > 1: sktl faster)"
+            + (f"; the peer failed on every data set of {failed} more." if failed else "."))
     return "\n".join([head, "", *lines])
 
 
