@@ -165,6 +165,7 @@ def _deep(name):
 
         cls = getattr(deep, name + ("Classifier" if task == "classification" else "Regressor"))
         kw = {"FineTuning": {"pretrain_epochs": 3}, "ADDA": {"pretrain_epochs": 1},
+              "GLoMo": {"graph_epochs": 2, "n_graphs": 2},
               "IWAN": {"pretrain_epochs": 1},
               "WDGRL": {"critic_steps": 2}, "MCD": {"n_generator_steps": 2},
               # a few target rows make one batch: more (cheap) epochs to learn anything
@@ -172,6 +173,13 @@ def _deep(name):
         return cls(**{"max_epochs": 3, "batch_size": 32, "random_state": 0, **kw})
 
     return make
+
+
+def _glomo(task):
+    from sktl.deep import GLoMoTransformer
+
+    return GLoMoTransformer(n_graphs=2, embedding_dim=8, max_epochs=2, batch_size=32,
+                            random_state=0)
 
 
 def _label_shift(task):
@@ -408,6 +416,12 @@ REGISTRY = [
           grid={"entropy_weight": [0.0, 0.1]}, sklearn_checks=False),
     Entry("CCSA", _deep("CCSA"), "estimator", ("classification",), needs_target_labels=True,
           grid={"margin": [0.5, 1.0]}, sklearn_checks=False),
+    Entry("DDTL", _deep("DDTL"), "estimator", ("classification",),
+          grid={"drop_rate": [0.0, 0.5]}, sklearn_checks=False),
+    Entry("GLoMoTransformer", _glomo, "transformer", ("classification", "regression"),
+          grid={"n_graphs": [1, 2]}, sparse=False),
+    Entry("GLoMo", _deep("GLoMo"), "estimator", ("classification",),
+          grid={"n_graphs": [1, 2]}, sklearn_checks=False),
     Entry("FineTuning", _deep("FineTuning"), "estimator", ("classification", "regression"),
           needs_target_labels=True, grid={"freeze": [None, 1]}, sklearn_checks=False),
     Entry("LabelShiftClassifier", _label_shift, "estimator", ("classification",),

@@ -65,4 +65,7 @@ def test_transformers_compute_in_the_input_namespace(namespace):
     env = dict(os.environ, SCIPY_ARRAY_API="1")
     out = subprocess.run([sys.executable, "-c", SCRIPT.format(namespace=namespace)],
                          capture_output=True, text=True, env=env, timeout=300)
+    if "ImportError" in out.stderr and "to dispatch array" in out.stderr:
+        # scikit-learn itself refuses dispatch here (e.g. SciPy < 1.14 on the floors leg)
+        pytest.skip(out.stderr.strip().splitlines()[-1])
     assert out.returncode == 0 and out.stdout.strip().endswith("ok"), out.stderr[-3000:]

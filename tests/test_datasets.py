@@ -8,6 +8,7 @@ from sktl.datasets import (
     load_mnist_usps,
     load_office_caltech,
     load_wine_quality,
+    make_distant_shift,
     make_domain_shift,
 )
 
@@ -75,3 +76,31 @@ def test_real_loaders(data_home):
         load_office_caltech("nope", data_home=data_home)
     with pytest.raises(FileNotFoundError):
         load_office_caltech(data_home=data_home / "coil20")
+
+
+def test_generator_layout():
+    X, y, sd = make_distant_shift(30, 20, n_intermediate_domains=2, n_samples_intermediate=10,
+                                  n_features=4, random_state=0)
+    assert X.shape == (70, 4)
+    assert [int((sd == c).sum()) for c in (1, -3, -4, -2)] == [30, 10, 10, 20]
+    assert (y[sd < -2] == -1).all() and (y[sd == -2] >= 0).all() and (y[sd == 1] >= 0).all()
+    # the domains walk away from the source: centroids move by distance / 3 along feature 0
+    Xb, _, sdb = make_distant_shift(900, 900, n_intermediate_domains=2,
+                                    n_samples_intermediate=900, random_state=0)
+    means = [Xb[sdb == c, 0].mean() for c in (1, -3, -4, -2)]
+    np.testing.assert_allclose(np.diff(means), 1.0, atol=0.35)
+    X2, *_ = make_distant_shift(30, 20, n_intermediate_domains=2, n_samples_intermediate=10,
+                                n_features=4, random_state=0)
+    np.testing.assert_array_equal(X, X2)
+    _, y3, sd3 = make_distant_shift(5, 5, n_intermediate_domains=0, mask_target=True,
+                                    random_state=0)
+    assert sorted(set(sd3.tolist())) == [-2, 1] and (y3[sd3 < 0] == -1).all()
+
+
+@pytest.mark.parametrize("kw, match", [({"n_features": 1}, "n_features"),
+                                       ({"n_intermediate_domains": -1}, "n_intermediate"),
+                                       ({"cluster_std": 0.0}, "cluster_std"),
+                                       ({"rotation": np.nan}, "rotation")])
+def test_generator_errors(kw, match):
+    with pytest.raises(ValueError, match=match):
+        make_distant_shift(**kw)

@@ -81,26 +81,56 @@ def test_random_bad_input(entry, task, scale, dtype, n_target, constant_col, see
     assert np.all(np.isfinite(out))
 
 
-@pytest.mark.parametrize("entry,task", CASES, ids=IDS)
-def test_fresh_process_predicts_same(entry, task, tmp_path):
+def _is_deep(entry):
+    return entry.make.__qualname__.startswith("_deep.")
+
+
+def _predict_in_fresh_process(jobs, tmp_path):
+    """Load each ``(estimator, X, method)`` joblib file in one new interpreter; its outputs."""
     import subprocess
     import sys
     from pathlib import Path
 
-    X, y, sd, X_new, _ = make_data(task, entry.needs_target_labels)
-    est = _fit(entry.make(task), X, y, sd)
-    ref = np.asarray(_out(est, entry.kind, X_new), dtype=float)
-    joblib.dump((est, X_new), tmp_path / "model.joblib")
-    method = "transform" if entry.kind == "transformer" else "predict"
     code = (
         "import joblib, numpy as np, sys\n"
-        f"est, X = joblib.load(r'{tmp_path / 'model.joblib'}')\n"
-        f"np.save(r'{tmp_path / 'out.npy'}', np.asarray(est.{method}(X), dtype=float))\n"
+        "outs = {}\n"
+        "for i, path in enumerate(sys.argv[2:]):\n"
+        "    est, X, method = joblib.load(path)\n"
+        "    outs[str(i)] = np.asarray(getattr(est, method)(X), dtype=float)\n"
+        "np.savez(sys.argv[1], **outs)\n"
     )
     root = str(Path(__file__).resolve().parents[1])
-    subprocess.run([sys.executable, "-c", code], check=True, cwd=root,
-                   env={"PYTHONPATH": root, "PATH": ""}, timeout=120)
-    np.testing.assert_allclose(np.load(tmp_path / "out.npy"), ref)
+    out = tmp_path / "out.npz"
+    subprocess.run([sys.executable, "-c", code, str(out), *map(str, jobs)], check=True,
+                   cwd=root, env={"PYTHONPATH": root, "PATH": ""}, timeout=300)
+    loaded = np.load(out)
+    return [loaded[str(i)] for i in range(len(jobs))]
+
+
+def _dump_fitted(entry, task, path):
+    X, y, sd, X_new, _ = make_data(task, entry.needs_target_labels)
+    est = _fit(entry.make(task), X, y, sd)
+    method = "transform" if entry.kind == "transformer" else "predict"
+    joblib.dump((est, X_new, method), path)
+    return np.asarray(_out(est, entry.kind, X_new), dtype=float)
+
+
+@pytest.mark.parametrize("entry,task", [c for c in CASES if not _is_deep(c[0])],
+                         ids=[i for c, i in zip(CASES, IDS) if not _is_deep(c[0])])
+def test_fresh_process_predicts_same(entry, task, tmp_path):
+    ref = _dump_fitted(entry, task, tmp_path / "model.joblib")
+    (got,) = _predict_in_fresh_process([tmp_path / "model.joblib"], tmp_path)
+    np.testing.assert_allclose(got, ref)
+
+
+def test_fresh_process_predicts_same_deep(tmp_path):
+    """Every deep net in one new interpreter (one torch import, not one per net)."""
+    cases = [(e, t) for e, t in CASES if _is_deep(e)]
+    refs = [_dump_fitted(e, t, tmp_path / f"{i}.joblib") for i, (e, t) in enumerate(cases)]
+    outs = _predict_in_fresh_process([tmp_path / f"{i}.joblib" for i in range(len(cases))],
+                                     tmp_path)
+    for (e, t), ref, got in zip(cases, refs, outs):
+        np.testing.assert_allclose(got, ref, err_msg=f"{e.name}-{t}")
 
 
 DF_CASES = [pytest.param(e, t, id=f"{e.name}-{t}") for e, t in CASES]

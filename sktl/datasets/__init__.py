@@ -1,6 +1,6 @@
 """Shifted data sets: seeded generators and loaders for real benchmarks."""
 
-from ._generators import make_domain_shift, make_heteroscedastic_shift
+from ._generators import make_distant_shift, make_domain_shift, make_heteroscedastic_shift
 from ._loaders import (
     get_data_home,
     load_amazon_reviews,
@@ -19,6 +19,7 @@ __all__ = [
     "load_mnist_usps",
     "load_office_caltech",
     "load_wine_quality",
+    "make_distant_shift",
     "make_domain_shift",
     "make_heteroscedastic_shift",
 ]

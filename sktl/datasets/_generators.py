@@ -257,3 +257,123 @@ def make_heteroscedastic_shift(
     if mask_target:
         y = mask_target_labels(y, sd, task=task)
     return X, y, sd
+
+
+def make_distant_shift(
+    n_samples_source=200,
+    n_samples_target=200,
+    *,
+    n_intermediate_domains=4,
+    n_samples_intermediate=100,
+    n_features=2,
+    n_classes=2,
+    rotation=90.0,
+    distance=3.0,
+    cluster_std=1.0,
+    mask_target=False,
+    mask_intermediate=True,
+    random_state=None,
+):
+    """Source and target far apart, with unlabelled intermediate domains between them.
+
+    The setting of distant domain transfer (Tan et al., 2017): the classes
+    are Gaussian clusters (standard deviation ``cluster_std``) whose centres
+    sit on a circle of radius 3 in the plane of the first two features. A
+    domain at position ``t`` in [0, 1] is the source's picture rotated by
+    ``t * rotation`` degrees about the origin and moved by ``t * distance``
+    along the first feature: the source is at ``t = 0``, the target at
+    ``t = 1``, and intermediate domain ``k`` (of ``K``) at ``t = k / (K + 1)``.
+    With the defaults the two domains barely overlap and a classifier of
+    the source is no better than chance on the target, while each domain is
+    a small step from its neighbours. Features beyond the second are standard
+    normal noise in every domain.
+
+    Parameters
+    ----------
+    n_samples_source, n_samples_target : int, default=200
+        Rows of the source and of the target.
+    n_intermediate_domains : int, default=4
+        Number of intermediate domains (0 for none).
+    n_samples_intermediate : int, default=100
+        Rows of each intermediate domain.
+    n_features : int, default=2
+        At least 2.
+    n_classes : int, default=2
+        Number of classes, at least 2 (equal priors in every domain).
+    rotation : float, default=90.0
+        Rotation of the target relative to the source, in degrees.
+    distance : float, default=3.0
+        Translation of the target along the first feature.
+    cluster_std : float, default=1.0
+        Standard deviation of each class cluster.
+    mask_target : bool, default=False
+        Mask the target labels (-1) for unsupervised adaptation.
+    mask_intermediate : bool, default=True
+        Mask the intermediate domains' labels (-1): they are unlabelled in
+        the distant-transfer setting.
+    random_state : int, RandomState instance or None, default=None
+
+    Returns
+    -------
+    X : ndarray of shape (n_source + n_intermediate_domains * n_samples_intermediate \
++ n_target, n_features)
+    y : ndarray of int
+    sample_domain : ndarray of int
+        ``1`` for source rows, ``-2`` for target rows and ``-3, -4, ...,
+        -(n_intermediate_domains + 2)`` for the intermediate domains, ordered
+        from the source's side to the target's (pass them as
+        :class:`~sktl.deep.DDTLClassifier`'s ``intermediate_domains``). The
+        intermediate codes are negative because their rows are unlabelled:
+        an estimator that does not know them takes them for target rows.
+
+    References
+    ----------
+    .. [1] B. Tan, Y. Zhang, S. J. Pan and Q. Yang. "Distant Domain Transfer
+       Learning". AAAI 2017.
+
+    Examples
+    --------
+    >>> from sktl.datasets import make_distant_shift
+    >>> X, y, sd = make_distant_shift(50, 40, n_intermediate_domains=3,
+    ...                               n_samples_intermediate=20, random_state=0)
+    >>> X.shape, sorted(set(sd.tolist()))
+    ((150, 2), [-5, -4, -3, -2, 1])
+    >>> int((y[sd < -2] == -1).sum())        # intermediate rows are unlabelled
+    60
+    """
+    for name, value, low in [("n_samples_source", n_samples_source, 1),
+                             ("n_samples_target", n_samples_target, 1),
+                             ("n_intermediate_domains", n_intermediate_domains, 0),
+                             ("n_samples_intermediate", n_samples_intermediate, 1),
+                             ("n_features", n_features, 2),
+                             ("n_classes", n_classes, 2)]:
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+            raise ValueError(f"{name} must be an integer >= {low}; got {value!r}.")
+    for name, value in [("rotation", rotation), ("distance", distance)]:
+        if not np.isfinite(value):
+            raise ValueError(f"{name} must be a finite number; got {value!r}.")
+    if not cluster_std > 0:
+        raise ValueError(f"cluster_std must be positive; got {cluster_std!r}.")
+    rng = check_random_state(random_state)
+    k = n_intermediate_domains
+    positions = np.r_[0.0, np.arange(1, k + 1) / (k + 1), 1.0]
+    sizes = [n_samples_source] + [n_samples_intermediate] * k + [n_samples_target]
+    codes = [SOURCE_DOMAIN] + [TARGET_DOMAIN - i for i in range(1, k + 1)] + [TARGET_DOMAIN]
+    phase = 2 * np.pi * np.arange(n_classes) / n_classes + np.pi / 2
+    Xs, ys, sds = [], [], []
+    for t, n, code in zip(positions, sizes, codes):
+        angle = phase + np.deg2rad(t * rotation)
+        centres = 3.0 * np.c_[np.cos(angle), np.sin(angle)] + [t * distance, 0.0]
+        y = rng.randint(n_classes, size=n)
+        X = rng.normal(size=(n, n_features))
+        X[:, :2] = centres[y] + cluster_std * X[:, :2]
+        Xs.append(X)
+        ys.append(y)
+        sds.append(np.full(n, code))
+    X, y, sd = np.vstack(Xs), np.concatenate(ys).astype(np.int64), \
+        np.concatenate(sds).astype(np.int64)
+    if mask_intermediate:
+        y[sd < TARGET_DOMAIN] = -1
+    if mask_target:
+        y[sd == TARGET_DOMAIN] = -1
+    return X, y, sd

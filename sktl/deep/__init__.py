@@ -4,7 +4,7 @@ Every net takes the same ``X, y, sample_domain`` as sktl's classical
 estimators and is a scikit-learn estimator: it fits in ``Pipeline`` and
 ``GridSearchCV``, clones and pickles. All of them run on one training loop,
 :class:`DomainAdaptationNet`: most differ only by their domain loss (DAN,
-Deep CORAL, DANN, JAN, CDAN, MCC, MDD, SPA, CAN, DeepJDOT, WANN, SAN, CCSA); MCD, ADDA
+Deep CORAL, DANN, JAN, CDAN, MCC, MDD, SPA, CAN, DeepJDOT, WANN, SAN, CCSA, DDTL); MCD, ADDA
 WDGRL and IWAN declare alternating updates of named parameter groups that the
 same loop runs. Submodules load on first use.
 """
@@ -29,9 +29,11 @@ _LAZY = {
     "WDGRLClassifier": "_adversarial", "WDGRLRegressor": "_adversarial",
     "MCDClassifier": "_discrepancy", "MCDRegressor": "_discrepancy",
     "CANClassifier": "_discrepancy", "ClassAwareBatchSampler": "_discrepancy",
-    "SPAClassifier": "_graph",
+    "SPAClassifier": "_graph", "GLoMoTransformer": "_graph", "GLoMoClassifier": "_graph",
+    "GraphPredictor": "_graph",
     "DeepJDOTClassifier": "_ot", "DeepJDOTRegressor": "_ot",
     "CCSAClassifier": "_siamese", "contrastive_pair_loss": "_siamese",
+    "DDTLClassifier": "_distant",
     "SANClassifier": "_partial", "IWANClassifier": "_partial",
     "WANNClassifier": "_weighting", "WANNRegressor": "_weighting",
     "DomainDiscriminator": "_modules", "GradientReversal": "_modules", "MLPModule": "_modules",

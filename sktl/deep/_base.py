@@ -233,15 +233,24 @@ class DomainAdaptationNet(NeuralNet, BaseEstimator):
 
     # -- components ------------------------------------------------------------
     def initialize_module(self):
-        kwargs = self.get_params_for("module")
-        module = MLPModule if self.module is None else self.module
-        if isinstance(module, type) and issubclass(module, MLPModule):
-            kwargs.setdefault("n_features", int(np.prod(self.input_shape_)))
-            kwargs.setdefault("n_outputs", self.n_outputs_)
-        self.module_ = self.initialized_instance(module, kwargs)
+        self.module_ = self._build_module()
         self._hook_layers()
         self.initialize_domain_components()
         return self
+
+    def _build_module(self, n_features=None):
+        """The network: ``module`` (an :class:`MLPModule` sized from the data by default).
+
+        ``n_features`` overrides the input width given to an ``MLPModule``
+        (methods that put a layer of their own before the network).
+        """
+        kwargs = self.get_params_for("module")
+        module = MLPModule if self.module is None else self.module
+        if isinstance(module, type) and issubclass(module, MLPModule):
+            kwargs.setdefault("n_features", int(np.prod(self.input_shape_))
+                              if n_features is None else n_features)
+            kwargs.setdefault("n_outputs", self.n_outputs_)
+        return self.initialized_instance(module, kwargs)
 
     def _hook_layers(self, module=None, store=None):
         """Capture the adapted layers' outputs with (picklable) forward hooks.
@@ -639,16 +648,24 @@ class DomainAdaptationNet(NeuralNet, BaseEstimator):
         self.input_shape_ = X.shape[1:]
         self.n_features_in_ = X.shape[1]
         self.domains_ = np.unique(sd)
+        self._before_training(X, sd)
         rows = self._training_rows(mask, sd)
         if rows is not None:
             X, y_enc, sd = X[rows], y_enc[rows], sd[rows]
-        self._train_domains_ = sd
+        return self._fit_arrays(X, y_enc, sd, **fit_params)
+
+    def _fit_arrays(self, X, y, sample_domain, **fit_params):
+        """Seed torch and the batch sampler, then run skorch's fit on validated arrays."""
+        self._train_domains_ = sample_domain
         seed = self.random_state if isinstance(self.random_state, (int, np.integer)) else \
             np.random.default_rng(self.random_state).integers(2**31 - 1)
         torch.manual_seed(int(seed))
         self._generator_ = torch.Generator().manual_seed(int(seed))
-        super().fit({"X": X, "sample_domain": sd.astype(np.int64)}, y_enc, **fit_params)
+        super().fit({"X": X, "sample_domain": sample_domain.astype(np.int64)}, y, **fit_params)
         return self
+
+    def _before_training(self, X, sample_domain):
+        """Hook on the validated rows of every domain before training (GLoMo's graphs)."""
 
     def _training_rows(self, unlabelled, sample_domain):
         """Mask of the rows the loop trains on (None: all of them)."""

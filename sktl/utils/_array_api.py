@@ -139,6 +139,13 @@ def clip(x, min=None, max=None):
     return get_namespace(x).clip(x, min=min, max=max)
 
 
+def vector_norm(x, axis=None):
+    """Euclidean norm of ``x`` over ``axis`` in its namespace (NumPy < 2 lacks vector_norm)."""
+    if isinstance(x, np.ndarray):
+        return np.linalg.norm(x, axis=axis)
+    return get_namespace(x).linalg.vector_norm(x, axis=axis)
+
+
 def sym_power(C, power):
     """``C ** power`` for a symmetric positive-definite matrix ``C``."""
     xp = get_namespace(C)
