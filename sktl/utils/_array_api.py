@@ -124,14 +124,6 @@ def where_rows(mask, A, B):
     return xp.where(asarray(mask, A)[:, None], A, B)
 
 
-def vector_norm(x, axis=None):
-    """Euclidean norm in ``x``'s namespace (NumPy < 2 has no ``linalg.vector_norm``)."""
-    xp = get_namespace(x)
-    if is_numpy(xp):
-        return np.linalg.norm(np.asarray(x), axis=axis)
-    return xp.linalg.vector_norm(x, axis=axis)
-
-
 def clip(x, min=None, max=None):
     """``clip(x, min, max)`` in ``x``'s namespace (NumPy < 2.1 lacks the keywords)."""
     if isinstance(x, np.ndarray):
