@@ -1,5 +1,6 @@
 """Feature-based and self-labelling methods: CORAL (both modes), subspace alignment, TCA,
-JDA, TJM, TSL and DASVM next to skada's and ADAPT's (JDA has no peer). sktl's
+JDA, TJM, TSL, MMD feature selection (ADAPT's fMMD) and DASVM next to skada's and ADAPT's
+(JDA has no peer). sktl's
 ``n_components`` defaults are capped at the number of features (skada's generator has
 two)."""
 
@@ -134,6 +135,20 @@ def _skada_dasvm(task, base, **kw):
     return skada.DASVMClassifier(base_estimator=base, **kw)
 
 
+def _sktl_fmmd(task, base, **kw):
+    from sktl import MMDFeatureSelector
+
+    return _da(MMDFeatureSelector(random_state=0, **kw), base)
+
+
+def _adapt_fmmd(task, base, **kw):
+    from adapt.feature_based import fMMD
+    from cvxopt import solvers
+
+    solvers.options["show_progress"] = False
+    return AdaptModel(fMMD, base, **kw)
+
+
 _REG = [0.01, 1.0]
 
 COMPARISONS = [
@@ -160,6 +175,10 @@ COMPARISONS = [
     Comparison("TSL", _sktl_tsl, {"skada": _skada_tsl},
                grid=[{"sktl": {"n_components": 1, "mu": m},
                       "skada": {"n_components": 1, "mu": m}} for m in (0.1, 10.0)]),
+    Comparison("MMDFeatureSelector", _sktl_fmmd, {"ADAPT": _adapt_fmmd},
+               kinds=("classification", "regression"),
+               grid=[{"sktl": {"kernel": "rbf", "gamma": 1.0},
+                      "ADAPT": {"kernel": "rbf", "gamma": 1.0}}]),
     Comparison("DASVMClassifier", _sktl_dasvm, {"skada": _skada_dasvm},
                grid=[{"sktl": {"n_per_step": k}, "skada": {"k": k}} for k in (3, 10)]),
 ]

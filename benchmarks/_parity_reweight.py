@@ -106,7 +106,21 @@ COMPARISONS = [
     Comparison("Gaussian ratio", _sktl("GaussianReweighter"),
                {"skada": _skada("GaussianReweight")}, kinds=KINDS),
     Comparison("LDM", _sktl("LDM"), {"ADAPT": _adapt("LDM")}, kinds=KINDS),
+    Comparison("KMM", _sktl("KMM", random_state=0),
+               {"skada": _skada("KMMReweight"), "ADAPT": _adapt("KMM")}, kinds=KINDS,
+               grid=GAMMA_GRID),
+    Comparison("Discriminative (domain classifier)", _sktl("DiscriminativeReweighter"),
+               {"skada": _skada("DiscriminatorReweight"), "ADAPT": _adapt("IWC")},
+               kinds=KINDS),
+    # target shift: the class (label) proportions change, p(x | y) does not
+    Comparison("MMDTarS", _sktl("MMDTarS"), {"skada": _skada("MMDTarSReweight")},
+               kinds=KINDS,
+               grid=[{"sktl": {"gamma": g}, "skada": {"gamma": g}} for g in (0.1, 1.0, 10.0)]),
 ]
+
+# the shift of skada's generator each comparison runs on in ``--part shifts`` (default:
+# covariate shift, the assumption of every density-ratio reweighter)
+SHIFT_OF = {"MMDTarS": "target_shift"}
 
 # LDM's smoothed solver and ADAPT's SDP both work on d x d matrices: real tasks with more
 # features than this are left out of the LDM comparison (ADAPT's cvxopt SDP with d = 800 does
@@ -252,13 +266,17 @@ def main(argv=None):
         from skada.datasets import make_shifted_datasets
 
         data = []
-        for label, kind in (("binary", "classification"), ("regression", "regression")):
-            for seed in range(args.seeds):
-                X, y, sd = make_shifted_datasets(shift="covariate_shift", label=label,
-                                                 random_state=seed)
-                data.append(bp.Data(f"covariate {label} #{seed}", f"skada covariate ({label})",
-                                    kind, X, y, np.where(sd > 0, 1, -2)))
-        scope = f"skada covariate shift, {args.seeds} seeds"
+        for shift in ("covariate_shift", "target_shift"):
+            name = shift.split("_")[0]
+            for label, kind in (("binary", "classification"), ("regression", "regression")):
+                for seed in range(args.seeds):
+                    X, y, sd = make_shifted_datasets(shift=shift, label=label,
+                                                     random_state=seed)
+                    d = bp.Data(f"{name} {label} #{seed}", f"skada {name} ({label})",
+                                kind, X, y, np.where(sd > 0, 1, -2))
+                    d.shift = shift
+                    data.append(d)
+        scope = f"skada {{shift}}, {args.seeds} seeds"
     else:
         data = bp.real_data(args.real, args.max_rows)
         if args.families:
@@ -269,11 +287,14 @@ def main(argv=None):
         if args.only and not any(o.lower() in comp.name.lower() for o in args.only):
             continue
         sets = [d for d in data if comp.name != "LDM" or d.X.shape[1] <= LDM_MAX_FEATURES]
+        shift = SHIFT_OF.get(comp.name, "covariate_shift")
+        sets = [d for d in sets if getattr(d, "shift", shift) == shift]
         print(f"== {comp.name}", flush=True)
         lines = bp.run_comparison(comp, sets, args.timeout, lambda m: print(m, flush=True))
         if not lines:
             continue
-        body = "\n".join([f"Data: {scope}; timeout {args.timeout} s per fit. {THREADS_NOTE} "
+        where_data = scope.format(shift=shift.replace("_", " "))
+        body = "\n".join([f"Data: {where_data}; timeout {args.timeout} s per fit. {THREADS_NOTE} "
                            f"`{command}`", "",
                           *lines[2:]])
         print(body, flush=True)

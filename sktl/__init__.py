@@ -16,6 +16,8 @@ _LAZY = {
     "DiscriminativeReweighter": "._instance",
     "FEDA": "._augment",
     "KMM": "._kmm",
+    "MMDFeatureSelector": "._feature",
+    "MMDTarS": "._kmm",
     "KLIEP": "._density_ratio",
     "ULSIF": "._density_ratio",
     "RULSIF": "._density_ratio",

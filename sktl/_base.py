@@ -565,7 +565,7 @@ class BaseReweighter(_DelegatingMixin, BaseDAEstimator):
             raise ValueError("No source rows to reweight: sample_domain has no positive code.")
         on_host = isinstance(X, np.ndarray)  # else sparse or array API (torch, CuPy, ...)
         labelled = None if y is None else ~unlabelled_mask(y, self._task())
-        sample_weight = self._sample_weights(X, src, tgt, labelled)
+        sample_weight = self._sample_weights(X, src, tgt, labelled, y=y)
         source_weights = getattr(self, "source_weights", "uniform")
         self.source_weights_ = source_domain_weights(X, sd, source_weights)
         if not is_uniform(source_weights):  # multi-source: scale each domain's rows
@@ -588,10 +588,12 @@ class BaseReweighter(_DelegatingMixin, BaseDAEstimator):
         )
         return self
 
-    def _sample_weights(self, X, src, tgt, labelled):
+    def _sample_weights(self, X, src, tgt, labelled, y=None):
         """Training weight of every row: ``_fit_weights`` on the source, 1 elsewhere.
 
-        ``labelled`` is the mask of labelled rows (None when ``y`` is None).
+        ``labelled`` is the mask of labelled rows and ``y`` the labels (both
+        None when ``y`` is None); a method whose weights depend on the labels
+        (:class:`~sktl.MMDTarS`) overrides this with them.
         """
         sample_weight = np.ones(X.shape[0])
         sample_weight[src] = to_numpy(self._fit_weights(X[asarray(src, X)], X[asarray(tgt, X)]))

@@ -12,6 +12,7 @@ from sklearn.metrics.pairwise import pairwise_kernels
 from sklearn.neighbors import KNeighborsClassifier
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
 
 from ._base import BaseDAEstimator, BaseDATransformer, _DelegatingMixin
 from .utils._array_api import (
@@ -803,3 +804,193 @@ class CORALEstimator(_DelegatingMixin, BaseDAEstimator):
 
     def _prepare(self, X):
         return self._check_new_X(X)
+
+
+def _weighted_mmd(A, B, W, gamma):
+    """Squared MMD of an RBF kernel on ``sqrt(W)``-scaled features, and its gradient in W."""
+    sw = np.sqrt(W)
+    parts = {}
+    for key, (P, Q) in {"ss": (A, A), "tt": (B, B), "st": (A, B)}.items():
+        K = pairwise_kernels(P * sw, Q * sw, metric="rbf", gamma=gamma)
+        # sum_ab K_ab (P_aj - Q_bj)^2 for every feature j
+        spread = K.sum(axis=1) @ P**2 + K.sum(axis=0) @ Q**2 - 2 * np.sum(P * (K @ Q), axis=0)
+        parts[key] = (K.mean(), spread / K.size)
+    value = parts["ss"][0] + parts["tt"][0] - 2 * parts["st"][0]
+    grad = -gamma * (parts["ss"][1] + parts["tt"][1] - 2 * parts["st"][1])
+    return value, grad
+
+
+def _project_nonneg_ball(W):
+    """Euclidean projection onto ``{W >= 0, ||W|| <= 1}``."""
+    W = np.maximum(W, 0.0)
+    norm = np.linalg.norm(W)
+    return W / norm if norm > 1 else W
+
+
+class MMDFeatureSelector(BaseDATransformer):
+    """Feature selection for transfer: drop the features that carry the shift.
+
+    Uguroglu & Carbonell (2011) weigh the features by ``W`` (``W >= 0``,
+    ``||W|| <= 1``) so as to *maximise* the maximum mean discrepancy (MMD)
+    between the source and the target rows in the weighted feature space:
+    the features that explain the discrepancy ("variant" features) get large
+    weights, the invariant ones weights near 0. The selector keeps the
+    invariant features. With the linear kernel the problem has a closed form,
+    ``W ∝ (mean_source - mean_target)^2`` (mean shifts only); with the RBF
+    kernel, ``k(x, x') = exp(-gamma sum_j W_j (x_j - x'_j)^2)``, any change of
+    a feature's distribution counts, and ``W`` is found by projected gradient
+    ascent from the linear solution (a local optimum: the problem is not
+    concave, and the ascent tends to put the weight on the few most shifted
+    features, so "auto" then drops those). Unlabelled rows suffice; the
+    labels are not used. Like any selection, it helps when the label
+    depends on invariant features and the shifted ones are spurious.
+
+    Parameters
+    ----------
+    kernel : {"linear", "rbf"}, default="linear"
+        Kernel of the MMD.
+    gamma : float, default=None
+        RBF coefficient; None means ``1 / (n_features * X.var())`` over the
+        source and target rows (scikit-learn's ``gamma="scale"``).
+    threshold : "auto" or float, default="auto"
+        Features with ``feature_scores_ <= threshold`` are kept. "auto" cuts
+        the sorted scores at their largest gap (the variant features are the
+        ones above it).
+    max_samples : int, default=500
+        RBF only: rows drawn from each domain to estimate the MMD.
+    max_iter : int, default=200
+        RBF only: gradient ascent iterations.
+    tol : float, default=1e-6
+        RBF only: stop when ``W`` moves less than this (Euclidean norm).
+    random_state : int, RandomState instance or None, default=None
+        Draws the ``max_samples`` rows.
+
+    Attributes
+    ----------
+    feature_scores_ : ndarray of shape (n_features,)
+        ``W``: how much each feature contributes to the discrepancy.
+    support_ : ndarray of bool of shape (n_features,)
+        The kept (invariant) features.
+    threshold_ : float
+        The threshold used.
+    n_iter_ : int
+        Gradient ascent iterations (1 for the linear kernel's closed form).
+    domains_ : ndarray of int
+        Domain codes seen during fit.
+    n_features_in_ : int
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of str
+        Names of features seen during fit, when ``X`` had string column names.
+
+    References
+    ----------
+    .. [1] S. Uguroglu and J. Carbonell. "Feature Selection for Transfer
+       Learning". ECML PKDD 2011.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sktl import MMDFeatureSelector
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(200, 4))
+    >>> X[100:, 2] += 3.0  # the target moves along feature 2 only
+    >>> sd = np.r_[np.ones(100, int), -np.ones(100, int)]
+    >>> sel = MMDFeatureSelector().fit(X, sample_domain=sd)
+    >>> sel.support_
+    array([ True,  True, False,  True])
+    >>> sel.transform(X).shape
+    (200, 3)
+    """
+
+    _parameter_constraints = {
+        "kernel": [StrOptions({"linear", "rbf"})],
+        "gamma": [Interval(Real, 0, None, closed="neither"), None],
+        "threshold": [StrOptions({"auto"}), Interval(Real, None, None, closed="neither")],
+        "max_samples": [Interval(Integral, 2, None, closed="left")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="neither")],
+        "random_state": ["random_state"],
+    }
+
+    def __init__(self, kernel="linear", *, gamma=None, threshold="auto", max_samples=500,
+                 max_iter=200, tol=1e-6, random_state=None):
+        self.kernel = kernel
+        self.gamma = gamma
+        self.threshold = threshold
+        self.max_samples = max_samples
+        self.max_iter = max_iter
+        self.tol = tol
+        self.random_state = random_state
+
+    def _fit(self, X, y, sample_domain):
+        X = np.asarray(X, dtype=float)
+        A, B = X[sample_domain > 0], X[sample_domain < 0]
+        if not len(A) or not len(B):  # one domain only (a DomainWarning said so): keep all
+            diff = np.zeros(X.shape[1])
+        else:
+            diff = (A.mean(axis=0) - B.mean(axis=0)) ** 2
+        W = _project_nonneg_ball(diff / max(np.linalg.norm(diff), np.finfo(float).tiny))
+        self.n_iter_ = 1  # the closed form
+        if self.kernel == "rbf" and len(A) and len(B):
+            W = self._ascend(A, B, X, W)
+        self.feature_scores_ = W
+        if self.threshold == "auto":
+            order = np.sort(W)
+            gaps = np.diff(order)
+            self.threshold_ = float(order[np.argmax(gaps)]) if len(gaps) and gaps.max() > 0 \
+                else float(order[-1])
+        else:
+            self.threshold_ = float(self.threshold)
+        self.support_ = W <= self.threshold_
+        if not self.support_.any():
+            raise ValueError(f"threshold={self.threshold} keeps no feature (the smallest "
+                             f"score is {W.min():.3g}); raise it or use 'auto'.")
+        return self
+
+    def _ascend(self, A, B, X, W):
+        rng = check_random_state(self.random_state)
+        m = self.max_samples
+        A = A[rng.choice(len(A), m, replace=False)] if len(A) > m else A
+        B = B[rng.choice(len(B), m, replace=False)] if len(B) > m else B
+        if not W.any():
+            W = np.full(X.shape[1], 1 / np.sqrt(X.shape[1]))
+        gamma = self.gamma
+        if gamma is None:
+            gamma = 1.0 / (X.shape[1] * (float(np.var(np.vstack([A, B]))) or 1.0))
+        value, grad = _weighted_mmd(A, B, W, gamma)
+        step = 1.0 / max(np.linalg.norm(grad), np.finfo(float).tiny)
+        for it in range(1, self.max_iter + 1):
+            self.n_iter_ = it
+            new = _project_nonneg_ball(W + step * grad)
+            new_value, new_grad = _weighted_mmd(A, B, new, gamma)
+            if new_value < value:  # overshoot: shorter steps, same point
+                step /= 2
+                if step < 1e-12:
+                    break
+                continue
+            moved = np.linalg.norm(new - W)
+            W, value, grad = new, new_value, new_grad
+            step *= 1.5
+            if moved < self.tol:
+                break
+        return W
+
+    def _transform(self, X, sample_domain):
+        return X[:, self.support_]
+
+    def get_feature_names_out(self, input_features=None):
+        """The names of the kept features.
+
+        Parameters
+        ----------
+        input_features : array-like of str, default=None
+            Input feature names; None uses ``feature_names_in_`` or
+            ``x0, x1, ...``.
+
+        Returns
+        -------
+        feature_names_out : ndarray of str
+        """
+        check_is_fitted(self)
+        names = _check_feature_names_in(self, input_features)
+        return np.asarray(names, dtype=object)[self.support_]

@@ -537,7 +537,7 @@ class BalancedWeighting(BaseReweighter):
         self.target_share = target_share
         self.source_weights = source_weights
 
-    def _sample_weights(self, X, src, tgt, labelled):
+    def _sample_weights(self, X, src, tgt, labelled, y=None):
         if labelled is None:
             raise ValueError("BalancedWeighting needs y to know which target rows are labelled.")
         if src.all():  # no target rows at all (a DomainWarning said so): no adaptation

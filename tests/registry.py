@@ -100,6 +100,12 @@ def _subspace(task):
     return SubspaceAlignment(n_components=2)
 
 
+def _mmd_selector(task):
+    from sktl import MMDFeatureSelector
+
+    return MMDFeatureSelector(random_state=0)
+
+
 def _msda(task):
     from sktl import MSDA
 
@@ -338,6 +344,8 @@ REGISTRY = [
           sparse=False),
     Entry("DASVM", _dasvm, "estimator", ("classification",), grid={"n_per_step": [2, 5]},
           sparse=False),
+    Entry("MMDFeatureSelector", _mmd_selector, "transformer",
+          ("classification", "regression"), grid={"kernel": ["linear", "rbf"]}, sparse=False),
     Entry("MSDA", _msda, "transformer", ("classification", "regression"),
           grid={"noise": [0.3, 0.7]}),
     Entry("CORALEstimator", _coral_estimator, "estimator", ("classification", "regression"),
@@ -346,6 +354,8 @@ REGISTRY = [
           ("classification", "regression"), grid={"max_weight": [None, 10.0]}),
     Entry("KMM", _kmm, "reweighter", ("classification", "regression"),
           grid={"gamma": [0.1, 1.0]}),
+    Entry("MMDTarS", _reweighter("MMDTarS"), "reweighter", ("classification", "regression"),
+          grid={"gamma": [0.1, 1.0]}, sparse=False),
     Entry("KLIEP", _reweighter("KLIEP", gamma=[0.3, 1.0], n_centers=20, cv=2, random_state=0),
           "reweighter", ("classification", "regression"), grid={"n_centers": [10, 20]}),
     Entry("KLIEP-minibatch", _reweighter("KLIEP", solver="minibatch", gamma=0.3, batch_size=32,
