@@ -31,16 +31,14 @@ def logistic_weights(X_source, X_target, domain_classifier=None, max_weight=None
     logistic_newton`); the weights are then one lazy map over the source rows.
     """
     source, target = as_rows(X_source), as_rows(X_target)
-    coef, intercept, _ = logistic_newton(source, target, **_newton_params(domain_classifier))
-    ratio = source.n_rows / target.n_rows
-
-    def odds(X, sd=None, keys=None):  # p_t / p_s = exp(x'w + b), rescaled
-        return np.exp(np.clip(X @ coef + intercept, -700, 700)) * ratio
-
-    scale = source.n_rows / source.reduce(lambda X, sd, keys: odds(X).sum())
+    clf = _newton_classifier(source, target, domain_classifier)
+    n_domains = (source.n_rows, target.n_rows)
+    # the same odds as the in-memory path, so Dask and NumPy fits agree
+    scale = source.n_rows / source.reduce(
+        lambda X, sd, keys: _classifier_odds(clf, X, *n_domains).sum())
 
     def weights(X, sd, keys):
-        w = odds(X) * scale
+        w = _classifier_odds(clf, X, *n_domains) * scale
         return w if max_weight is None else np.minimum(w, max_weight)
 
     return source.map(weights, dtype=float)
