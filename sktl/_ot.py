@@ -15,7 +15,6 @@ from numbers import Integral, Real
 import numpy as np
 from scipy import linalg
 from scipy.optimize import minimize
-from scipy.special import logsumexp
 from sklearn.base import OneToOneFeatureMixin, clone
 from sklearn.metrics import pairwise_distances_argmin
 from sklearn.metrics.pairwise import euclidean_distances
@@ -1310,31 +1309,70 @@ class OTLabelPropagation(_DelegatingMixin, BaseDAEstimator):
         return self._check_new_X(X)
 
 
+def _lse(A, axis):
+    """``log(sum(exp(A), axis))``, stable (scipy's ``logsumexp`` without its checks)."""
+    top = A.max(axis=axis, keepdims=True)
+    top = np.where(np.isfinite(top), top, 0.0)
+    with np.errstate(divide="ignore"):
+        return np.log(np.exp(A - top).sum(axis=axis)) + np.squeeze(top, axis=axis)
+
+
 def _jcpot(costs, class_masks, reg, n_target, max_iter, tol):
     """Class proportions of the target and the plans of JCPOT (Redko et al., 2019).
 
     ``costs[k]`` is the (n_k, n_t) cost from source ``k``, ``class_masks[k]``
-    the (n_classes, n_k) 0/1 membership of its rows. Bregman projections in
-    the log domain alternate between the uniform target marginal of every
-    plan and source marginals that give class ``c`` the common mass ``h_c``
-    (spread evenly over that source's rows of class ``c``); ``h`` is the
-    geometric mean over sources of the class masses the plans carry (Prop. 4
-    of the paper), over the sources that hold the class.
+    the (n_classes, n_k) 0/1 membership of its rows. Bregman projections
+    alternate between the uniform target marginal of every plan and source
+    marginals that give class ``c`` the common mass ``h_c`` (spread evenly
+    over that source's rows of class ``c``); ``h`` is the geometric mean over
+    sources of the class masses the plans carry (Prop. 4 of the paper), over
+    the sources that hold the class.
+
+    The plan of source ``k`` is ``diag(a_k) K_k diag(b_k)``, ``K_k = exp(-C_k /
+    reg)``: the scalings run as matrix-vector products, and where they under-
+    or overflow (a small ``reg``) the same iterations run in the log domain.
+    (No per-row shift of the costs: the source rows' masses depend on ``h``,
+    so a row shift would change the problem, not only the scalings.)
     """
     n_classes = class_masks[0].shape[0]
+    counts = [D.sum(axis=1) for D in class_masks]
+    present = np.array([c > 0 for c in counts])  # (n_sources, n_classes)
+    weights = present / np.maximum(present.sum(axis=0), 1)
+    log_domain = False
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore", under="ignore"):
+        kernels = [np.exp(-C / reg) for C in costs]
+        a = [np.ones(C.shape[0]) for C in costs]
+        b = [np.ones(n_target) for _ in costs]
+        h = np.full(n_classes, 1.0 / n_classes)
+        for it in range(1, max_iter + 1):  # noqa: B007 - the count is returned
+            mass = np.zeros((len(costs), n_classes))
+            for k, K in enumerate(kernels):
+                b[k] = (1.0 / n_target) / (K.T @ a[k])
+                mass[k] = class_masks[k] @ (a[k] * (K @ b[k]))
+            log_h = np.where(present, np.log(mass), 0.0)
+            new_h = np.exp((weights * log_h).sum(axis=0))
+            new_h /= new_h.sum()
+            for k, K in enumerate(kernels):
+                a[k] = (class_masks[k].T @ (new_h / np.maximum(counts[k], 1))) / (K @ b[k])
+            if not all(np.isfinite(v).all() for v in (*a, *b, new_h)):
+                log_domain = True
+                break
+            done = np.abs(new_h - h).sum() < tol
+            h = new_h
+            if done:
+                break
+    if not log_domain:
+        return h, [a[k][:, None] * K * b[k][None, :] for k, K in enumerate(kernels)], it
     log_b = np.full(n_target, -np.log(n_target))
     logK = [-C / reg for C in costs]
     u = [np.zeros(C.shape[0]) for C in costs]
     v = [np.zeros(n_target) for _ in costs]
-    counts = [D.sum(axis=1) for D in class_masks]
-    present = np.array([c > 0 for c in counts])  # (n_sources, n_classes)
-    weights = present / np.maximum(present.sum(axis=0), 1)
     h = np.full(n_classes, 1.0 / n_classes)
     for it in range(1, max_iter + 1):  # noqa: B007 - the count is returned
         log_mass = np.zeros((len(costs), n_classes))
         for k in range(len(costs)):
-            v[k] = log_b - logsumexp(logK[k] + u[k][:, None], axis=0)
-            row = u[k] + logsumexp(logK[k] + v[k][None, :], axis=1)
+            v[k] = log_b - _lse(logK[k] + u[k][:, None], axis=0)
+            row = u[k] + _lse(logK[k] + v[k][None, :], axis=1)
             with np.errstate(divide="ignore"):
                 log_mass[k] = np.log(class_masks[k] @ np.exp(row - row.max())) + row.max()
         log_h = np.where(present, log_mass, 0.0)
@@ -1343,7 +1381,7 @@ def _jcpot(costs, class_masks, reg, n_target, max_iter, tol):
         for k in range(len(costs)):
             per_row = class_masks[k].T @ (new_h / np.maximum(counts[k], 1))
             with np.errstate(divide="ignore"):
-                u[k] = np.log(per_row) - logsumexp(logK[k] + v[k][None, :], axis=1)
+                u[k] = np.log(per_row) - _lse(logK[k] + v[k][None, :], axis=1)
         done = np.abs(new_h - h).sum() < tol
         h = new_h
         if done:
@@ -1477,6 +1515,13 @@ class JCPOT(_DelegatingMixin, BaseDAEstimator):
         votes = sum(D @ G for D, G in zip(masks, plans))  # (n_classes, n_target)
         self.target_labels_ = classes[votes.argmax(axis=0)]
         if self.fit_on == "target":
+            if len(classes) > 1 and len(np.unique(self.target_labels_)) < 2:
+                raise ValueError(
+                    "JCPOT propagated one class to every target row (estimated target "
+                    f"proportions {np.round(h, 3).tolist()}), so the estimator cannot be "
+                    "fitted on them. Either the target holds one class, or it is not a "
+                    "target shift of the sources (JCPOT's assumption); try a larger reg_e, "
+                    "fit_on='source', or OTLabelPropagation.")
             self.estimator_ = clone(self.estimator).fit(Xt, self.target_labels_)
             return self
         weights = np.zeros(len(X))

@@ -241,6 +241,26 @@ def test_jcpot_with_a_class_missing_from_one_source():
     np.testing.assert_allclose(jcpot.proportions_, true, atol=0.1)
 
 
+def test_jcpot_small_reg_falls_back_to_the_log_domain():
+    # exp(-C / reg) underflows for a tiny reg: the same iterations then run in the log domain
+    X, y, sd, true = _target_shift_sources()
+    ref = JCPOT(LogisticRegression(), reg_e=0.05).fit(X, y, sample_domain=sd)
+    tiny = JCPOT(LogisticRegression(), reg_e=1e-3, max_iter=30).fit(X, y, sample_domain=sd)
+    assert np.all(np.isfinite(tiny.proportions_))
+    np.testing.assert_allclose(tiny.proportions_, ref.proportions_, atol=0.08)
+    assert all(np.all(np.isfinite(plan)) for plan in tiny.couplings_)
+
+
+def test_jcpot_names_a_single_propagated_class():
+    rng = np.random.default_rng(0)
+    src = np.r_[rng.normal(size=(50, 2)), rng.normal(size=(50, 2)) + 6]
+    X = np.r_[src, src + 0.1, rng.normal(size=(60, 2))]  # the target: class 0's cluster only
+    y = np.r_[[0] * 50 + [1] * 50, [0] * 50 + [1] * 50, [-1] * 60]
+    sd = np.repeat([1, 2, -3], [100, 100, 60])
+    with pytest.raises(ValueError, match="one class to every target row"):
+        JCPOT(LogisticRegression()).fit(X, y, sample_domain=sd)
+
+
 def test_missing_pot_names_the_extra(monkeypatch):
     real_import = builtins.__import__
 
