@@ -1405,7 +1405,8 @@ class JCPOT(_DelegatingMixin, BaseDAEstimator):
     classifier) or on the source rows reweighted to the estimated target
     proportions (``fit_on="source"``).
 
-    The Bregman iterations run here in the log domain, with costs divided by
+    The Bregman iterations run here as scalings (in the log domain when a
+    small ``reg_e`` makes them under- or overflow), with costs divided by
     their mean so that ``reg_e`` is scale-free; a class missing from a source
     is estimated from the sources that hold it.
 
