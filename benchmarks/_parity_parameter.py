@@ -1,6 +1,7 @@
 """Parameter-based transfer with a few target labels: sktl next to ADAPT 0.4.5.
 
-Every method of ``sktl/_parameter.py`` and ``sktl/_tree.py`` (and FEDA) is
+Every method of ``sktl/_parameter.py`` and ``sktl/_tree.py`` (and FEDA, and the
+instance methods that need target labels: balanced weighting and the TrAdaBoost family) is
 compared with its ADAPT counterpart on the same data, the same labelled
 target rows and — where ADAPT takes a fitted source model — the *same* fitted
 source model (sktl gets it in a ``FrozenEstimator``), so that the two differ
@@ -195,6 +196,19 @@ def _m_tree(cls, algo):
     return sk, ad
 
 
+def _m_instance(sktl_name, adapt_name, **sktl_kw):
+    """Instance transfer with labelled target rows (balanced weighting, TrAdaBoost)."""
+    def sk(base, task):
+        return _sktl(sktl_name)(base, **sktl_kw)
+
+    def ad(base, task):
+        import adapt.instance_based as ai
+
+        return _Adapt(lambda Xl, yl, Xs, ys: getattr(ai, adapt_name)(
+            base, Xt=Xl, yt=yl, verbose=0, random_state=0).fit(Xs, ys))
+    return sk, ad
+
+
 def _grid(maker):
     return [(f"alpha={a:g}", maker({"alpha": a})) for a in GRID]
 
@@ -207,6 +221,15 @@ METHODS = {
     "PRED": ("linear", ("classification", "regression"), linear, False, _m_pred(), []),
     "LinInt": ("linear", ("classification", "regression"), linear, False, _m_linint(), []),
     "FEDA": ("linear", ("classification", "regression"), linear, False, _m_feda(), []),
+    "BalancedWeighting": ("instance", ("classification", "regression"), linear, False,
+                          _m_instance("BalancedWeighting", "BalancedWeighting"), []),
+    "TrAdaBoost": ("instance", ("classification",), linear, False,
+                   _m_instance("TrAdaBoostClassifier", "TrAdaBoost", random_state=0), []),
+    "TrAdaBoostR2": ("instance", ("regression",), linear, False,
+                     _m_instance("TrAdaBoostR2", "TrAdaBoostR2", random_state=0), []),
+    "TwoStageTrAdaBoostR2": ("instance", ("regression",), linear, False,
+                             _m_instance("TwoStageTrAdaBoostR2", "TwoStageTrAdaBoostR2",
+                                         random_state=0), []),
     "RegularTransferGP": ("gp", ("regression",), gp, True, _m_rtgp(), _grid(_m_rtgp)),
     "TransferTree (SER)": ("trees", ("classification",), tree, True,
                            _m_tree("TransferTreeClassifier", "ser"), []),
