@@ -496,6 +496,8 @@ def summary():
              "speed (peer s / sktl s) | why |", "|---|---|---|---|---:|---:|---|---:|---|"]
     for fam, method, scope, peer, diff, se, n, ok, speed, task in rows:
         note = NOTES.get((method, peer, task), NOTES.get((method, peer), NOTES.get(method, "")))
+        if not math.isnan(diff) and ok and speed >= 1:
+            note = ""  # a "why" explains a row that is worse or slower
         if math.isnan(diff):  # the peer never finished: no paired verdict
             lines.append(f"| {fam} | {method} | {peer} | {scope} | — | 0 | peer failed | — | "
                          f"{note} |")
