@@ -432,3 +432,110 @@ def _method_line(tasks, name):
         chosen += decision["chosen"] == name
     return (f"| {name} | {n} | {failed} | {helpful} | {harmful} | {best} | {better} | "
             f"{better_harm} | {chosen} |")
+
+
+# --- Rule study (session of 2026-11-30, evening): guards and two-stage rules -------------------
+#
+# Declared before the confirmation half was computed for any of these rules. ADOPTION RULE: a
+# variant replaces the default decision only if, on the development half, its harm rate is not
+# higher than the default's, its mean regret is lower and its captured gain (mean of clipped
+# per-task ratios) is not lower; among several, the lowest development regret. The confirmation
+# half is then only reported.
+
+
+def _rule(crit, *, confidence=0.99, guard=None, rank="gain"):
+    """Two-stage decision: eligibility by the bound on circular validation, an optional guard,
+    then the largest circular gain (``rank="gain"``), the largest z = gain / s.e. (``"z"``) or
+    the best mean rank of circular gain and agreement with the consensus (``"agreement"``)."""
+    from scipy.stats import norm
+
+    z = float(norm.ppf(confidence))
+    circ = crit.get("circular validation", {})
+    base = circ.get(NO_ADAPTATION)
+    if base is None:
+        return NO_ADAPTATION
+    agree = crit.get("agreement", {})
+    median_agree = np.median([c.value for c in agree.values()]) if agree else np.nan
+    eligible = {}
+    for name, c in circ.items():
+        if name == NO_ADAPTATION:
+            continue
+        gain, se = c.minus(base)
+        if not gain - z * se > 0:
+            continue
+        if guard in ("agreement", "source", "fixed reverse"):
+            vals = crit.get(guard, {})
+            if name in vals and NO_ADAPTATION in vals:
+                g, s = vals[name].minus(vals[NO_ADAPTATION])
+                if g + float(norm.ppf(0.99)) * s < 0:  # significantly worse on the guard
+                    continue
+        elif guard == "consensus outlier" and name in agree and np.isfinite(median_agree):
+            # classification: agreement (in %) below half the candidates' median
+            if median_agree > 0 and agree[name].value < 0.5 * median_agree:
+                continue
+        eligible[name] = (gain, gain / se if se > 0 else np.inf)
+    if not eligible:
+        return NO_ADAPTATION
+    if rank == "gain":
+        return max(eligible, key=lambda n: eligible[n][0])
+    if rank == "z":
+        return max(eligible, key=lambda n: eligible[n][1])
+    names = list(eligible)
+    by_gain = sorted(names, key=lambda n: -eligible[n][0])
+    by_agree = sorted(names, key=lambda n: -(agree[n].value if n in agree else -np.inf))
+    return min(names, key=lambda n: (by_gain.index(n) + by_agree.index(n), by_gain.index(n)))
+
+
+#: The variants studied (name: keyword arguments of :func:`_rule`).
+RULES = {
+    "default: 99 % bound, largest circular gain": {},
+    "+ agreement guard (not worse than no adaptation at 99 %)": {"guard": "agreement"},
+    "+ source-risk guard (not worse at 99 %)": {"guard": "source"},
+    "+ fixed-reverse guard (not worse at 99 %)": {"guard": "fixed reverse"},
+    "+ consensus-outlier guard (agreement < half the median)": {"guard": "consensus outlier"},
+    "95 % bound, largest circular gain": {"confidence": 0.95},
+    "95 % bound + agreement guard": {"confidence": 0.95, "guard": "agreement"},
+    "90 % bound + agreement guard": {"confidence": 0.90, "guard": "agreement"},
+    "95 % bound + consensus-outlier guard": {"confidence": 0.95, "guard": "consensus outlier"},
+    "99 % bound, largest z (gain / s.e.)": {"rank": "z"},
+    "99 % bound, best mean rank of circular gain and agreement": {"rank": "agreement"},
+}
+
+
+def rule_lines(dev, confirm=None):
+    """Markdown lines: every rule of :data:`RULES` on the development (and confirmation) half."""
+    from benchmarks.bench_selection import default_names, load_store
+    from sktl.model_selection._decision import compute_criteria
+
+    lines = []
+    adopted = None
+    for label, tasks in (("development half (decides)", dev),
+                         ("confirmation half (reported only)", confirm)):
+        if tasks is None:
+            continue
+        judged = {name: [] for name in RULES}
+        for task in tasks:
+            store = load_store(task, default_names)
+            if store is None:
+                continue
+            crit = compute_criteria(evidence(store))
+            for name, kw in RULES.items():
+                judged[name].append(judge(store, _rule(crit, **kw)))
+        lines += [f"#### {label}", "", "| rule | harm rate | mean regret | captured gain (mean) "
+                  "| captured gain (total) |", "|---|---:|---:|---:|---:|"]
+        stats = {}
+        for name, js in judged.items():
+            m = summarise(js)
+            stats[name] = (m["harm"], m["regret"], captured_clipped(js))
+            lines.append(f"| {name} | {100 * m['harm']:.0f} % | {m['regret']:.1f} | "
+                         f"{100 * stats[name][2]:.0f} % | {100 * m['captured_total']:.0f} % |")
+        if tasks is dev:
+            ref = stats[next(iter(RULES))]
+            passed = [n for n, (h, r, c) in stats.items() if n != next(iter(RULES))
+                      and h <= ref[0] + 1e-9 and r < ref[1] - 1e-9 and c >= ref[2] - 1e-9]
+            adopted = min(passed, key=lambda n: stats[n][1]) if passed else None
+            lines += ["", "**Verdict of the development half:** " + (
+                f"adopt \"{adopted}\"." if adopted else
+                "no variant meets the adoption rule; the default decision is unchanged.")]
+        lines.append("")
+    return lines, adopted

@@ -24,6 +24,7 @@ over the tasks where the best candidate gains more than the harm margin).
     python benchmarks/bench_selection.py collect [--only SUBSTRING] [--dev|--confirm] [--new]
     python benchmarks/bench_selection.py study     # two circular variants set aside
     python benchmarks/bench_selection.py compare   # does the library gain from new methods?
+    python benchmarks/bench_selection.py rules [--dev]  # guards and two-stage decision rules
     python benchmarks/bench_selection.py report
 
 ``collect --new`` collects only the methods studied for the default library
@@ -242,7 +243,7 @@ def default_names(store):
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("what", choices=["collect", "study", "compare", "report"])
+    parser.add_argument("what", choices=["collect", "study", "compare", "rules", "report"])
     parser.add_argument("--only", default=None)
     parser.add_argument("--new", action="store_true",
                         help="collect only the methods of new_candidates()")
@@ -276,6 +277,10 @@ def main():
         from benchmarks._selection_report import compare_libraries
 
         print("\n".join(compare_libraries(dev, confirm if args.confirm else None)))
+    elif args.what == "rules":
+        from benchmarks._selection_report import rule_lines
+
+        print("\n".join(rule_lines(dev, None if args.dev else confirm)[0]))
     else:
         from benchmarks._selection_report import report
 
