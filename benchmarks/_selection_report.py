@@ -438,17 +438,22 @@ def _method_line(tasks, name):
 #
 # Declared before the confirmation half was computed for any of these rules. ADOPTION RULE: a
 # variant replaces the default decision only if, on the development half, its harm rate is not
-# higher than the default's, its mean regret is lower and its captured gain (mean of clipped
+# higher than the default's, its mean regret is lower by at least 0.1 point (the table's
+# precision: a rounding-level change is not evidence) and its captured gain (mean of clipped
 # per-task ratios) is not lower; among several, the lowest development regret. The confirmation
-# half is then only reported.
+# half is then only reported. (The 0.1-point floor was added after the first development run,
+# where ranking by z passed a bare "lower" by 0.01 point; the confirmation half was not computed.)
 
 
-def _rule(crit, *, confidence=0.99, guard=None, rank="gain"):
+def _rule(crit, *, confidence=0.99, guard=None, rank="gain", regression_confidence=None,
+          task="classification"):
     """Two-stage decision: eligibility by the bound on circular validation, an optional guard,
     then the largest circular gain (``rank="gain"``), the largest z = gain / s.e. (``"z"``) or
     the best mean rank of circular gain and agreement with the consensus (``"agreement"``)."""
     from scipy.stats import norm
 
+    if task == "regression" and regression_confidence is not None:
+        confidence = regression_confidence
     z = float(norm.ppf(confidence))
     circ = crit.get("circular validation", {})
     base = circ.get(NO_ADAPTATION)
@@ -493,7 +498,9 @@ RULES = {
     "+ source-risk guard (not worse at 99 %)": {"guard": "source"},
     "+ fixed-reverse guard (not worse at 99 %)": {"guard": "fixed reverse"},
     "+ consensus-outlier guard (agreement < half the median)": {"guard": "consensus outlier"},
+    "97.5 % bound, largest circular gain": {"confidence": 0.975},
     "95 % bound, largest circular gain": {"confidence": 0.95},
+    "99 % (classification) / 95 % (regression) bound": {"regression_confidence": 0.95},
     "95 % bound + agreement guard": {"confidence": 0.95, "guard": "agreement"},
     "90 % bound + agreement guard": {"confidence": 0.90, "guard": "agreement"},
     "95 % bound + consensus-outlier guard": {"confidence": 0.95, "guard": "consensus outlier"},
@@ -520,19 +527,19 @@ def rule_lines(dev, confirm=None):
                 continue
             crit = compute_criteria(evidence(store))
             for name, kw in RULES.items():
-                judged[name].append(judge(store, _rule(crit, **kw)))
+                judged[name].append(judge(store, _rule(crit, task=store["task"], **kw)))
         lines += [f"#### {label}", "", "| rule | harm rate | mean regret | captured gain (mean) "
                   "| captured gain (total) |", "|---|---:|---:|---:|---:|"]
         stats = {}
         for name, js in judged.items():
             m = summarise(js)
             stats[name] = (m["harm"], m["regret"], captured_clipped(js))
-            lines.append(f"| {name} | {100 * m['harm']:.0f} % | {m['regret']:.1f} | "
+            lines.append(f"| {name} | {100 * m['harm']:.0f} % | {m['regret']:.2f} | "
                          f"{100 * stats[name][2]:.0f} % | {100 * m['captured_total']:.0f} % |")
         if tasks is dev:
             ref = stats[next(iter(RULES))]
             passed = [n for n, (h, r, c) in stats.items() if n != next(iter(RULES))
-                      and h <= ref[0] + 1e-9 and r < ref[1] - 1e-9 and c >= ref[2] - 1e-9]
+                      and h <= ref[0] + 1e-9 and r <= ref[1] - 0.1 and c >= ref[2] - 1e-9]
             adopted = min(passed, key=lambda n: stats[n][1]) if passed else None
             lines += ["", "**Verdict of the development half:** " + (
                 f"adopt \"{adopted}\"." if adopted else
