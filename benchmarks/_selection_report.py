@@ -162,6 +162,12 @@ def _rows(tasks, load_store):
 
 LARGE = {"classification": 5.0, "regression": 25.0}
 
+RECOLLECTED = (
+    "`LabelShift EM` failed on a split of three tasks (a reverse fit whose pseudo-labels held "
+    "one row of a class); after `LabelShiftClassifier` learned to fall back to no correction "
+    "there, it was recollected on those three (`collect --new --dev --methods \"LabelShift "
+    "EM\" --only ...`, 21 s) and no longer fails.")
+
 
 def verdict_lines(tasks, load_store):
     """How ``negative_transfer_check``'s verdicts compare with the truth, over every candidate."""
@@ -240,7 +246,8 @@ def report(dev, confirm, path):
              "is only reported on the confirmation half.", "",
              "Rows: **AdaptationSearchCV (default decision)** adopts the candidate with the "
              "largest circular-validation gain among those whose paired gain over no "
-             "adaptation has a positive 99 % one-sided lower bound, else keeps no adaptation. "
+             "adaptation has a positive one-sided lower bound at 99 % (classification) or "
+             "95 % (regression), else keeps no adaptation. "
              "Every other row is the argmax of one criterion (no confidence bound): "
              "**source** = plain cross-validation on held-out source rows (the baseline to "
              "beat); **importance weighted** / **DEV** = source loss weighted by a "
@@ -272,6 +279,10 @@ def report(dev, confirm, path):
             parts.append(f"| {row['task']} | {row['best']} ({row['best_gain']:+.1f}) | "
                          + " | ".join(cells) + " |")
         parts.append("")
+    parts += ["## Rule study: guards and two-stage rules (decided on the development half)", "",
+              RULE_TEXT, ""]
+    lines, _ = rule_lines(dev, confirm)
+    parts += lines
     new = list(new_candidates("classification"))
 
     def collected(tasks):
@@ -295,7 +306,7 @@ def report(dev, confirm, path):
                   "if on the development half it does not raise the harm rate and lowers "
                   "the mean regret to the best of all. Produced by `python "
                   "benchmarks/bench_selection.py compare` (`--confirm` adds the "
-                  "confirmation half once the methods are collected there).", ""]
+                  "confirmation half once the methods are collected there). " + RECOLLECTED, ""]
         parts += compare_libraries(dev, confirm if collected(confirm) else None)
     text = "\n".join(parts)
     path.write_text(text)
@@ -382,12 +393,12 @@ def compare_libraries(dev, confirm=None):
                 + f" The four methods raise the best available gain by "
                 f"{ref[1]['regret'] - ref[0]['regret']:.1f} points per task on average, but "
                 "the rule (largest circular-validation gain among the candidates that pass "
-                "the 99 % bound) does not turn it into a better pick: the moment-matching "
+                "the bound) does not turn it into a better pick: the moment-matching "
                 "maps pass the bound about as often as they truly help and sometimes displace "
                 "a better subspace method, and the reweighter and the label-shift "
                 "correction never pass it (which, given how often they truly harm, is right)."]
         lines += ["", "Each new method on its own (truth vs no adaptation; verdict of the default "
-                  "rule's 99 % bound on circular validation, with the default library + all "
+                  "rule's bound on circular validation, with the default library + all "
                   "four):", "",
                   "| method | tasks | failed on some split | truly helpful | truly harmful | "
                   "best of all | verdict better | of which truly harmful | chosen |",
@@ -435,6 +446,52 @@ def _method_line(tasks, name):
 
 
 # --- Rule study (session of 2026-11-30, evening): guards and two-stage rules -------------------
+
+RULE_TEXT = (
+    "Produced by `python benchmarks/bench_selection.py rules` (cached evidence only, no "
+    "refit; `--dev` prints the development half alone). Every rule is circular validation's "
+    "paired gain over no adaptation with a one-sided bound; a **guard** then also rejects a "
+    "candidate that is significantly worse than no adaptation (99 %) on a second criterion; "
+    "the rule picks the largest circular gain among what is left. **Adoption rule, written "
+    "before the confirmation half was computed:** a variant replaces the default only if on "
+    "the development half its harm rate is not higher, its mean regret is lower by at least "
+    "0.1 point and its captured gain (mean) is not lower; among several, the lowest "
+    "development regret. Only the 99 % (classification) / 95 % (regression) bound passed; it "
+    "is now the default (`confidence=\"auto\"`), so the default row of the tables above "
+    "already uses it and the first row below is the previous default (99 % everywhere). Its "
+    "development gain comes from one task (corn m5 → mp6 protein, +74.5 instead of 0); the "
+    "confirmation half moves the same way, slightly (regret 10.56 → 10.21, captured 45 → 47 "
+    "% mean), without harm.\n\n"
+    "**The one harmful confirmation pick (generated label class. #0, SA k=4, -54 points).** "
+    "The target holds 88 / 11 / 1 % of the three classes, the source is balanced. No "
+    "adaptation predicts 88 / 10 / 2 % on the target (right) and its reverse model errs on 11.5 "
+    "% of the held-out source rows; SA k=4 predicts 34 / 17 / 48 % (54 points worse) yet its "
+    "reverse model errs on only 7.7 %: a paired gain of 3.7 ± 1.4 points, z = 2.6 > 2.33. Two "
+    "reasons, both from the method: (1) circular validation checks consistency, not "
+    "correctness, and subspace alignment's reverse fit applies the transpose of the same "
+    "alignment (P_s'P_t forward, P_t'P_s back), so a wrong labelling that is a linear function "
+    "of the target's principal coordinates comes back intact; (2) under label shift the "
+    "baseline's *correct* pseudo-labels carry the target's class balance (a few rows of the "
+    "rare class per split), and its reverse model is judged on balanced source rows, a "
+    "prior-shift penalty that SA's source-balanced (wrong) labels escape. The same failure is "
+    "on the development half (generated conditional class. #1: SA k=4, -72 points, not "
+    "eligible there). Guards that catch it: the held-out source risk (SA k=4 errs on 44 % of "
+    "them, no adaptation on 7 %), but it also rejects SA on the NIR-corn tasks, where SA "
+    "treats new rows as target rows (source error x150) while gaining 81-84 points; the paired "
+    "agreement with the consensus of all candidates (44 % vs 99.8 %), but it also rejects the "
+    "large digits and generated-covariate gains, whose good methods disagree with most "
+    "candidates; the fixed reverse model. Each lowers the development harm from 7 % to 3 % at "
+    "a large cost in regret (rows below), so none is adopted. The predicted target class "
+    "proportions do not separate either: measured against a label-shift (EM) estimate of the "
+    "target priors, every helpful feature method on the development half moves its "
+    "predictions towards the source balance too, because the EM estimate is wrong under "
+    "covariate shift (total-variation distance to the true target priors 0.9 on usps → mnist, "
+    "0.4-0.6 on Office-Caltech; measured once, not part of the script). The "
+    "**consensus-outlier guard** (reject a candidate whose agreement with the consensus is "
+    "below half the candidates' median) changes no development pick and removes the harmful "
+    "confirmation pick (confirmation: harm 0 %, regret 8.70); but its threshold was written "
+    "knowing that pick, the development half cannot tell it from the default, and the "
+    "adoption rule therefore does not adopt it: it needs fresh tasks to be judged.")
 #
 # Declared before the confirmation half was computed for any of these rules. ADOPTION RULE: a
 # variant replaces the default decision only if, on the development half, its harm rate is not
@@ -493,7 +550,7 @@ def _rule(crit, *, confidence=0.99, guard=None, rank="gain", regression_confiden
 
 #: The variants studied (name: keyword arguments of :func:`_rule`).
 RULES = {
-    "default: 99 % bound, largest circular gain": {},
+    "previous default: 99 % bound, largest circular gain": {},
     "+ agreement guard (not worse than no adaptation at 99 %)": {"guard": "agreement"},
     "+ source-risk guard (not worse at 99 %)": {"guard": "source"},
     "+ fixed-reverse guard (not worse at 99 %)": {"guard": "fixed reverse"},
