@@ -502,8 +502,27 @@ RULE_TEXT = (
 # where ranking by z passed a bare "lower" by 0.01 point; the confirmation half was not computed.)
 
 
+def _method_classes(store):
+    """``{candidate name: class name of its adaptation step}`` for the default library."""
+    from benchmarks.bench_selection import user_model
+    from sktl.model_selection import default_candidates
+    from sktl.model_selection._candidates import _method_name
+
+    cands = default_candidates(user_model(store["task"]), store["n_features"], store["task"])
+    return {n: _method_name(e) for n, e in cands.items() if n != NO_ADAPTATION}
+
+
+def _diagnosis_allows(store, name, label_shift_only):
+    """Whether ``diagnose_shift``'s recommendation (cached by ``bench_selection.py diagnose``)
+    keeps candidate ``name``; with ``label_shift_only``, only a pure label shift restricts."""
+    diag = store.get("diagnosis")
+    if diag is None or (label_shift_only and diag["verdict"] != "label shift"):
+        return True
+    return _method_classes(store).get(name) in diag["recommended"]
+
+
 def _rule(crit, *, confidence=0.99, guard=None, rank="gain", regression_confidence=None,
-          task="classification"):
+          task="classification", store=None):
     """Two-stage decision: eligibility by the bound on circular validation, an optional guard,
     then the largest circular gain (``rank="gain"``), the largest z = gain / s.e. (``"z"``) or
     the best mean rank of circular gain and agreement with the consensus (``"agreement"``)."""
@@ -531,6 +550,9 @@ def _rule(crit, *, confidence=0.99, guard=None, rank="gain", regression_confiden
                 g, s = vals[name].minus(vals[NO_ADAPTATION])
                 if g + float(norm.ppf(0.99)) * s < 0:  # significantly worse on the guard
                     continue
+        elif guard in ("diagnosis", "label-shift diagnosis"):
+            if not _diagnosis_allows(store, name, guard == "label-shift diagnosis"):
+                continue
         elif guard == "consensus outlier" and name in agree and np.isfinite(median_agree):
             # classification: agreement (in %) below half the candidates' median
             if median_agree > 0 and agree[name].value < 0.5 * median_agree:
@@ -561,6 +583,11 @@ RULES = {
     "95 % bound + agreement guard": {"confidence": 0.95, "guard": "agreement"},
     "90 % bound + agreement guard": {"confidence": 0.90, "guard": "agreement"},
     "95 % bound + consensus-outlier guard": {"confidence": 0.95, "guard": "consensus outlier"},
+    "+ diagnosis guard (only methods diagnose_shift recommends)": {"guard": "diagnosis"},
+    "+ label-shift guard (a diagnosed label shift keeps only its methods)":
+        {"guard": "label-shift diagnosis"},
+    "99 % / 95 % (regression) bound + label-shift guard":
+        {"regression_confidence": 0.95, "guard": "label-shift diagnosis"},
     "99 % bound, largest z (gain / s.e.)": {"rank": "z"},
     "99 % bound, best mean rank of circular gain and agreement": {"rank": "agreement"},
 }
@@ -584,7 +611,8 @@ def rule_lines(dev, confirm=None):
                 continue
             crit = compute_criteria(evidence(store))
             for name, kw in RULES.items():
-                judged[name].append(judge(store, _rule(crit, task=store["task"], **kw)))
+                judged[name].append(judge(store, _rule(crit, task=store["task"], store=store,
+                                                       **kw)))
         lines += [f"#### {label}", "", "| rule | harm rate | mean regret | captured gain (mean) "
                   "| captured gain (total) |", "|---|---:|---:|---:|---:|"]
         stats = {}
