@@ -448,9 +448,14 @@ class TCA(ClassNamePrefixFeaturesOutMixin, BaseDATransformer):
         """The ``p x p`` problem on features ``F`` (raw or Nyström) from sums over rows.
 
         ``A = F' H F`` and ``V = F' E`` are accumulated block by block (one
-        pass, blockwise on Dask input), so no ``n x p`` matrix is held.
+        pass, blockwise on Dask input), so no ``n x p`` matrix is held. The
+        Nyström features ``F = k(X, L) P`` are linear in the landmark kernel,
+        so the sums run over ``k(X, L)`` and ``P`` is applied once to the
+        ``m x m`` results (``P' A P``), not to every block.
         """
-        head = self._features(rows.head(256))
+        raw = (lambda X: self._k(X, self.landmarks_)) if self.mode_ == "nystrom" else \
+            (lambda X: X)
+        head = raw(rows.head(256))
         # sums about a shift (the first rows' mean) stay accurate far from zero;
         # sparse features are summed as they are (d x d products, never densified)
         shift = np.zeros(head.shape[1]) if sp.issparse(head) else \
@@ -459,7 +464,7 @@ class TCA(ClassNamePrefixFeaturesOutMixin, BaseDATransformer):
         mmd = self._mmd_block(y, sample_domain, counts)
 
         def fn(X, sd, keys):
-            F = self._features(X)
+            F = raw(X)
             if sp.issparse(F):
                 E = mmd(sd, keys)
                 return (np.asarray(F.sum(axis=0)).ravel(), (F.T @ F).toarray(),
@@ -473,6 +478,9 @@ class TCA(ClassNamePrefixFeaturesOutMixin, BaseDATransformer):
         n = rows.n_rows
         A = G - outer(total, total) / n  # F' H F
         V = FE + outer(shift, e_sum)
+        if self.mode_ == "nystrom":  # the sums ran over k(X, L); F = k(X, L) P
+            P = self.nystrom_map_
+            A, V = P.T @ A @ P, P.T @ V
         if no_target:  # the rows stacked on themselves: twice the variance, no discrepancy
             A, V = 2 * A, get_namespace(V).zeros_like(V)
         B = V @ V.T + self.mu * eye(A.shape[0], A)
