@@ -398,12 +398,11 @@ NOTES = {
         "1.000). With the exact solver (grid row, n_iter_max=100000) skada equals sktl to the "
         "digit, at 0.38–0.60 s against sktl's 0.41–0.75 s (the same POT solver; sktl also "
         "normalises the cost)",
-    "JCPOT": "sktl solves the JCPOT problem to a 1e-7 tolerance on the proportions (up to 100 "
-             "Bregman iterations), skada stops after 10. On skada's conditional shift (not a "
-             "target shift, JCPOT's assumption) sktl's proportions collapse (0.90 / 0.10) and "
-             "every target row gets one class: sktl now says so in a ValueError (the base "
-             "SVC cannot fit one class); skada's propagation, which divides each plan row by "
-             "its mass, keeps both classes there. sktl leads on target shift (1.000 vs 0.851)",
+    "JCPOT": "on skada's conditional shift (not a target shift, JCPOT's assumption) sktl's "
+             "proportions collapse (0.90 / 0.10) and every target row gets one class, which "
+             "sktl reports in a ValueError; skada's propagation, which divides each plan row "
+             "by its mass, keeps both classes there (1.000). sktl leads on target shift "
+             "(1.000 vs 0.851)",
     ("KLIEP", "skada"):
         "defaults differ: sktl chooses the width by likelihood cross-validation (7 widths × 5 "
         "folds; 0.065 lower RMSE for it), skada uses one fixed width; at the same fixed widths "
