@@ -157,7 +157,8 @@ def mlp(n_features, n_classes, peer=False):
     return MLPModule(n_features, n_classes, hidden_units=(64, 64), dropout=0.1)
 
 
-def run_sktl(method, X, y, sd, seed, labelled):
+def run_sktl(method, X, y, sd, seed, labelled, **params):
+    """Fit sktl's net (its defaults, or ``params`` on top: ``bench_deep_defaults``' sweep)."""
     import sktl.deep as deep
 
     cls = getattr(deep, METHODS[method][0])
@@ -172,7 +173,7 @@ def run_sktl(method, X, y, sd, seed, labelled):
         kw = dict(sigma_init=float(np.sqrt(X.shape[1])))
     net = cls(module=mlp(X.shape[1], len(np.unique(y))),
               max_epochs=EPOCHS - EPOCHS // 2 if method in FINETUNE else EPOCHS,
-              batch_size=2 * BATCH, lr=LR, random_state=seed, **kw)
+              batch_size=2 * BATCH, lr=LR, random_state=seed, **kw, **params)
     net.fit(X, y_fit, sample_domain=sd)
     return net.predict
 
