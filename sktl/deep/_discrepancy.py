@@ -10,7 +10,7 @@ from ._base import (
     DomainBatchSampler,
     Phase,
 )
-from ._doc import _HEAD, example, net_doc
+from ._doc import _HEAD, example, net_doc, tuned
 from ._losses import contrastive_domain_discrepancy
 from ._modules import fresh_copy, get_layer
 
@@ -97,7 +97,11 @@ _MCD_REFS = """    References
 
 class MCDClassifier(DomainAdaptationClassifierMixin, _MCD):
     __doc__ = net_doc(_MCD_DOC, _MCD_PARAMS, _MCD_ATTRS, _MCD_REFS, example("MCDClassifier"),
-                      last=" (the second head reads the last one)")
+                      last=" (the second head reads the last one)", reg="3.0", why=tuned())
+
+    def __init__(self, module=None, *, reg=3.0, head="head", n_generator_steps=4, **kwargs):
+        super().__init__(module, reg=reg, head=head, n_generator_steps=n_generator_steps,
+                         **kwargs)
 
 
 class MCDRegressor(DomainAdaptationRegressorMixin, _MCD):

@@ -8,7 +8,7 @@ from ._base import (
     DomainAdaptationNet,
     DomainAdaptationRegressorMixin,
 )
-from ._doc import example, net_doc
+from ._doc import example, net_doc, tuned
 from ._losses import coral_loss, joint_mmd_loss, mcc_loss, mmd_loss
 from ._modules import DomainDiscriminator
 
@@ -119,7 +119,12 @@ class DANNClassifier(DomainAdaptationClassifierMixin, _DANN):
     .. [1] Y. Ganin, E. Ustinova, H. Ajakan, P. Germain, H. Larochelle,
        F. Laviolette, M. Marchand and V. Lempitsky. "Domain-Adversarial
        Training of Neural Networks". JMLR 17, 2016.""", last=" (the discriminator reads the "
-        "last one)")
+        "last one)", reg="10.0", warmup="False", why=tuned())
+
+    def __init__(self, module=None, *, reg=10.0, warmup=False, discriminator_hidden=64,
+                 **kwargs):
+        super().__init__(module, reg=reg, warmup=warmup,
+                         discriminator_hidden=discriminator_hidden, **kwargs)
 
 
 class DANNRegressor(DomainAdaptationRegressorMixin, _DANN):
@@ -158,10 +163,11 @@ class MCCClassifier(DomainAdaptationClassifierMixin, DomainAdaptationNet):
         references="""    References
     ----------
     .. [1] Y. Jin, X. Wang, M. Long and J. Wang. "Minimum Class Confusion for
-       Versatile Domain Adaptation". ECCV 2020.""", examples=example("MCCClassifier"))
+       Versatile Domain Adaptation". ECCV 2020.""", examples=example("MCCClassifier"),
+        reg="10.0", why=tuned())
 
-    def __init__(self, module=None, *, temperature=2.5, **kwargs):
-        super().__init__(module, **kwargs)
+    def __init__(self, module=None, *, reg=10.0, temperature=2.5, **kwargs):
+        super().__init__(module, reg=reg, **kwargs)
         self.temperature = temperature
 
     def domain_loss(self, source, target, y_pred, src, tgt):
