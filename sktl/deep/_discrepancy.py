@@ -97,7 +97,8 @@ _MCD_REFS = """    References
 
 class MCDClassifier(DomainAdaptationClassifierMixin, _MCD):
     __doc__ = net_doc(_MCD_DOC, _MCD_PARAMS, _MCD_ATTRS, _MCD_REFS, example("MCDClassifier"),
-                      last=" (the second head reads the last one)", reg="3.0", why=tuned())
+                      last=" (the second head reads the last one)", reg="3.0",
+                      why=tuned(("0.777", "0.669"), ("0.459", "0.368")))
 
     def __init__(self, module=None, *, reg=3.0, head="head", n_generator_steps=4, **kwargs):
         super().__init__(module, reg=reg, head=head, n_generator_steps=n_generator_steps,
