@@ -29,7 +29,8 @@ can be split (``--methods``) or resumed; ``--report`` only writes the table.
 Accuracy only (no timing is reported), so the runs go at low priority:
 
     OMP_NUM_THREADS=1 nice -n 19 env PYTHONPATH=$PWD /work/benchenv/bin/python \\
-        benchmarks/bench_deep_defaults.py --part dev --methods DANN "Deep CORAL"
+        benchmarks/bench_deep_defaults.py --part dev --methods "Deep CORAL" DANN CDAN MCC IWN
+    ... --part dev --methods MCD
     ... --part confirm
     python benchmarks/bench_deep_defaults.py --report
 
@@ -210,8 +211,12 @@ def report():
             "protocol and the choice rule) on the CPU, one torch thread, accuracy only:\n\n"
             "    B='OMP_NUM_THREADS=1 nice -n 19 env PYTHONPATH=$PWD "
             "/work/benchenv/bin/python benchmarks/bench_deep_defaults.py'\n"
-            "    $B --part dev --methods <one or more of the grid's nets>\n"
+            "    $B --part dev --methods \"Deep CORAL\" DANN CDAN MCC IWN\n"
+            "    $B --part dev --methods MCD\n"
             "    $B --part confirm\n\n"
+            "(2026-11-30, 2 shared cores at low priority: 342 development fits, 21 minutes of "
+            "fitting in all; 81 confirmation fits, 16 minutes, inflated by the machine's "
+            "load.)\n\n"
             "Each net is fitted as `bench_deep.py` fits it (MLP 64-64, dropout 0.1, 50 epochs, "
             "Adam lr 1e-3, 64 source + 64 target rows per step, the class's defaults) except "
             "`reg` and `warmup`; the target labels are never used in fit.\n\n"
