@@ -62,8 +62,8 @@ def net(cls, X, y, seed, **kw):
 
 def run_part(task, seeds, shots):
     X, y, sd = load_pair("digits", *TASKS[task])
-    rows = []
-    for seed in range(seeds):
+    for seed in seeds:
+        rows = []
         start = time.perf_counter()
         source = net("SourceOnlyClassifier", X, y, seed, max_epochs=EPOCHS)
         source.fit(X, np.where(sd > 0, y, -1), sample_domain=sd)
@@ -93,7 +93,7 @@ def run_part(task, seeds, shots):
                 rows.append({"key": [task, k, method, seed], "acc": acc, "seconds": secs})
                 print(f"{task} k={k} seed={seed} {method:12s} acc {acc:.3f} {secs:.1f} s",
                       flush=True)
-    save_part("ccsa", task, rows)
+        save_part("ccsa", task, rows)  # after every seed
 
 
 def report():
@@ -137,6 +137,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--task", choices=list(TASKS))
     parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--first-seed", type=int, default=0,
+                        help="run the seeds first-seed .. first-seed + seeds - 1")
     parser.add_argument("--shots", default=",".join(map(str, SHOTS)))
     parser.add_argument("--epochs", type=int, default=EPOCHS, help="smoke tests only")
     parser.add_argument("--report", action="store_true")
@@ -147,7 +149,7 @@ def main():
     torch.set_num_threads(max(1, (os.cpu_count() or 2) // 2))
     shots = [int(s) for s in args.shots.split(",")]
     for task in [args.task] if args.task else list(TASKS):
-        run_part(task, args.seeds, shots)
+        run_part(task, range(args.first_seed, args.first_seed + args.seeds), shots)
     if not args.task:
         report()
 

@@ -28,12 +28,16 @@ and ``L`` for ``flock /work/wt/heavy.lock``):
     L B --data moons --libs adapt --methods @baselines
     L B --data conditional
     L B --data office --methods @shared
+    L B --data office --methods "CAN,target only (5 % labels)"
     L B --data office --libs sktl,adapt --methods @adapt,JAN
     L B --data digits --methods @shared
-    L B --data digits --libs sktl,adapt --methods @adapt
+    L B --data digits --methods "CAN,target only (5 % labels)"
+    L B --data digits --libs sktl,adapt --methods @adapt1
+    L B --data digits --libs sktl,adapt --methods @adapt2
     python benchmarks/bench_deep.py --report
 
-(``@name`` is a group of methods of ``GROUPS``.)
+(``@name`` is a group of methods of ``GROUPS``; the CAN and target-only rows of Office
+and MNIST → USPS came from the later runs that name them.)
 Run from the repository root with ``PYTHONPATH=$PWD`` and the benchmark
 environment, which has skada 0.6 and ADAPT 0.4.5. Runs on CUDA unchanged
 when available.
@@ -95,6 +99,7 @@ GROUPS = {  # how the runs are split (each under 15 minutes on 2 shared cores)
     "shared": ["source only", "DANN", "Deep CORAL", "CDAN", "MDD", "DAN", "MCC", "DeepJDOT",
                "SPA", "CAN", "target only (5 % labels)"],  # the methods skada has
     "adapt": _ADAPT,  # the methods only ADAPT has
+    "adapt1": _ADAPT[:4], "adapt2": _ADAPT[4:],  # the same in two runs (MNIST → USPS)
 }
 SUPERVISED = {"target only (5 % labels)", "WANN (5 % labels)", "CCSA (5 % labels)",
               "fine-tuning (5 % labels)", "L2-SP fine-tuning (5 % labels)"}
@@ -362,7 +367,7 @@ def run_part(data, libs, methods, seeds):
                                     labelled if method in SUPERVISED else [])
                 accs.append(float(np.mean(np.asarray(predict(X[test])) == y[test])))
             rows.append({"data": data, "method": method, "lib": lib, "acc": accs,
-                         "s_per_epoch": per_epoch})
+                         "s_per_epoch": per_epoch, "load": os.getloadavg()[0]})
             print(f"{data:12s} {method:26s} {lib:6s} acc {np.mean(accs):.3f} "
                   f"[{min(accs):.3f}, {max(accs):.3f}]  {np.mean(per_epoch):.4f} s/epoch",
                   flush=True)
@@ -489,6 +494,10 @@ def report():
             paper = PAPER.get((data, method), "")
             out.append(f"| {method} | " + " | ".join(cells) + " | " + " | ".join(times)
                        + f" | {paper} |")
+        loads = [r["load"] for k, r in found.items() if k[0] == data and "load" in r]
+        if loads:  # recorded since the parts of 2026-11-30 (the older rows have none)
+            out.append(f"\nLoad average (1 min, 2 shared cores) after the rows that record "
+                       f"it: {min(loads):.1f}–{max(loads):.1f}.")
     out += ["\n## Where sktl trails\n",
             "Slower per epoch than the peer (same run):\n"]
     out += [f"- {x}" for x in slower] or ["- none"]
