@@ -16,11 +16,12 @@ other target row is the test set). Every method trains the MLP of
 * **CCSA**: ``CCSAClassifier`` with its defaults (margin 1, 1:3 pairs,
   alpha = 0.25), 50 epochs.
 
-    flock /work/wt/heavy.lock python benchmarks/bench_ccsa.py --task m2u
-    flock /work/wt/heavy.lock python benchmarks/bench_ccsa.py --task u2m
+    OMP_NUM_THREADS=1 nice -n 19 python benchmarks/bench_ccsa.py --task m2u --first-seed S --seeds 1
+    OMP_NUM_THREADS=1 nice -n 19 python benchmarks/bench_ccsa.py --task u2m --first-seed S --seeds 1
     python benchmarks/bench_ccsa.py --report
 
-(from the repository root, with ``PYTHONPATH=$PWD``). Runs on CUDA unchanged.
+(from the repository root, with ``PYTHONPATH=$PWD``; S = 0, 1, 2 in turn, each run
+saving its seed; accuracy only, so no lock). Runs on CUDA unchanged.
 """
 
 import argparse
@@ -42,6 +43,27 @@ METHODS = ("source only", "target only", "fine-tuning", "pooled", "CCSA")
 #: CCSA's Table (LeNet on 16x16 digits, 2000 MNIST / 1800 USPS rows drawn at
 #: random, labelled target rows per class n = 1, 3, 5, 7), quoted from the paper
 PAPER = {"m2u": (85.0, 89.0, 90.1, 91.4), "u2m": (78.4, 82.0, 85.8, 86.1)}
+
+#: Read off the table of 2026-11-30 (3 seeds per task).
+NOTES = [
+    "## What the numbers say\n",
+    "- **CCSA is never below pooled training** (the same loss without the Siamese terms: "
+    "+0.000 to +0.022 in all 8 cells), so the contrastive terms help a little and never "
+    "hurt; every one of these gains is inside the seeds' spread.",
+    "- **Over target only and fine-tuning, CCSA gains little here.** On "
+    "MNIST → USPS it is the best column at k = 1, 5, 7 (0.613, 0.792, 0.832) and 0.008 "
+    "below target only at k = 3; on USPS → MNIST it is the best at k = 1 (0.436, +0.022 "
+    "over pooled, +0.033 over target only), level with target only at k = 3 and 0.003 / "
+    "0.016 below fine-tuning at k = 5 / 7.",
+    "- **Why the gap to the paper:** with this MLP on z-scored pixels the source barely "
+    "transfers (source only 0.376 on MNIST → USPS, 0.224 on USPS → MNIST; the ADDA paper's "
+    "LeNet source only is 0.752 on MNIST → USPS), so the few target labels carry almost "
+    "everything: target only is "
+    "already 0.40–0.81 and what the source adds through any of the methods is a few points. "
+    "CCSA's alignment of same-class source/target pairs can only help as much as the source "
+    "features are worth; the protocol (sample sizes, shots, pairs) is the paper's, the "
+    "network is not, so these numbers do not test the paper's levels.",
+]
 
 
 def labelled_rows(y, sd, k, seed):
@@ -128,6 +150,7 @@ def report():
             "images with its own random 2000 / 1800-row draws; ours from an MLP on the JDA "
             "release of the same protocol. The sample sizes and shots match, the network "
             "does not: compare the gains over the baselines, not the levels."]
+    out += ["", *NOTES]
     path = HERE / "results" / "ccsa.md"
     path.write_text("\n".join(out) + "\n")
     print("\n".join(out))

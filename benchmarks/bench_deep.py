@@ -31,7 +31,8 @@ and ``L`` for ``flock /work/wt/heavy.lock``):
     L B --data office --methods "CAN,target only (5 % labels)"
     L B --data office --libs sktl,adapt --methods @adapt,JAN
     L B --data digits --methods @shared
-    L B --data digits --methods "CAN,target only (5 % labels)"
+    L B --data digits --methods "target only (5 % labels)"
+    L B --data digits --methods CAN --seeds 1
     L B --data digits --libs sktl,adapt --methods @adapt1
     L B --data digits --libs sktl,adapt --methods @adapt2
     python benchmarks/bench_deep.py --report
