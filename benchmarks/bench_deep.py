@@ -418,6 +418,15 @@ NOTES = {
         "machine: the first row timed in its run (0.032 vs 0.022 s per epoch); the same pair "
         "measured 0.018 vs 0.031 s in an earlier run of this benchmark, and sktl's epoch is "
         "1.4-6x faster than skada's in every other row of the table.",
+    "L2-SP fine-tuning vs ADAPT (MNIST → USPS)": "the same lambda (1) weighs different "
+        "penalties: ADAPT 0.4.5's RegularTransferNN adds lambda times the *mean* squared "
+        "change of each weight tensor (`reduce_mean(square(old - new))` per tensor), sktl the "
+        "*sum* over all parameters (the L2-SP paper's ||w - w_0||²). Per weight of the "
+        "256 x 64 first layer ADAPT's pull is 16 384x weaker, so its L2-SP is nearly plain "
+        "fine-tuning (0.758; its fine-tuning 0.760), while sktl's stays near the source "
+        "weights, which transfer badly here (source only 0.376). On Office C → A, where the "
+        "source transfers better, the two agree (0.577 vs 0.568). Not rerun with a matched "
+        "penalty.",
     "CAN vs skada (Office C → A), sktl ahead": "sktl 0.568 at 0.27 s per epoch, skada "
         "0.275 at 6.8 s (25x). Read from skada 0.6's code, not profiled: its contrastive "
         "loss loops in Python over every pair of classes (55 for 10 classes) with 33 kernels "
