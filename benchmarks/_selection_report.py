@@ -162,6 +162,12 @@ def _rows(tasks, load_store):
 
 LARGE = {"classification": 5.0, "regression": 25.0}
 
+RECOLLECTED = (
+    "`LabelShift EM` failed on a split of three tasks (a reverse fit whose pseudo-labels held "
+    "one row of a class); after `LabelShiftClassifier` learned to fall back to no correction "
+    "there, it was recollected on those three (`collect --new --dev --methods \"LabelShift "
+    "EM\" --only ...`, 21 s) and no longer fails.")
+
 
 def verdict_lines(tasks, load_store):
     """How ``negative_transfer_check``'s verdicts compare with the truth, over every candidate."""
@@ -240,7 +246,8 @@ def report(dev, confirm, path):
              "is only reported on the confirmation half.", "",
              "Rows: **AdaptationSearchCV (default decision)** adopts the candidate with the "
              "largest circular-validation gain among those whose paired gain over no "
-             "adaptation has a positive 99 % one-sided lower bound, else keeps no adaptation. "
+             "adaptation has a positive one-sided lower bound at 99 % (classification) or "
+             "95 % (regression), else keeps no adaptation. "
              "Every other row is the argmax of one criterion (no confidence bound): "
              "**source** = plain cross-validation on held-out source rows (the baseline to "
              "beat); **importance weighted** / **DEV** = source loss weighted by a "
@@ -272,6 +279,10 @@ def report(dev, confirm, path):
             parts.append(f"| {row['task']} | {row['best']} ({row['best_gain']:+.1f}) | "
                          + " | ".join(cells) + " |")
         parts.append("")
+    parts += ["## Rule study: guards and two-stage rules (decided on the development half)", "",
+              RULE_TEXT, ""]
+    lines, _ = rule_lines(dev, confirm)
+    parts += lines
     new = list(new_candidates("classification"))
 
     def collected(tasks):
@@ -295,7 +306,7 @@ def report(dev, confirm, path):
                   "if on the development half it does not raise the harm rate and lowers "
                   "the mean regret to the best of all. Produced by `python "
                   "benchmarks/bench_selection.py compare` (`--confirm` adds the "
-                  "confirmation half once the methods are collected there).", ""]
+                  "confirmation half once the methods are collected there). " + RECOLLECTED, ""]
         parts += compare_libraries(dev, confirm if collected(confirm) else None)
     text = "\n".join(parts)
     path.write_text(text)
@@ -382,12 +393,12 @@ def compare_libraries(dev, confirm=None):
                 + f" The four methods raise the best available gain by "
                 f"{ref[1]['regret'] - ref[0]['regret']:.1f} points per task on average, but "
                 "the rule (largest circular-validation gain among the candidates that pass "
-                "the 99 % bound) does not turn it into a better pick: the moment-matching "
+                "the bound) does not turn it into a better pick: the moment-matching "
                 "maps pass the bound about as often as they truly help and sometimes displace "
                 "a better subspace method, and the reweighter and the label-shift "
                 "correction never pass it (which, given how often they truly harm, is right)."]
         lines += ["", "Each new method on its own (truth vs no adaptation; verdict of the default "
-                  "rule's 99 % bound on circular validation, with the default library + all "
+                  "rule's bound on circular validation, with the default library + all "
                   "four):", "",
                   "| method | tasks | failed on some split | truly helpful | truly harmful | "
                   "best of all | verdict better | of which truly harmful | chosen |",
@@ -432,3 +443,223 @@ def _method_line(tasks, name):
         chosen += decision["chosen"] == name
     return (f"| {name} | {n} | {failed} | {helpful} | {harmful} | {best} | {better} | "
             f"{better_harm} | {chosen} |")
+
+
+# --- Rule study (session of 2026-11-30, evening): guards and two-stage rules -------------------
+
+RULE_TEXT = (
+    "Produced by `python benchmarks/bench_selection.py rules` (cached evidence only, no "
+    "refit; `--dev` prints the development half alone). Every rule is circular validation's "
+    "paired gain over no adaptation with a one-sided bound; a **guard** then also rejects a "
+    "candidate that is significantly worse than no adaptation (99 %) on a second criterion; "
+    "the rule picks the largest circular gain among what is left. **Adoption rule, written "
+    "before the confirmation half was computed:** a variant replaces the default only if on "
+    "the development half its harm rate is not higher, its mean regret is lower by at least "
+    "0.1 point and its captured gain (mean) is not lower; among several, the lowest "
+    "development regret. Only the 99 % (classification) / 95 % (regression) bound passed; it "
+    "is now the default (`confidence=\"auto\"`), so the default row of the tables above "
+    "already uses it and the first row below is the previous default (99 % everywhere). Its "
+    "development gain comes from one task (corn m5 → mp6 protein, +74.5 instead of 0); the "
+    "confirmation half moves the same way, slightly (regret 10.56 → 10.21, captured 45 → 47 "
+    "% mean), without harm.\n\n"
+    "**The one harmful confirmation pick (generated label class. #0, SA k=4, -54 points).** "
+    "The target holds 88 / 11 / 1 % of the three classes, the source is balanced. No "
+    "adaptation predicts 88 / 10 / 2 % on the target (right) and its reverse model errs on 11.5 "
+    "% of the held-out source rows; SA k=4 predicts 34 / 17 / 48 % (54 points worse) yet its "
+    "reverse model errs on only 7.7 %: a paired gain of 3.7 ± 1.4 points, z = 2.6 > 2.33. Two "
+    "reasons, both from the method: (1) circular validation checks consistency, not "
+    "correctness, and subspace alignment's reverse fit applies the transpose of the same "
+    "alignment (P_s'P_t forward, P_t'P_s back), so a wrong labelling that is a linear function "
+    "of the target's principal coordinates comes back intact; (2) under label shift the "
+    "baseline's *correct* pseudo-labels carry the target's class balance (a few rows of the "
+    "rare class per split), and its reverse model is judged on balanced source rows, a "
+    "prior-shift penalty that SA's source-balanced (wrong) labels escape. A similar SA k=4 "
+    "failure is on the development half (generated conditional class. #1, -72 points, not "
+    "eligible there). Guards that catch it: the held-out source risk (SA k=4 errs on 44 % of "
+    "them, no adaptation on 7 %), but it also rejects SA on the NIR-corn tasks, where SA "
+    "treats new rows as target rows (source error x150) while gaining 81-84 points; the paired "
+    "agreement with the consensus of all candidates (44 % vs 99.8 %), but it also rejects the "
+    "large digits and generated-covariate gains, whose good methods disagree with most "
+    "candidates; the fixed reverse model. Each lowers the development harm from 7 % to 3 % at "
+    "a large cost in regret (rows below), so none is adopted. The predicted target class "
+    "proportions do not separate either: measured against a label-shift (EM) estimate of the "
+    "target priors, every helpful feature method on the development half moves its "
+    "predictions towards the source balance too, because the EM estimate is wrong under "
+    "covariate shift (total-variation distance to the true target priors 0.9 on usps → mnist, "
+    "0.4-0.6 on Office-Caltech; measured once, not part of the script). The "
+    "**consensus-outlier guard** (reject a candidate whose agreement with the consensus is "
+    "below half the candidates' median) changes no development pick and removes the harmful "
+    "confirmation pick (confirmation: harm 0 %, regret 8.70); but its threshold was written "
+    "knowing that pick, the development half cannot tell it from the default, and the "
+    "adoption rule therefore does not adopt it: it needs fresh tasks to be judged.\n\n"
+    "**Diagnosis guards** (second round; `python benchmarks/bench_selection.py diagnose` "
+    "caches `sktl.metrics.diagnose_shift`'s verdict for every classification task, 20-60 s "
+    "each, target labels masked): the *diagnosis guard* keeps only the methods the diagnosis "
+    "recommends (what `AdaptationSearchCV(candidates=\"diagnose\")` tries); the *label-shift "
+    "guard* does so only when the verdict is a pure label shift, the case where aligning the "
+    "marginal feature distributions provably costs accuracy (Zhao et al. 2019: with perfectly "
+    "aligned features, source plus target error is at least half the Jensen-Shannon "
+    "divergence of the class priors). The diagnosis finds one label shift on the development "
+    "half (generated label class. #1, where no candidate passed the bound anyway), so the "
+    "label-shift guard changes nothing there; the diagnosis guard lowers the development harm "
+    "from 7 % to 3 % but raises the regret (7.10 to 7.70 on top of the adopted bound), so "
+    "neither meets the adoption rule. The diagnosis names the harmful confirmation task a "
+    "label shift (priors 0.37 / 0.32 / 0.32 to 0.89 / 0.10 / 0.01), which was seen before the "
+    "second round was declared: its confirmation rows are not independent evidence either.")
+#
+# Declared before the confirmation half was computed for any of these rules. ADOPTION RULE: a
+# variant replaces the default decision only if, on the development half, its harm rate is not
+# higher than the default's, its mean regret is lower by at least 0.1 point (the table's
+# precision: a rounding-level change is not evidence) and its captured gain (mean of clipped
+# per-task ratios) is not lower; among several, the lowest development regret. The confirmation
+# half is then only reported. Second round (the diagnosis guards, added once the split bound
+# was adopted, declared before their confirmation half was computed): the same rule against
+# the adopted "99 % / 95 % (regression)" bound. (The 0.1-point floor was added after the first
+# development run, where ranking by z passed a bare "lower" by 0.01 point; the confirmation half
+# was not computed.)
+
+
+def _method_classes(store):
+    """``{candidate name: class name of its adaptation step}`` for the default library."""
+    from benchmarks.bench_selection import user_model
+    from sktl.model_selection import default_candidates
+    from sktl.model_selection._candidates import _method_name
+
+    cands = default_candidates(user_model(store["task"]), store["n_features"], store["task"])
+    return {n: _method_name(e) for n, e in cands.items() if n != NO_ADAPTATION}
+
+
+def _diagnosis_allows(store, name, label_shift_only):
+    """Whether ``diagnose_shift``'s recommendation (cached by ``bench_selection.py diagnose``)
+    keeps candidate ``name``; with ``label_shift_only``, only a pure label shift restricts."""
+    diag = store.get("diagnosis")
+    if diag is None or (label_shift_only and diag["verdict"] != "label shift"):
+        return True
+    return _method_classes(store).get(name) in diag["recommended"]
+
+
+def _rule(crit, *, confidence=0.99, guard=None, rank="gain", regression_confidence=None,
+          task="classification", store=None):
+    """Two-stage decision: eligibility by the bound on circular validation, an optional guard,
+    then the largest circular gain (``rank="gain"``), the largest z = gain / s.e. (``"z"``) or
+    the best mean rank of circular gain and agreement with the consensus (``"agreement"``)."""
+    from scipy.stats import norm
+
+    if task == "regression" and regression_confidence is not None:
+        confidence = regression_confidence
+    z = float(norm.ppf(confidence))
+    circ = crit.get("circular validation", {})
+    base = circ.get(NO_ADAPTATION)
+    if base is None:
+        return NO_ADAPTATION
+    agree = crit.get("agreement", {})
+    median_agree = np.median([c.value for c in agree.values()]) if agree else np.nan
+    eligible = {}
+    for name, c in circ.items():
+        if name == NO_ADAPTATION:
+            continue
+        gain, se = c.minus(base)
+        if not gain - z * se > 0:
+            continue
+        if guard in ("agreement", "source", "fixed reverse"):
+            vals = crit.get(guard, {})
+            if name in vals and NO_ADAPTATION in vals:
+                g, s = vals[name].minus(vals[NO_ADAPTATION])
+                if g + float(norm.ppf(0.99)) * s < 0:  # significantly worse on the guard
+                    continue
+        elif guard in ("diagnosis", "label-shift diagnosis"):
+            if not _diagnosis_allows(store, name, guard == "label-shift diagnosis"):
+                continue
+        elif guard == "consensus outlier" and name in agree and np.isfinite(median_agree):
+            # classification: agreement (in %) below half the candidates' median
+            if median_agree > 0 and agree[name].value < 0.5 * median_agree:
+                continue
+        eligible[name] = (gain, gain / se if se > 0 else np.inf)
+    if not eligible:
+        return NO_ADAPTATION
+    if rank == "gain":
+        return max(eligible, key=lambda n: eligible[n][0])
+    if rank == "z":
+        return max(eligible, key=lambda n: eligible[n][1])
+    names = list(eligible)
+    by_gain = sorted(names, key=lambda n: -eligible[n][0])
+    by_agree = sorted(names, key=lambda n: -(agree[n].value if n in agree else -np.inf))
+    return min(names, key=lambda n: (by_gain.index(n) + by_agree.index(n), by_gain.index(n)))
+
+
+#: The variants studied (name: keyword arguments of :func:`_rule`).
+RULES = {
+    "previous default: 99 % bound, largest circular gain": {},
+    "+ agreement guard (not worse than no adaptation at 99 %)": {"guard": "agreement"},
+    "+ source-risk guard (not worse at 99 %)": {"guard": "source"},
+    "+ fixed-reverse guard (not worse at 99 %)": {"guard": "fixed reverse"},
+    "+ consensus-outlier guard (agreement < half the median)": {"guard": "consensus outlier"},
+    "97.5 % bound, largest circular gain": {"confidence": 0.975},
+    "95 % bound, largest circular gain": {"confidence": 0.95},
+    "99 % (classification) / 95 % (regression) bound": {"regression_confidence": 0.95},
+    "95 % bound + agreement guard": {"confidence": 0.95, "guard": "agreement"},
+    "90 % bound + agreement guard": {"confidence": 0.90, "guard": "agreement"},
+    "95 % bound + consensus-outlier guard": {"confidence": 0.95, "guard": "consensus outlier"},
+    "+ diagnosis guard (only methods diagnose_shift recommends)": {"guard": "diagnosis"},
+    "+ label-shift guard (a diagnosed label shift keeps only its methods)":
+        {"guard": "label-shift diagnosis"},
+    "99 % / 95 % (regression) bound + diagnosis guard":
+        {"regression_confidence": 0.95, "guard": "diagnosis"},
+    "99 % / 95 % (regression) bound + label-shift guard":
+        {"regression_confidence": 0.95, "guard": "label-shift diagnosis"},
+    "99 % bound, largest z (gain / s.e.)": {"rank": "z"},
+    "99 % bound, best mean rank of circular gain and agreement": {"rank": "agreement"},
+}
+
+
+def _second_round(name):
+    """Whether a :data:`RULES` entry belongs to the second round (the diagnosis guards)."""
+    return "diagnos" in name or "label-shift guard" in name
+
+
+def rule_lines(dev, confirm=None):
+    """Markdown lines: every rule of :data:`RULES` on the development (and confirmation) half."""
+    from benchmarks.bench_selection import default_names, load_store
+    from sktl.model_selection._decision import compute_criteria
+
+    lines = []
+    adopted = None
+    for label, tasks in (("development half (decides)", dev),
+                         ("confirmation half (reported only)", confirm)):
+        if tasks is None:
+            continue
+        judged = {name: [] for name in RULES}
+        for task in tasks:
+            store = load_store(task, default_names)
+            if store is None:
+                continue
+            crit = compute_criteria(evidence(store))
+            for name, kw in RULES.items():
+                judged[name].append(judge(store, _rule(crit, task=store["task"], store=store,
+                                                       **kw)))
+        lines += [f"#### {label}", "", "| rule | harm rate | mean regret | captured gain (mean) "
+                  "| captured gain (total) |", "|---|---:|---:|---:|---:|"]
+        stats = {}
+        for name, js in judged.items():
+            m = summarise(js)
+            stats[name] = (m["harm"], m["regret"], captured_clipped(js))
+            lines.append(f"| {name} | {100 * m['harm']:.0f} % | {m['regret']:.2f} | "
+                         f"{100 * stats[name][2]:.0f} % | {100 * m['captured_total']:.0f} % |")
+        if tasks is dev:
+            def passes(name, ref, stats=stats):
+                (h, r, c), (h0, r0, c0) = stats[name], stats[ref]
+                return h <= h0 + 1e-9 and r <= r0 - 0.1 and c >= c0 - 1e-9
+
+            first = [n for n in RULES if not _second_round(n)]
+            passed = [n for n in first[1:] if passes(n, first[0])]
+            adopted = min(passed, key=lambda n: stats[n][1]) if passed else None
+            lines += ["", "**Verdict of the development half:** " + (
+                f"adopt \"{adopted}\"." if adopted else
+                "no variant meets the adoption rule; the default decision is unchanged.")]
+            if adopted:
+                second = [n for n in RULES if _second_round(n) and passes(n, adopted)]
+                lines += ["", "**Second round** (the diagnosis guards, against the adopted "
+                          "rule): " + (f"adopt \"{second[0]}\"." if second else
+                                       "none meets the adoption rule.")]
+        lines.append("")
+    return lines, adopted

@@ -31,6 +31,7 @@ long parts run in pieces with ``--shard K/N``. Per-task results go to
 
 import argparse
 import json
+import os
 import re
 import sys
 import time
@@ -543,6 +544,10 @@ def _write_part(part, tasks, results, k, n, start, shard):
     shards = "" if n == 1 else f" --shard K/{n}  (K = 1..{n})"
     command = ("PYTHONPATH=$PWD /work/benchenv/bin/python benchmarks/bench_conformal.py "
                f"--part {part}{shards}")
+    load = os.getloadavg()
+    lines = lines[:1] + ["", f"Load average (1 / 5 min) when shard {shard} last wrote this "
+                         f"section: {load[0]:.1f} / {load[1]:.1f} on {os.cpu_count()} cores; "
+                         "\"seconds\" are wall-clock times under that load.", *lines[1:]]
     write_section(part, lines, command)
 
 

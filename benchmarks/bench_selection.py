@@ -24,6 +24,8 @@ over the tasks where the best candidate gains more than the harm margin).
     python benchmarks/bench_selection.py collect [--only SUBSTRING] [--dev|--confirm] [--new]
     python benchmarks/bench_selection.py study     # two circular variants set aside
     python benchmarks/bench_selection.py compare   # does the library gain from new methods?
+    python benchmarks/bench_selection.py diagnose [--dev]  # diagnose_shift per task (cached)
+    python benchmarks/bench_selection.py rules [--dev]  # guards and two-stage decision rules
     python benchmarks/bench_selection.py report
 
 ``collect --new`` collects only the methods studied for the default library
@@ -222,6 +224,27 @@ def study_extras(task):
     (CACHE / f"{_slug(task.name)}.pkl").write_bytes(pickle.dumps(store))
 
 
+def diagnose(task):
+    """Store ``diagnose_shift``'s verdict and recommended estimators in the task's cache.
+
+    Classification only (the diagnosis needs class priors); the rule study's
+    "diagnosis guard" reads them. Never sees the target labels.
+    """
+    from sktl.metrics import diagnose_shift
+    from sktl.utils import mask_target_labels
+
+    store = load_store(task)
+    if store is None or store["task"] != "classification" or "diagnosis" in store:
+        return
+    X, y, sd = task.load()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        d = diagnose_shift(X, mask_target_labels(y, sd), sample_domain=sd, random_state=0)
+    store["diagnosis"] = {"verdict": d.verdict, "recommended": list(d.recommended)}
+    (CACHE / f"{_slug(task.name)}.pkl").write_bytes(pickle.dumps(store))
+    print(f"{task.name}: {d.verdict}", flush=True)
+
+
 def load_store(task, names=None):
     """The task's cache, restricted to the candidates ``names(store)`` when given."""
     path = CACHE / f"{_slug(task.name)}.pkl"
@@ -242,7 +265,8 @@ def default_names(store):
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("what", choices=["collect", "study", "compare", "report"])
+    parser.add_argument("what", choices=["collect", "study", "diagnose", "compare", "rules",
+                                         "report"])
     parser.add_argument("--only", default=None)
     parser.add_argument("--new", action="store_true",
                         help="collect only the methods of new_candidates()")
@@ -276,6 +300,13 @@ def main():
         from benchmarks._selection_report import compare_libraries
 
         print("\n".join(compare_libraries(dev, confirm if args.confirm else None)))
+    elif args.what == "diagnose":
+        for task in tasks:
+            diagnose(task)
+    elif args.what == "rules":
+        from benchmarks._selection_report import rule_lines
+
+        print("\n".join(rule_lines(dev, None if args.dev else confirm)[0]))
     else:
         from benchmarks._selection_report import report
 

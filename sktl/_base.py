@@ -257,6 +257,25 @@ class BaseDATransformer(DAMixin, TransformerMixin, BaseEstimator):
             return map_transform(self, X)
         return self._fit_transform(X, y, sd)
 
+    def _source_factors(self, X, sample_domain):
+        """Resolve a ``source_weights`` option into ``source_weights_``.
+
+        Returns the factor of each source domain (a dict) when the sources
+        are weighted, None for the pooled default (nothing to apply).
+        """
+        if not hasattr(self, "source_weights"):  # a transformer without the option
+            return None
+        option = self.source_weights
+        if is_dask(X):
+            if not is_uniform(option):
+                raise ValueError(f"{type(self).__name__}: source_weights other than "
+                                 '"uniform" needs in-memory X, not a Dask array.')
+            return None
+        sd = np.asarray(host(sample_domain))
+        self.source_weights_ = (source_domain_weights(X, sd, option) if (sd > 0).any()
+                                else {})
+        return None if is_uniform(option) else self.source_weights_
+
     def _fit_transform(self, X, y, sample_domain):
         """Fit on validated data, then transform the training rows."""
         self._fit(X, y, sample_domain)

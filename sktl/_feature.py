@@ -15,6 +15,7 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
 
 from ._base import BaseDAEstimator, BaseDATransformer, _DelegatingMixin
+from ._multisource import source_row_weights
 from .utils._array_api import (
     cast,
     clip,
@@ -74,6 +75,10 @@ class CORAL(OneToOneFeatureMixin, BaseDATransformer):
         The default was chosen on the development half of the shared task
         list (``benchmarks/_tasks.py``); see
         ``benchmarks/results/coral_align_means.md``.
+    source_weights : {"uniform", "similarity"} or dict, default="uniform"
+        Weight of each source domain when several are pooled: see
+        :ref:`multi-source` and :func:`sktl.source_domain_weights`. The
+        factors weigh the source rows in the source mean and covariance.
 
     Attributes
     ----------
@@ -85,6 +90,9 @@ class CORAL(OneToOneFeatureMixin, BaseDATransformer):
         Mean of the source rows seen during fit.
     target_mean_ : ndarray of shape (n_features,)
         Mean of the target rows seen during fit.
+    source_weights_ : dict of int to float
+        The factor of each source domain (all 1 with "uniform"; in-memory
+        input only).
     domains_ : ndarray of int
         Domain codes seen during fit.
     n_features_in_ : int
@@ -110,19 +118,22 @@ class CORAL(OneToOneFeatureMixin, BaseDATransformer):
     _accept_sparse = "csr"
 
     _parameter_constraints = {"reg": [Interval(Real, 0, None, closed="left")],
-                              "align_means": ["boolean"]}
+                              "align_means": ["boolean"],
+                              "source_weights": [StrOptions({"uniform", "similarity"}), dict]}
     _dask_support = True
     _array_api_support = True
 
-    def __init__(self, reg=1.0, *, align_means=False):
+    def __init__(self, reg=1.0, *, align_means=False, source_weights="uniform"):
         self.reg = reg
         self.align_means = align_means
+        self.source_weights = source_weights
 
     def _fit(self, X, y, sample_domain):
         if sp.issparse(X):  # d x d statistics from sparse blocks, never the dense rows
             check_sparse_width(X, "CORAL")
         # one pass of sums over the rows (blockwise on Dask input)
-        (_, source_mean, cs), (_, target_mean, ct) = domain_moments(as_rows(X, sample_domain))
+        (_, source_mean, cs), (_, target_mean, ct) = domain_moments(
+            as_rows(X, sample_domain), self._source_factors(X, sample_domain))
         cs, ct = cs + self.reg * eye(cs.shape[0], cs), ct + self.reg * eye(ct.shape[0], ct)
         if self.reg == 0:
             jitter = 1e-10 * max(to_numpy(cs).trace(), to_numpy(ct).trace(), 1.0)
@@ -148,19 +159,21 @@ def _kernel_params(est, n_features):
     return {"gamma": gamma, "degree": est.degree, "coef0": est.coef0}
 
 
-def _mmd_vectors(sample_domain, y_pseudo=None, classes=None):
+def _mmd_vectors(sample_domain, y_pseudo=None, classes=None, factors=None):
     """Columns ``e`` with ``L = sum e e'`` the (class-conditional) MMD matrix.
 
     The marginal column is ``1/n_s`` on source rows and ``-1/n_t`` on target
     rows (Pan et al., 2011); each class ``c`` adds the same built from the
     source rows of class ``c`` and the target rows pseudo-labelled ``c``
-    (Long et al., 2013).
+    (Long et al., 2013). ``factors`` (``{source code: factor}``) weighs the
+    source rows by domain (``source_weights``).
     """
-    src, tgt = sample_domain > 0, sample_domain < 0
+    w = 1.0 if factors is None else source_row_weights(sample_domain, factors)
+    src, tgt = (sample_domain > 0) * w, sample_domain < 0  # weighted source rows
     cols = [src / src.sum() - tgt / tgt.sum()]
     if y_pseudo is not None:
         for c in classes:
-            s, t = src & (y_pseudo == c), tgt & (y_pseudo == c)
+            s, t = src * (y_pseudo == c), tgt & (y_pseudo == c)
             if s.any() and t.any():
                 cols.append(s / s.sum() - t / t.sum())
     return np.column_stack(cols).astype(float)
@@ -281,6 +294,10 @@ class TCA(ClassNamePrefixFeaturesOutMixin, BaseDATransformer):
         refused with a pointer to ``n_landmarks`` instead of swapping.
     random_state : int, RandomState instance or None, default=None
         Seeds the Lanczos start vector and the landmark choice.
+    source_weights : {"uniform", "similarity"} or dict, default="uniform"
+        Weight of each source domain when several are pooled: see
+        :ref:`multi-source` and :func:`sktl.source_domain_weights`. The
+        factors weigh the source rows in the source mean of the MMD term.
 
     Attributes
     ----------
@@ -290,6 +307,9 @@ class TCA(ClassNamePrefixFeaturesOutMixin, BaseDATransformer):
         Their generalised eigenvalues (variance kept per unit of MMD + ``mu``).
     mode_ : {"dual", "primal", "nystrom"}
         How the problem was solved.
+    source_weights_ : dict of int to float
+        The factor of each source domain (all 1 with "uniform"; in-memory
+        input only).
     domains_ : ndarray of int
         Domain codes seen during fit.
     n_features_in_ : int
@@ -327,6 +347,7 @@ class TCA(ClassNamePrefixFeaturesOutMixin, BaseDATransformer):
         "n_landmarks": [Interval(Integral, 1, None, closed="left"), None],
         "max_dense_memory": [Interval(Real, 0, None, closed="neither")],
         "random_state": ["random_state"],
+        "source_weights": [StrOptions({"uniform", "similarity"}), dict],
     }
     _dask_support = True  # landmark and linear-primal modes (sums over row blocks)
     _array_api_support = True
@@ -334,7 +355,7 @@ class TCA(ClassNamePrefixFeaturesOutMixin, BaseDATransformer):
 
     def __init__(self, n_components=10, *, kernel="linear", gamma=None, degree=3, coef0=1,
                  mu=1.0, normalize_mmd=False, n_landmarks=None, max_dense_memory=4.0,
-                 random_state=None):
+                 random_state=None, source_weights="uniform"):
         self.n_components = n_components
         self.kernel = kernel
         self.gamma = gamma
@@ -345,6 +366,7 @@ class TCA(ClassNamePrefixFeaturesOutMixin, BaseDATransformer):
         self.n_landmarks = n_landmarks
         self.max_dense_memory = max_dense_memory
         self.random_state = random_state
+        self.source_weights = source_weights
 
     def _k(self, A, C):
         if callable(self.kernel):
@@ -359,7 +381,7 @@ class TCA(ClassNamePrefixFeaturesOutMixin, BaseDATransformer):
         return X
 
     def _mmd_columns(self, X, y, sample_domain):
-        return self._normalise(_mmd_vectors(sample_domain))
+        return self._normalise(_mmd_vectors(sample_domain, factors=self._factors))
 
     def _normalise(self, E):
         """Scale ``M = E E'`` to unit Frobenius norm when ``normalize_mmd`` is set.
@@ -384,6 +406,7 @@ class TCA(ClassNamePrefixFeaturesOutMixin, BaseDATransformer):
     def _solve(self, X, y, sample_domain):
         """Fit the components; return the training embedding if the dual solve has it, else None."""
         rng = check_random_state(self.random_state)
+        self._factors = self._source_factors(X, sample_domain)  # None: pooled sources
         rows = as_rows(X, sample_domain)
         n, d = rows.n_rows, rows.n_features
         no_target = not rows.counts()[1]  # no target: the rows are their own target
@@ -442,15 +465,26 @@ class TCA(ClassNamePrefixFeaturesOutMixin, BaseDATransformer):
         """
         n_s, n_t = max(counts[0], 1), max(counts[1], 1)  # an empty domain adds nothing
         scale = 1.0 / np.sqrt(1.0 / n_s + 1.0 / n_t) if self.normalize_mmd else 1.0
-        return lambda sd, keys: scale * ((sd > 0) / n_s - (sd < 0) / n_t)[:, None]
+        f = self._factors  # source_weights: factors of mean one over the source rows
+
+        def block(sd, keys):
+            src = (sd > 0) if f is None else (sd > 0) * source_row_weights(sd, f)
+            return scale * (src / n_s - (sd < 0) / n_t)[:, None]
+
+        return block
 
     def _solve_primal(self, rows, y, sample_domain, no_target=False):
         """The ``p x p`` problem on features ``F`` (raw or Nyström) from sums over rows.
 
         ``A = F' H F`` and ``V = F' E`` are accumulated block by block (one
-        pass, blockwise on Dask input), so no ``n x p`` matrix is held.
+        pass, blockwise on Dask input), so no ``n x p`` matrix is held. The
+        Nyström features ``F = k(X, L) P`` are linear in the landmark kernel,
+        so the sums run over ``k(X, L)`` and ``P`` is applied once to the
+        ``m x m`` results (``P' A P``), not to every block.
         """
-        head = self._features(rows.head(256))
+        raw = (lambda X: self._k(X, self.landmarks_)) if self.mode_ == "nystrom" else \
+            (lambda X: X)
+        head = raw(rows.head(256))
         # sums about a shift (the first rows' mean) stay accurate far from zero;
         # sparse features are summed as they are (d x d products, never densified)
         shift = np.zeros(head.shape[1]) if sp.issparse(head) else \
@@ -459,7 +493,7 @@ class TCA(ClassNamePrefixFeaturesOutMixin, BaseDATransformer):
         mmd = self._mmd_block(y, sample_domain, counts)
 
         def fn(X, sd, keys):
-            F = self._features(X)
+            F = raw(X)
             if sp.issparse(F):
                 E = mmd(sd, keys)
                 return (np.asarray(F.sum(axis=0)).ravel(), (F.T @ F).toarray(),
@@ -473,6 +507,9 @@ class TCA(ClassNamePrefixFeaturesOutMixin, BaseDATransformer):
         n = rows.n_rows
         A = G - outer(total, total) / n  # F' H F
         V = FE + outer(shift, e_sum)
+        if self.mode_ == "nystrom":  # the sums ran over k(X, L); F = k(X, L) P
+            P = self.nystrom_map_
+            A, V = P.T @ A @ P, P.T @ V
         if no_target:  # the rows stacked on themselves: twice the variance, no discrepancy
             A, V = 2 * A, get_namespace(V).zeros_like(V)
         B = V @ V.T + self.mu * eye(A.shape[0], A)
@@ -535,6 +572,10 @@ class JDA(TCA):
         in the paper.
     random_state : int, RandomState instance or None, default=None
         Seeds the eigensolver and the landmark choice.
+    source_weights : {"uniform", "similarity"} or dict, default="uniform"
+        Weight of each source domain when several are pooled: see
+        :ref:`multi-source` and :func:`sktl.source_domain_weights`. The
+        factors weigh the source rows in the (class-conditional) source means of the MMD terms.
 
     Attributes
     ----------
@@ -546,6 +587,9 @@ class JDA(TCA):
         How the problem was solved.
     pseudo_labels_ : ndarray of shape (n_target,)
         Final pseudo-labels of the training target rows.
+    source_weights_ : dict of int to float
+        The factor of each source domain (all 1 with "uniform"; in-memory
+        input only).
     domains_ : ndarray of int
         Domain codes seen during fit.
     n_features_in_ : int
@@ -578,11 +622,11 @@ class JDA(TCA):
 
     def __init__(self, n_components=10, *, kernel="linear", gamma=None, degree=3, coef0=1,
                  mu=1.0, normalize_mmd=False, n_landmarks=None, max_dense_memory=4.0,
-                 n_iter=10, estimator=None, random_state=None):
+                 n_iter=10, estimator=None, random_state=None, source_weights="uniform"):
         super().__init__(n_components, kernel=kernel, gamma=gamma, degree=degree,
                          coef0=coef0, mu=mu, normalize_mmd=normalize_mmd,
                          n_landmarks=n_landmarks, max_dense_memory=max_dense_memory,
-                         random_state=random_state)
+                         random_state=random_state, source_weights=source_weights)
         self.n_iter = n_iter
         self.estimator = estimator
 
@@ -619,10 +663,10 @@ class JDA(TCA):
     def _mmd_columns(self, X, y, sample_domain):
         pseudo = getattr(self, "_pseudo", None)
         if pseudo is None or len(pseudo) != len(sample_domain):
-            return self._normalise(_mmd_vectors(sample_domain))
+            return self._normalise(_mmd_vectors(sample_domain, factors=self._factors))
         labelled = ~unlabelled_mask(y, "classification") if y is not None else None
         classes = np.unique(y[labelled & (sample_domain > 0)])
-        E = _mmd_vectors(sample_domain, pseudo, classes)
+        E = _mmd_vectors(sample_domain, pseudo, classes, self._factors)
         if self.normalize_mmd:  # the authors' code weighs the marginal term by C
             E[:, 0] *= np.sqrt(len(classes))
         return self._normalise(E)
@@ -641,6 +685,10 @@ class SubspaceAlignment(ClassNamePrefixFeaturesOutMixin, BaseDATransformer):
     ----------
     n_components : int, default=10
         Dimension of the subspaces.
+    source_weights : {"uniform", "similarity"} or dict, default="uniform"
+        Weight of each source domain when several are pooled: see
+        :ref:`multi-source` and :func:`sktl.source_domain_weights`. The
+        factors weigh the source rows in the source mean and principal directions.
 
     Attributes
     ----------
@@ -648,6 +696,9 @@ class SubspaceAlignment(ClassNamePrefixFeaturesOutMixin, BaseDATransformer):
         The principal directions of each domain.
     alignment_ : ndarray of shape (n_components, n_components)
         ``M = P_s' P_t``.
+    source_weights_ : dict of int to float
+        The factor of each source domain (all 1 with "uniform"; in-memory
+        input only).
     source_mean_, target_mean_ : ndarray of shape (n_features,)
         Domain means removed before projecting.
     domains_ : ndarray of int
@@ -673,15 +724,18 @@ class SubspaceAlignment(ClassNamePrefixFeaturesOutMixin, BaseDATransformer):
 
     _accept_sparse = "csr"
 
-    _parameter_constraints = {"n_components": [Interval(Integral, 1, None, closed="left")]}
+    _parameter_constraints = {"n_components": [Interval(Integral, 1, None, closed="left")],
+                              "source_weights": [StrOptions({"uniform", "similarity"}), dict]}
     _dask_support = True
     _array_api_support = True
 
-    def __init__(self, n_components=10):
+    def __init__(self, n_components=10, *, source_weights="uniform"):
         self.n_components = n_components
+        self.source_weights = source_weights
 
     def _fit(self, X, y, sample_domain):
         rows = as_rows(X, sample_domain)
+        factors = self._source_factors(X, sample_domain)
         k, d = self.n_components, rows.n_features
         if k > d:
             raise ValueError(f"n_components={k} exceeds the {d} features.")
@@ -697,7 +751,7 @@ class SubspaceAlignment(ClassNamePrefixFeaturesOutMixin, BaseDATransformer):
             P = vecs * cast(np.arange(k) < n, cov)[None, :]
             return mean, fix_signs(P) if bool(xp.any(P != 0)) else P
 
-        source, target = domain_moments(rows)
+        source, target = domain_moments(rows, factors)
         self.source_mean_, self.source_components_ = basis(*source)
         self.target_mean_, self.target_components_ = basis(*target)
         self.alignment_ = self.source_components_.T @ self.target_components_

@@ -25,6 +25,7 @@ target's predictions all describe the same models and no source row is
 wasted on a single held-out split.
 """
 
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -41,6 +42,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, has_fit_parameter, validate_data
 
 from ._base import BaseDAEstimator
+from .exceptions import DomainWarning
 from .utils._domain import _as_1d, unlabelled_mask
 
 _EPS = 1e-12
@@ -536,8 +538,13 @@ class LabelShiftClassifier(BaseDAEstimator):
         by EM and by ``correction="proba"``.
     cv : int, cross-validation generator or iterable, default=5
         Cross-fitting folds over the labelled source rows. An int gives that
-        many stratified folds, capped by the smallest class count (each class
-        needs 2 labelled source rows). A splitter with a single split (e.g.
+        many stratified folds, capped by the smallest class count. A class with
+        a single labelled source row cannot be held out: the fit then warns
+        (:class:`~sktl.exceptions.DomainWarning`) and leaves the classifier
+        uncorrected (``target_priors_ = source_priors_``, ``class_weights_``
+        all 1, no interval), so that a search or a circular-validation
+        reverse fit, whose pseudo-labels can make such a class, never stops on
+        it. A splitter with a single split (e.g.
         ``StratifiedShuffleSplit(n_splits=1)``) gives the papers' single
         held-out split; rows never held out then do not enter the estimate.
     reg : float, default=0.01
@@ -651,13 +658,6 @@ class LabelShiftClassifier(BaseDAEstimator):
     def _splits(self, X, y, rng):
         if isinstance(self.cv, Integral):
             counts = np.unique(y, return_counts=True)
-            if counts[1].min() < 2:
-                rare = counts[0][counts[1] < 2]
-                raise ValueError(
-                    f"Class(es) {rare.tolist()} have a single labelled source row; "
-                    "cross-fitting needs at least 2 per class to predict every row "
-                    "out of fold."
-                )
             folds = StratifiedKFold(min(self.cv, counts[1].min()), shuffle=True,
                                     random_state=rng.randint(np.iinfo(np.int32).max))
             return folds.split(X, y)
@@ -712,6 +712,16 @@ class LabelShiftClassifier(BaseDAEstimator):
             )
         rng = check_random_state(self.random_state)
         X_src, X_tgt = X[train], X[tgt]
+        self.classes_ = classes
+        self.source_priors_ = np.bincount(y_enc, minlength=len(classes)) / len(y_enc)
+        counts = np.bincount(y_enc, minlength=len(classes))
+        if isinstance(self.cv, Integral) and counts.min() < 2:
+            warnings.warn(
+                f"Class(es) {classes[counts < 2].tolist()} have a single labelled source row, "
+                "which cross-fitting cannot hold out: the target priors are not estimated "
+                "and the classifier is left uncorrected (target priors = source priors).",
+                DomainWarning, stacklevel=2)
+            return self._fit_uncorrected(X_src, y_src, rng)
         proba_src = np.zeros((len(y_src), len(classes)))
         held = np.zeros(len(y_src), dtype=bool)
         proba_tgt = []
@@ -726,10 +736,8 @@ class LabelShiftClassifier(BaseDAEstimator):
             n_bootstrap=self.n_bootstrap, confidence_level=self.confidence_level,
             random_state=rng,
         )
-        self.classes_ = classes
         self.target_priors_ = res.target_priors
         self.target_priors_ci_ = res.target_priors_ci
-        self.source_priors_ = np.bincount(y_enc, minlength=len(classes)) / len(y_enc)
         self.class_weights_ = self.target_priors_ / self.source_priors_
         self.prior_shift_p_value_ = res.p_value
         self.confusion_matrix_ = res.confusion_matrix
@@ -738,6 +746,17 @@ class LabelShiftClassifier(BaseDAEstimator):
         self._model_priors = res.model_priors
         weights = self.class_weights_[y_enc] if self.correction == "reweight" else None
         self.estimator_ = self._fit_clone(X_src, y_src, rng, weights)
+        return self
+
+    def _fit_uncorrected(self, X_src, y_src, rng):
+        """The fallback of a class with one labelled source row: no shift estimated."""
+        k = len(self.classes_)
+        self.target_priors_ = self._model_priors = self.source_priors_.copy()
+        self.target_priors_ci_ = self.confusion_matrix_ = self.calibration_ = None
+        self.class_weights_ = np.ones(k)
+        self.prior_shift_p_value_ = np.nan
+        self.n_iter_ = None
+        self.estimator_ = self._fit_clone(X_src, y_src, rng)
         return self
 
     def _fit_clone(self, X, y, rng, sample_weight=None):

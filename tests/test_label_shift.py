@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from numpy.testing import assert_allclose
 from sklearn import config_context
 from sklearn.base import clone
 from sklearn.dummy import DummyClassifier
@@ -12,6 +13,7 @@ from sklearn.neighbors import KNeighborsClassifier
 from sktl import LabelShiftClassifier, estimate_label_shift
 from sktl._label_shift import _calibration_bunch, _fit_calibration, _rlls_weights
 from sktl.datasets import make_domain_shift
+from sktl.exceptions import DomainWarning
 from sktl.utils import mask_target_labels
 
 
@@ -191,11 +193,6 @@ def test_errors_are_clear():
     y_one = np.where(sd > 0, 0, -1)
     with pytest.raises(ValueError, match="at least 2 classes"):
         LabelShiftClassifier(LogisticRegression()).fit(X, y_one, sample_domain=sd)
-    y_rare = y.copy()
-    src = np.flatnonzero((sd > 0) & (y == 2))
-    y_rare[src[1:]] = 0
-    with pytest.raises(ValueError, match="single labelled source row"):
-        LabelShiftClassifier(LogisticRegression()).fit(X, y_rare, sample_domain=sd)
     # reweighting needs sample_weight
     with pytest.raises(ValueError, match="sample_weight"):
         LabelShiftClassifier(KNeighborsClassifier(), correction="reweight").fit(
@@ -210,6 +207,43 @@ def test_errors_are_clear():
         estimate_label_shift([0, 1, 2, 2], p, p[:, :2])
     with pytest.raises(ValueError, match="non-negative probabilities"):
         estimate_label_shift([0, 1, 2, 2], -p, p)
+
+
+def test_class_with_one_source_row_falls_back_to_no_correction():
+    # a class with a single labelled source row cannot be held out by cross-fitting: the
+    # fit warns and leaves the classifier uncorrected instead of failing
+    X, y, sd, _ = _problem(seed=5)
+    y_rare = y.copy()
+    src = np.flatnonzero((sd > 0) & (y == 2))
+    y_rare[src[1:]] = 0
+    for correction in ("proba", "reweight"):
+        with pytest.warns(DomainWarning, match=r"\[2\] have a single labelled source row"):
+            clf = LabelShiftClassifier(LogisticRegression(), correction=correction,
+                                       random_state=0).fit(X, y_rare, sample_domain=sd)
+        plain = LogisticRegression().fit(X[sd > 0], y_rare[sd > 0])
+        assert_allclose(clf.target_priors_, clf.source_priors_)
+        assert_allclose(clf.class_weights_, 1.0)
+        assert clf.target_priors_ci_ is None and np.isnan(clf.prior_shift_p_value_)
+        assert_allclose(clf.predict_proba(X[sd < 0]), plain.predict_proba(X[sd < 0]),
+                        atol=1e-6)
+    # circular validation's reverse fit: the pseudo-labels of a candidate that predicts a
+    # class for one target row only train a LabelShiftClassifier whose source holds that
+    # class once; the evidence is recorded, not an error
+    from sktl.model_selection._evidence import _reverse_predictions
+
+    class OneRowOfClass2:
+        def predict(self, X_):
+            out = np.zeros(len(X_), int)
+            out[: len(X_) // 2] = 1
+            out[-1] = 2
+            return out
+
+    rows = np.arange(len(y))
+    with pytest.warns(DomainWarning):
+        rev = _reverse_predictions(LabelShiftClassifier(LogisticRegression(), n_bootstrap=0),
+                                   OneRowOfClass2(), X, y, sd, rows, X[sd > 0],
+                                   "classification")
+    assert rev.shape == (int(np.sum(sd > 0)),) and set(np.unique(rev)) <= {0, 1, 2}
 
 
 def test_several_source_and_target_domains_are_pooled():

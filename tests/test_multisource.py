@@ -122,3 +122,59 @@ def test_deep_source_weights():
     assert weighted.source_weights_ == {1: 2.0, 2: 0.0, 3: 2.0}
     with pytest.raises(ValueError, match="not source domains"):
         SourceOnlyClassifier(source_weights={9: 1.0}, **kw).fit(X, y_masked, sample_domain=sd)
+
+
+# --------------------------------------------------------------------------- transformers
+@pytest.mark.parametrize("make", [lambda: __import__("sktl").CORAL(),
+                                  lambda: __import__("sktl").SubspaceAlignment(2)],
+                         ids=["CORAL", "SubspaceAlignment"])
+def test_transformer_zero_weight_drops_the_domain(make):
+    """A source domain with factor 0 changes nothing: the fit of the others alone."""
+    X, _, y, sd = three_sources()
+    keep = sd != 2
+    weighted = make().set_params(source_weights={1: 1.0, 2: 0.0, 3: 1.0}).fit(
+        X, y, sample_domain=sd)
+    alone = make().fit(X[keep], y[keep], sample_domain=sd[keep])
+    np.testing.assert_allclose(weighted.transform(X[keep], sample_domain=sd[keep]),
+                               alone.transform(X[keep], sample_domain=sd[keep]), atol=1e-10)
+    assert weighted.source_weights_ == {1: 1.5, 2: 0.0, 3: 1.5}
+    pooled = make().fit(X, y, sample_domain=sd)
+    assert pooled.source_weights_ == {1: 1.0, 2: 1.0, 3: 1.0}
+    assert not np.allclose(pooled.transform(X[keep], sample_domain=sd[keep]),
+                           alone.transform(X[keep], sample_domain=sd[keep]))
+
+
+@pytest.mark.parametrize("params", [dict(), dict(kernel="rbf", random_state=0),
+                                    dict(kernel="rbf", n_landmarks=60, random_state=0)],
+                         ids=["primal", "dual", "nystrom"])
+def test_tca_weights_the_mmd_term(params):
+    """Only source 1 weighted: TCA matches source 1's mean to the target's, not the pool's."""
+    from sktl import TCA
+
+    rng = np.random.default_rng(0)
+    n = 80  # source 1 shifted along feature 0, source 2 along feature 1, target at 0
+    X = np.vstack([rng.normal(0, 1, (n, 5)) + [3, 0, 0, 0, 0],
+                   rng.normal(0, 1, (n, 5)) + [0, 3, 0, 0, 0], rng.normal(0, 1, (n, 5))])
+    sd = np.repeat([1, 2, -3], n)
+    y = np.r_[rng.integers(0, 2, 2 * n), -np.ones(n, int)]
+    gaps = {}
+    for name, weights in (("pooled", "uniform"), ("source 1", {1: 1.0, 2: 0.0})):
+        Z = TCA(3, mu=0.1, source_weights=weights, **params).fit_transform(
+            X, y, sample_domain=sd)
+        gaps[name] = (np.linalg.norm(Z[sd == 1].mean(axis=0) - Z[sd < 0].mean(axis=0))
+                      / Z[sd < 0].std(axis=0).mean())
+    assert gaps["source 1"] < 0.2 < 1.0 < gaps["pooled"]
+
+
+def test_transformer_source_weights_errors():
+    from sktl import CORAL, TCA
+
+    X, _, y, sd = three_sources(20)
+    with pytest.raises(ValueError, match=r"no weight for the source domains \[3\]"):
+        CORAL(source_weights={1: 1, 2: 1}).fit(X, y, sample_domain=sd)
+    with pytest.raises(ValueError, match="source_weights"):
+        TCA(source_weights="closest").fit(X, y, sample_domain=sd)
+    da = pytest.importorskip("dask.array")
+    with pytest.raises(ValueError, match="in-memory X"):
+        CORAL(source_weights="similarity").fit(da.from_array(X, chunks=40),
+                                               sample_domain=da.from_array(sd, chunks=40))

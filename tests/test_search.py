@@ -212,3 +212,23 @@ def test_adapts_when_a_method_clearly_helps_and_it_pays_on_the_target():
     baseline = no_adaptation(_user_model()).fit(X, ym)
     tgt = sd < 0
     assert search.score(X[tgt], y[tgt]) > baseline.score(X[tgt], y[tgt]) + 0.02
+
+
+def test_default_confidence_depends_on_the_task():
+    # the same paired gain (about 2 standard errors) adopts a candidate in regression (95 %
+    # one-sided by default) but not in classification (99 %), and an explicit level overrides
+    from sktl.model_selection import decide
+    from sktl.model_selection._decision import Criterion, resolve_confidence
+
+    noise = np.random.default_rng(0).normal(size=400)
+    noise = (noise - noise.mean()) / noise.std()      # paired differences: mean 0.1, s.e. 0.05
+    base = Criterion(np.zeros(400), key="src")
+    better = Criterion(0.1 + noise, key="src")
+    crit = {"circular validation": {"no adaptation": base, "adapted": better}}
+    z = better.minus(base)[0] / better.minus(base)[1]
+    assert 1.645 < z < 2.326
+    assert decide(crit, "regression")["chosen"] == "adapted"
+    assert decide(crit, "classification")["chosen"] == "no adaptation"
+    assert decide(crit, "regression", confidence=0.99)["chosen"] == "no adaptation"
+    assert resolve_confidence("auto", "regression") == 0.95
+    assert resolve_confidence(0.9, "classification") == 0.9

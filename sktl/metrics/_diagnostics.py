@@ -233,7 +233,7 @@ def rank_source_domains(X, sample_domain, *, target=None, metric="mmd"):
 
 
 def negative_transfer_check(adapted, X, y, sample_domain=None, *, baseline=None, cv=None,
-                            criterion="circular validation", confidence=0.99,
+                            criterion="circular validation", confidence="auto",
                             random_state=None):
     """Is adapting with ``adapted`` better than not adapting? A verdict you can act on.
 
@@ -268,8 +268,10 @@ def negative_transfer_check(adapted, X, y, sample_domain=None, *, baseline=None,
         As in :class:`~sktl.model_selection.AdaptationSearchCV`.
     criterion : str, default="circular validation"
         The label-free criterion the verdict rests on.
-    confidence : float, default=0.99
-        One-sided confidence of each bound.
+    confidence : float or "auto", default="auto"
+        One-sided confidence of each bound; "auto" is 0.99 for
+        classification and 0.95 for regression, as in
+        :class:`~sktl.model_selection.AdaptationSearchCV`.
     random_state : int, RandomState instance or None, default=None
         Shuffling of the default splitter.
 
@@ -300,11 +302,13 @@ def negative_transfer_check(adapted, X, y, sample_domain=None, *, baseline=None,
 
     from ..model_selection import AdaptationSearchCV
     from ..model_selection._candidates import NO_ADAPTATION
+    from ..model_selection._decision import resolve_confidence
 
     search = AdaptationSearchCV(adapted, candidates={"adapted": adapted}, baseline=baseline,
                                 cv=cv, criterion=criterion, confidence=confidence,
                                 refit=False, random_state=random_state)
     search.fit(X, y, sample_domain=sample_domain)
+    confidence = resolve_confidence(confidence, search.evidence_["task"])
     z = float(norm.ppf(confidence))
     rows = []
     for name, values in search.criteria_.items():

@@ -80,9 +80,11 @@ class AdaptationSearchCV(MetaEstimatorMixin, BaseEstimator):
         source rows).
         Circular validation, the default, is what the selection benchmark
         found safest and most useful; see :func:`decide`.
-    confidence : float, default=0.99
+    confidence : float or "auto", default="auto"
         One-sided confidence with which a candidate must beat "no
-        adaptation" on the decisive criterion to be adopted.
+        adaptation" on the decisive criterion to be adopted; "auto" is 0.99
+        for classification and 0.95 for regression (chosen on the
+        development half of the selection benchmark, see :func:`decide`).
     refit : bool, default=True
         Refit the chosen candidate on all rows.
     n_jobs : int, default=None
@@ -176,7 +178,7 @@ class AdaptationSearchCV(MetaEstimatorMixin, BaseEstimator):
         "baseline": [HasMethods(["fit", "predict"]), None],
         "cv": ["cv_object"],
         "criterion": [StrOptions(set(CRITERIA))],
-        "confidence": [Interval(numbers.Real, 0.5, 1, closed="neither")],
+        "confidence": [Interval(numbers.Real, 0.5, 1, closed="neither"), StrOptions({"auto"})],
         "refit": ["boolean"],
         "n_jobs": [numbers.Integral, None],
         "time_budget": [Interval(numbers.Real, 0, None, closed="neither"), None],
@@ -186,7 +188,7 @@ class AdaptationSearchCV(MetaEstimatorMixin, BaseEstimator):
     __metadata_request__fit = {"sample_domain": True}
 
     def __init__(self, estimator, param_grid=None, *, candidates=None, baseline=None, cv=None,
-                 criterion="circular validation", confidence=0.99, refit=True, n_jobs=None,
+                 criterion="circular validation", confidence="auto", refit=True, n_jobs=None,
                  time_budget=None, verbose=0, random_state=None):
         self.estimator = estimator
         self.param_grid = param_grid

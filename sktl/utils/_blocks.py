@@ -28,7 +28,7 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.utils import gen_batches
 
-from ._array_api import asarray, concat, get_namespace, outer, rows_slice, take_rows, to_numpy
+from ._array_api import asarray, cast, concat, get_namespace, outer, rows_slice, take_rows, to_numpy
 
 BLOCK_ROWS = 16384
 
@@ -198,29 +198,41 @@ def as_rows(X, sample_domain=None):
     return NumpyRows(X, sample_domain)
 
 
-def domain_moments(rows):
+def domain_moments(rows, source_factors=None):
     """Count, mean and (biased) covariance of the source and target rows.
 
     One pass over the rows. With no target row, every row is a target row
     (the convention of ``DAMixin._source_target_masks``). The covariances are
     accumulated about a shift (the first block's mean), which keeps them
-    accurate when the features are far from zero.
+    accurate when the features are far from zero. ``source_factors`` (a dict
+    ``{source code: factor}``, see :func:`sktl.source_domain_weights`) makes
+    the source moments those of the rows weighted by their domain's factor
+    (the "count" is then the sum of the weights).
     """
     head = rows.head(256)
     xp = get_namespace(head)
     sparse = sp.issparse(head)  # sparse rows: d x d products about 0, never densified
     shift = np.zeros(head.shape[1]) if sparse else xp.mean(head, axis=0)
 
+    def weights(sd, mask):
+        if source_factors is None or not mask.any() or not (sd[mask] > 0).all():
+            return None
+        return np.array([source_factors[int(c)] for c in sd[mask]])
+
     def fn(X, sd, keys):
         out = []
         for mask in (sd > 0, sd < 0, np.ones(len(sd), bool)):
+            w = weights(sd, mask)
             if sparse:
                 Z = X[mask]
-                out.append((float(mask.sum()), np.asarray(Z.sum(axis=0)).ravel(),
-                            (Z.T @ Z).toarray()))
+                Zw = Z if w is None else sp.csr_matrix(Z.multiply(w[:, None]))
+                out.append((float(mask.sum() if w is None else w.sum()),
+                            np.asarray(Zw.sum(axis=0)).ravel(), (Zw.T @ Z).toarray()))
                 continue
             Z = X[asarray(mask, X)] - shift
-            out.append((float(mask.sum()), xp.sum(Z, axis=0), Z.T @ Z))
+            Zw = Z if w is None else Z * cast(w, Z)[:, None]
+            out.append((float(mask.sum() if w is None else w.sum()), xp.sum(Zw, axis=0),
+                        Zw.T @ Z))
         return tuple(out)
 
     stats = rows.reduce(fn)
