@@ -439,8 +439,10 @@ NOTES = {
         "weights, which transfer badly here (source only 0.376). On Office C → A, where the "
         "source transfers better, the two agree (0.577 vs 0.568). Not rerun with a matched "
         "penalty.",
-    "CAN vs skada (Office C → A), sktl ahead": "sktl 0.568 at 0.27 s per epoch, skada "
-        "0.275 at 6.8 s (25x). Read from skada 0.6's code, not profiled: its contrastive "
+    "CAN vs skada (Office C → A; MNIST → USPS, one seed), sktl ahead": "Office: sktl 0.568 "
+        "at 0.27 s per epoch, skada 0.275 at 6.8 s (25x); MNIST → USPS, seed 0 only (planned "
+        "from Office's 6.8 s per epoch): sktl 0.692 at 0.14 s, skada 0.222 at 1.8 s (13x). "
+        "Read from skada 0.6's code, not profiled: its contrastive "
         "loss loops in Python over every pair of classes (55 for 10 classes) with 33 kernels "
         "in each batch, and it weighs the loss with reg=1 (sktl: the paper's 0.3); why its "
         "accuracy drops below its own source only here was not investigated.",
