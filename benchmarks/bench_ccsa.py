@@ -16,11 +16,12 @@ other target row is the test set). Every method trains the MLP of
 * **CCSA**: ``CCSAClassifier`` with its defaults (margin 1, 1:3 pairs,
   alpha = 0.25), 50 epochs.
 
-    flock /work/wt/heavy.lock python benchmarks/bench_ccsa.py --task m2u
-    flock /work/wt/heavy.lock python benchmarks/bench_ccsa.py --task u2m
+    OMP_NUM_THREADS=1 nice -n 19 python benchmarks/bench_ccsa.py --task m2u --first-seed S --seeds 1
+    OMP_NUM_THREADS=1 nice -n 19 python benchmarks/bench_ccsa.py --task u2m --first-seed S --seeds 1
     python benchmarks/bench_ccsa.py --report
 
-(from the repository root, with ``PYTHONPATH=$PWD``). Runs on CUDA unchanged.
+(from the repository root, with ``PYTHONPATH=$PWD``; S = 0, 1, 2 in turn, each run
+saving its seed; accuracy only, so no lock). Runs on CUDA unchanged.
 """
 
 import argparse
@@ -43,6 +44,27 @@ METHODS = ("source only", "target only", "fine-tuning", "pooled", "CCSA")
 #: random, labelled target rows per class n = 1, 3, 5, 7), quoted from the paper
 PAPER = {"m2u": (85.0, 89.0, 90.1, 91.4), "u2m": (78.4, 82.0, 85.8, 86.1)}
 
+#: Read off the table of 2026-11-30 (3 seeds per task).
+NOTES = [
+    "## What the numbers say\n",
+    "- **CCSA is never below pooled training** (the same loss without the Siamese terms: "
+    "+0.000 to +0.022 in all 8 cells), so the contrastive terms help a little and never "
+    "hurt; every one of these gains is inside the seeds' spread.",
+    "- **Over target only and fine-tuning, CCSA gains little here.** On "
+    "MNIST → USPS it is the best column at k = 1, 5, 7 (0.613, 0.792, 0.832) and 0.008 "
+    "below target only at k = 3; on USPS → MNIST it is the best at k = 1 (0.436, +0.022 "
+    "over pooled, +0.033 over target only), level with target only at k = 3 and 0.003 / "
+    "0.016 below fine-tuning at k = 5 / 7.",
+    "- **Why the gap to the paper:** with this MLP on z-scored pixels the source barely "
+    "transfers (source only 0.376 on MNIST → USPS, 0.224 on USPS → MNIST; the ADDA paper's "
+    "LeNet source only is 0.752 on MNIST → USPS), so the few target labels carry almost "
+    "everything: target only is "
+    "already 0.40–0.81 and what the source adds through any of the methods is a few points. "
+    "CCSA's alignment of same-class source/target pairs can only help as much as the source "
+    "features are worth; the protocol (sample sizes, shots, pairs) is the paper's, the "
+    "network is not, so these numbers do not test the paper's levels.",
+]
+
 
 def labelled_rows(y, sd, k, seed):
     """``k`` target rows per class, drawn per seed (the same for every method)."""
@@ -62,8 +84,8 @@ def net(cls, X, y, seed, **kw):
 
 def run_part(task, seeds, shots):
     X, y, sd = load_pair("digits", *TASKS[task])
-    rows = []
-    for seed in range(seeds):
+    for seed in seeds:
+        rows = []
         start = time.perf_counter()
         source = net("SourceOnlyClassifier", X, y, seed, max_epochs=EPOCHS)
         source.fit(X, np.where(sd > 0, y, -1), sample_domain=sd)
@@ -93,7 +115,7 @@ def run_part(task, seeds, shots):
                 rows.append({"key": [task, k, method, seed], "acc": acc, "seconds": secs})
                 print(f"{task} k={k} seed={seed} {method:12s} acc {acc:.3f} {secs:.1f} s",
                       flush=True)
-    save_part("ccsa", task, rows)
+        save_part("ccsa", task, rows)  # after every seed
 
 
 def report():
@@ -128,6 +150,7 @@ def report():
             "images with its own random 2000 / 1800-row draws; ours from an MLP on the JDA "
             "release of the same protocol. The sample sizes and shots match, the network "
             "does not: compare the gains over the baselines, not the levels."]
+    out += ["", *NOTES]
     path = HERE / "results" / "ccsa.md"
     path.write_text("\n".join(out) + "\n")
     print("\n".join(out))
@@ -137,6 +160,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--task", choices=list(TASKS))
     parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--first-seed", type=int, default=0,
+                        help="run the seeds first-seed .. first-seed + seeds - 1")
     parser.add_argument("--shots", default=",".join(map(str, SHOTS)))
     parser.add_argument("--epochs", type=int, default=EPOCHS, help="smoke tests only")
     parser.add_argument("--report", action="store_true")
@@ -147,7 +172,7 @@ def main():
     torch.set_num_threads(max(1, (os.cpu_count() or 2) // 2))
     shots = [int(s) for s in args.shots.split(",")]
     for task in [args.task] if args.task else list(TASKS):
-        run_part(task, args.seeds, shots)
+        run_part(task, range(args.first_seed, args.first_seed + args.seeds), shots)
     if not args.task:
         report()
 

@@ -259,7 +259,11 @@ class KMM(BaseReweighter):
         Nyström rank (number of landmarks) for ``solver="nystrom"``.
     refine_size : int, default=3000
         ``solver="nystrom"`` then solves the exact problem restricted to this
-        many candidate rows (at least four times the approximate support).
+        many candidate rows (at least four times the approximate support, at
+        most what ``max_dense_memory`` allows for their dense kernel). The
+        support has at least ``n_source / B`` rows, so the refinement's cost
+        grows faster than the rows: about a minute at 1 million source rows,
+        ten at 3 million (``benchmarks/results/scale.md``).
     max_rounds : int, default=50
         Maximum working-set rounds (passes over the source rows) of
         ``solver="nystrom"``.
@@ -268,8 +272,9 @@ class KMM(BaseReweighter):
         kernel.
     max_dense_memory : float, default=4.0
         Memory bound in GiB for the dense kernel of "fista" and "cvxpy" (the
-        latter needs about four times the kernel). Larger problems are
-        refused with a pointer to ``solver="nystrom"`` instead of swapping.
+        latter needs about four times the kernel) and of the candidates of
+        "nystrom". Larger problems are refused with a pointer to
+        ``solver="nystrom"`` (or, for it, to a larger ``B``) instead of swapping.
     random_state : int, RandomState instance or None, default=None
         Seeds the power iteration and the Nyström landmarks.
     verbose : int, default=0
@@ -537,7 +542,16 @@ class KMM(BaseReweighter):
                           ConvergenceWarning, stacklevel=5)
         # candidates: the weighted rows, then the best-scored others (the last pass)
         support = to_numpy(beta) > 1e-10
-        size = min(n_s, max(self.refine_size, 4 * int(support.sum())))
+        # the candidates' exact kernel is dense: at most max_dense_memory of it
+        cap = int(np.sqrt(self.max_dense_memory * 2**30 / 8))
+        if support.sum() > cap:
+            raise ValueError(
+                f"KMM's Nyström solution weights {int(support.sum())} source rows (at least "
+                f"n_source / B = {n_s / self.B:.0f}); the exact problem on them needs "
+                f"{8 * support.sum() ** 2 / 2**30:.1f} GiB (max_dense_memory="
+                f"{self.max_dense_memory} GiB). Raise B (fewer, larger weights) or "
+                "max_dense_memory, or subsample the source rows.")
+        size = min(n_s, max(self.refine_size, 4 * int(support.sum())), cap)
         others = ~np.isin(keys, S_keys[support])
         n_more = max(size - int(support.sum()), 0)
         cand = np.r_[S_keys[support], keys[others][:n_more]]

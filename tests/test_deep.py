@@ -55,8 +55,8 @@ def source_only_accuracy(seed):
     ("JANClassifier", {"reg": 0.3}, -0.02),
     ("ADDAClassifier", {}, -0.02), ("WDGRLClassifier", {"critic_steps": 2}, -0.02),
     ("DeepJDOTClassifier", {}, -0.02),
-    # CDAN loses 8 points on seed 0 and wins 16-22 on the others
-    ("CDANClassifier", {}, -0.1)])
+    # CDAN's default reg=10 (deep_defaults.md): +7, +19, +20 points; reg=1 lost 8 on seed 0
+    ("CDANClassifier", {}, -0.02)])
 def test_adaptation_beats_source_only(name, kw, worst):
     import sktl.deep
 

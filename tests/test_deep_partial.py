@@ -31,7 +31,10 @@ def fitted(cls, seed):
     """One fit per (method, seed), shared by the tests."""
     if (cls, seed) not in _FITTED:
         X, y_fit, sd, y = partial_shift(seed)
-        net = cls(random_state=seed, **FAST).fit(X, y_fit, sample_domain=sd)
+        # DANN with the weight and schedule SAN and IWAN use (reg=1, warm-up), not its own
+        # default (reg=10, no warm-up), so that only the partial-class machinery differs
+        kw = {"reg": 1.0, "warmup": True} if cls is DANNClassifier else {}
+        net = cls(random_state=seed, **FAST, **kw).fit(X, y_fit, sample_domain=sd)
         _FITTED[cls, seed] = (net, float(np.mean(net.predict(X[sd < 0]) == y[sd < 0])))
     return _FITTED[cls, seed]
 

@@ -101,3 +101,17 @@ def test_solver_errors_and_warnings():
         KMM(solver="fista", max_dense_memory=1e-6).fit(X, sample_domain=sd)
     with pytest.raises(ValueError, match="kernel"):
         KMM(kernel="nope").fit(X, sample_domain=sd)
+
+
+def test_nystrom_refinement_respects_max_dense_memory():
+    """The candidates' dense kernel is bounded: a clear error, never an n^2 allocation."""
+    from sktl.datasets import make_domain_shift
+
+    X, _, sd = make_domain_shift(600, 600, n_features=4, random_state=0)
+    # B = 2 forces at least 300 weighted rows; 0.0001 GiB holds a kernel of ~3 700 rows^2
+    with pytest.raises(ValueError, match="Raise B"):
+        KMM(solver="nystrom", B=2.0, n_components=50, max_dense_memory=1e-5,
+            random_state=0).fit(X, sample_domain=sd)
+    capped = KMM(solver="nystrom", n_components=50, refine_size=3000, max_dense_memory=1e-4,
+                 random_state=0).fit(X, sample_domain=sd)
+    assert np.isfinite(capped.objective_)

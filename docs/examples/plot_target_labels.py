@@ -12,8 +12,11 @@ conditional shift (the labels move with respect to the inputs): the
 source-only model is worse than chance, and every transfer method stays below
 the model trained on the target labels alone. Check this with
 :func:`sktl.metrics.negative_transfer_check` on your data before adapting.
-:ref:`sphx_glr_auto_examples_plot_finetune_digits.py` shows the opposite case,
-where a pretrained network plus a few target labels beats both.
+The opposite cases, where a few target labels plus the source win, are
+:ref:`sphx_glr_auto_examples_plot_few_target_labels.py` (covariate shift:
+:class:`sktl.RegularTransferLC` beats the target labels alone) and
+:ref:`sphx_glr_auto_examples_plot_finetune_digits.py` (a pretrained network
+plus a few target labels beats both).
 """
 
 import matplotlib.pyplot as plt

@@ -23,10 +23,14 @@ object (e.g. among the source rows of a domain subset).
 """
 
 import sys
+from concurrent.futures import ThreadPoolExecutor
+from functools import reduce as fold
 
 import numpy as np
 import scipy.sparse as sp
+from sklearn import config_context, get_config
 from sklearn.utils import gen_batches
+from threadpoolctl import threadpool_limits
 
 from ._array_api import asarray, cast, concat, get_namespace, outer, rows_slice, take_rows, to_numpy
 
@@ -141,8 +145,50 @@ class Rows:
         return self.reduce(lambda X, sd, keys: np.array([(sd > 0).sum(), (sd < 0).sum()]))
 
 
+def _n_threads():
+    """Threads for the blocks of in-memory rows: scikit-learn's OpenMP rule.
+
+    ``OMP_NUM_THREADS`` / ``threadpoolctl`` limits and the CPU count, as for
+    scikit-learn's own multi-threaded estimators (so joblib's workers, which
+    limit OpenMP, do not oversubscribe the machine).
+    """
+    try:
+        from sklearn.utils._openmp_helpers import _openmp_effective_n_threads
+
+        return max(1, int(_openmp_effective_n_threads()))
+    except Exception:  # pragma: no cover - a scikit-learn without the helper
+        return 1
+
+
+def _run_blocks(fn, blocks, threads):
+    """``fn`` over the blocks, yielded in order; on ``threads`` threads when above one.
+
+    NumPy releases the GIL in the kernels and products, so the blocks of a
+    pass run in parallel; BLAS is limited to one thread meanwhile (no
+    oversubscription), and the results come back in block order, so the
+    sums are the same numbers as a sequential pass.
+    """
+    if threads <= 1 or len(blocks) <= 1:
+        yield from (fn(*b) for b in blocks)
+        return
+    config = get_config()
+
+    def run(block):
+        with config_context(**config):  # scikit-learn's config is per thread
+            return fn(*block)
+
+    with threadpool_limits(limits=1, user_api="blas"), \
+            ThreadPoolExecutor(min(threads, len(blocks))) as pool:
+        yield from pool.map(run, blocks)
+
+
 class NumpyRows(Rows):
-    """In-memory rows, read in blocks of ``block_rows`` rows."""
+    """In-memory rows, read in blocks of ``block_rows`` rows.
+
+    With NumPy or SciPy sparse rows the blocks of a pass run on several
+    threads (:func:`_n_threads`), one BLAS thread each; other namespaces
+    (array API: torch, CuPy) run them one after the other on their device.
+    """
 
     def __init__(self, X, sample_domain=None, block_rows=BLOCK_ROWS):
         self.X = X
@@ -156,14 +202,13 @@ class NumpyRows(Rows):
         for sl in gen_batches(self.n_rows, self.block_rows) if self.n_rows else ():
             yield rows_slice(self.X, sl), self.sd[sl], np.arange(sl.start, sl.stop)
 
+    def _threads(self):
+        return _n_threads() if isinstance(self.X, np.ndarray) or sp.issparse(self.X) else 1
+
     def reduce(self, fn, combine=add):
-        out = None
-        for X, sd, keys in self._blocks():
-            part = fn(X, sd, keys)
-            out = part if out is None else combine(out, part)
-        if out is None:  # no rows: the function of an empty block
-            out = fn(rows_slice(self.X, slice(0, 0)), self.sd[:0], np.arange(0))
-        return out
+        if not self.n_rows:  # no rows: the function of an empty block
+            return fn(rows_slice(self.X, slice(0, 0)), self.sd[:0], np.arange(0))
+        return fold(combine, _run_blocks(fn, list(self._blocks()), self._threads()))
 
     def take(self, keys):
         return take_rows(self.X, keys)
@@ -172,7 +217,7 @@ class NumpyRows(Rows):
         return rows_slice(self.X, slice(0, n))
 
     def map(self, fn, n_out=None, dtype=None):
-        parts = [fn(X, sd, keys) for X, sd, keys in self._blocks()]
+        parts = list(_run_blocks(fn, list(self._blocks()), self._threads()))
         if not parts:
             return fn(rows_slice(self.X, slice(0, 0)), self.sd[:0], np.arange(0))
         return concat(parts) if len(parts) > 1 else parts[0]
