@@ -67,13 +67,14 @@ def _useless_warning(name, rounds, limit):
     """Warn that some learners were no better than chance on the target."""
     if not rounds:
         return
+    first = rounds[0] + 1
+    kept = (f"the ensemble keeps the {first - 1} learner(s) before it" if first > 1 else
+            "its first learner is all the ensemble has")
     warnings.warn(
-        f"{name}: {len(rounds)} learner(s) (rounds {[r + 1 for r in rounds][:10]}) had a "
-        f"target error >= {limit:.3f}, no better than chance on the target. They get "
-        "no vote and leave the target weights unchanged, while misleading source "
-        "rows keep losing weight. If this persists the source may mislead more than "
-        "it helps: try more rounds, a stronger base estimator or more target labels, "
-        "and compare with no transfer.",
+        f"{name}: boosting stopped at round {first}, whose learner had a target error "
+        f">= {limit:.3f}, no better than chance on the target (AdaBoost's rule); {kept}. "
+        "The source may mislead more than it helps: try a stronger base estimator or "
+        "more target labels, and compare with no transfer.",
         DomainWarning,
         stacklevel=3,
     )
@@ -104,8 +105,8 @@ class _TrAdaBoostMixin:
         """The TrAdaBoost loop shared by the classifier and TrAdaBoost.R2.
 
         ``row_errors(learner)`` gives every row's error in [0, 1]; ``limit`` is
-        the target error at which a learner is no better than chance (it then
-        gets no vote and leaves the target weights as they are); ``bonus`` is
+        the target error at which a learner is no better than chance (boosting
+        then stops without it, or keeps it alone if it is the first); ``bonus`` is
         SAMME's ``log(K - 1)``. Returns the final row weights.
         """
         rng = check_random_state(self.random_state)
@@ -117,8 +118,12 @@ class _TrAdaBoostMixin:
             est = _fit_learner(self.estimator, X, y, w, rng)
             e = row_errors(est)
             eps = np.sum(w[tgt] * e[tgt]) / np.sum(w[tgt])
-            if eps >= limit:
-                useless.append(t)
+            if eps >= limit:  # AdaBoost's rule: stop; a learner no better than chance
+                useless.append(t)  # would get no vote and leave the target weights as
+                if self.estimators_:  # they are, so every later round would repeat it
+                    break
+                self.estimators_, weights, errors = [est], [1.0], [eps]  # the only one
+                break
             perfect = eps <= 1e-10
             eps = min(max(eps, 1e-10), limit)
             alpha = self.learning_rate * (np.log((1 - eps) / eps) + bonus)
@@ -156,7 +161,10 @@ class TrAdaBoostClassifier(_TrAdaBoostMixin, BaseDAEstimator):
     weights and votes use ``log((1 - eps_t) / eps_t) + log(K - 1)``, which is
     the paper's rule for two classes. ``learning_rate`` scales every exponent
     (1 is the paper). Boosting stops early when a learner is perfect on the
-    target.
+    target, and, as in AdaBoost, at the first learner no better than chance on
+    it (error ``>= (K - 1) / K``), which is dropped with a ``DomainWarning``: it
+    would get no vote and leave the target weights unchanged, so every later
+    round would repeat it and the voting half could be left without a vote.
 
     Parameters
     ----------
@@ -374,10 +382,10 @@ class TrAdaBoostR2(_RegressorMixinDA, _TrAdaBoostMixin, BaseDAEstimator):
     ``beta ** e_i`` (``beta = 1 / (1 + sqrt(2 ln n_s / N))``) and target weights
     by ``beta_t ** -e_i`` with ``beta_t = eps_t / (1 - eps_t)`` (Pardoe & Stone,
     2010). The prediction is the weighted median of the later half of the
-    learners, weights ``log(1 / beta_t)``. A learner with ``eps_t >= 0.5``
-    gets no weight and leaves the target weights unchanged (a
-    :class:`~sktl.exceptions.DomainWarning` reports it), as in
-    :class:`TrAdaBoostClassifier`.
+    learners, weights ``log(1 / beta_t)``. Boosting stops at the first learner
+    with ``eps_t >= 0.5``, which is dropped (a
+    :class:`~sktl.exceptions.DomainWarning` reports it), as AdaBoost.R2 does
+    and as in :class:`TrAdaBoostClassifier`.
 
     Parameters
     ----------

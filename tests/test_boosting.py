@@ -109,6 +109,26 @@ def test_warns_when_learners_are_useless_on_target():
                 X, np.where(sd < 0, 1, 0), sample_domain=sd)
 
 
+def test_stops_at_the_first_learner_no_better_than_chance():
+    """A chance-level round used to freeze the target weights: every later learner got no
+    vote and the voting half could predict a constant (accuracy 0.0 on this draw)."""
+    from sktl.datasets import make_domain_shift
+
+    X, y, sd = make_domain_shift(400, 400, shift="covariate", n_features=5, noise=0.3,
+                                 shift_strength=1.5, random_state=1)
+    rng = np.random.default_rng(1)
+    tgt = np.flatnonzero(sd < 0)
+    labelled = rng.choice(tgt, 20, replace=False)
+    y_train = np.where(sd > 0, y, -1)
+    y_train[labelled] = y[labelled]
+    test = np.setdiff1d(tgt, labelled)
+    with pytest.warns(DomainWarning, match="boosting stopped at round"):
+        clf = TrAdaBoostClassifier(LogisticRegression(max_iter=1000), random_state=0).fit(
+            X, y_train, sample_domain=sd)
+    assert len(clf.estimators_) < 50 and (clf.estimator_weights_ > 0).all()
+    assert clf.score(X[test], y[test]) > 0.6
+
+
 def test_needs_labelled_target_rows():
     X, y, sd, _, _, _ = transfer_problem(0)
     y = y.copy()
