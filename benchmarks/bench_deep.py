@@ -382,15 +382,16 @@ def run_part(data, libs, methods, seeds):
 NOTES = {
     "New defaults (DANN, CDAN, MCC)": "sktl's DANN (reg=10, no warm-up), CDAN and MCC "
         "(reg=10) had reg=1 with the warm-up until bench_deep_defaults.py chose new "
-        "defaults on development draws (results/deep_defaults.md); their moons and "
-        "conditional-shift rows here are rerun with them. Their Office-Caltech and MNIST → "
-        "USPS rows were measured with the old default; on MNIST → USPS deep_defaults.md has "
-        "them at the new one: 0.457, 0.437, 0.472 (old 0.409, 0.423, 0.415; source only "
-        "0.376). MCD keeps reg=1 (3 won on this benchmark but fell to chance with the class's "
-        "own batch), so it stays at 0.669 on the moons. The peers' rows keep their "
-        "own defaults (skada: reg=1 without warm-up). The rerun (2026-11-30, 21:30-21:47 UTC, "
-        "under the lock) saw a load average of 1.2-3.6 on the 2 cores.",
-    "ADAPT's network (moons: source only, Deep CORAL; MNIST → USPS: source only)":
+        "defaults on development draws (results/deep_defaults.md); every row of theirs here "
+        "is rerun with them (moons and conditional shift 21:30-21:47 UTC; Office-Caltech and "
+        "MNIST → USPS 22:40-22:46 UTC, under the lock at nice -15). On MNIST → USPS they "
+        "gain over the old default (0.457, 0.437, 0.472 against 0.409, 0.423, 0.415; source "
+        "only 0.376); on Office C → A DANN and CDAN stay below source only (0.546, 0.531 "
+        "against 0.553) while MCC gains (0.599). MCD keeps reg=1 (3 won on this benchmark "
+        "but fell to chance with the class's own batch), so it stays at 0.669 on the moons. "
+        "The peers' rows keep their own defaults (skada: reg=1 without warm-up). The reruns "
+        "saw a load average of 1.0-3.6 on the 2 cores.",
+    "ADAPT's network (moons: source only, Deep CORAL; MNIST → USPS: source only, CDAN)":
         "ADAPT's rows train the Keras twin of the MLP, whose initialisation (Glorot-uniform "
         "weights, zero biases; PyTorch: uniform in ±1/sqrt(fan_in), biases too) changes the "
         "unadapted network itself: ADAPT's source only is 0.711 on the moons (sktl 0.682, "
@@ -399,7 +400,9 @@ NOTES = {
         "Deep CORAL still gains 8 points on the moons, where sktl's and skada's, with the "
         "same CORAL loss (skada also without warm-up), gain nothing at any weight sktl tried "
         "(1 to 1000, deep_defaults.md); this is not explained here. (ADAPT's CDAN gains 4 "
-        "points there; sktl's, at its new default reg=10, 21.) On Office and MNIST → USPS "
+        "points there; sktl's, at its new default reg=10, 21. On MNIST → USPS ADAPT's CDAN "
+        "gains 11 points over its source only and sktl's 6, skada's none: 5 of the 9-point "
+        "gap is the starting network, the rest is not explained here.) On Office and MNIST → USPS "
         "ADAPT's Deep CORAL collapses (0.100, 0.162) and sktl's is within skada's spread.",
     "CAN vs skada (moons)": "sktl's default weight is the paper's (Kang et al., beta = 0.3), "
         "skada's is 1. With reg=1 sktl's CAN gets 0.781 [0.728, 0.884] on the same seeds "
