@@ -7,6 +7,7 @@ each run of a script writes a JSON part under ``results/<name>_parts/`` and
 ``--report`` assembles the Markdown table from every part.
 """
 
+import argparse
 import json
 import os
 from pathlib import Path
@@ -72,3 +73,30 @@ def cell(values):
         return "—"
     a = np.asarray(values)
     return f"{a.mean():.3f} [{a.min():.3f}, {a.max():.3f}]"
+
+
+def parts_cli(module):
+    """The command line of a benchmark run in parts (``bench_partial``, ``bench_glomo``,
+    ``bench_ddtl``): ``--data`` one part, ``--report`` the table only; with no
+    ``--data`` every part, then the table.
+
+    ``module`` provides ``TASKS``, ``METHODS``, ``EPOCHS``, ``run_part(data, methods,
+    seeds)`` and ``report()``; ``--epochs`` (smoke tests only) overrides its ``EPOCHS``.
+    """
+    import torch
+
+    parser = argparse.ArgumentParser(description=module.__doc__.split("\n")[0])
+    parser.add_argument("--data", choices=list(module.TASKS))
+    parser.add_argument("--methods", default=",".join(module.METHODS))
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--epochs", type=int, default=module.EPOCHS, help="smoke tests only")
+    parser.add_argument("--report", action="store_true")
+    args = parser.parse_args()
+    if args.report:
+        return module.report()
+    module.EPOCHS = args.epochs
+    torch.set_num_threads(max(1, (os.cpu_count() or 2) // 2))
+    for data in [args.data] if args.data else list(module.TASKS):
+        module.run_part(data, args.methods.split(","), args.seeds)
+    if not args.data:
+        module.report()

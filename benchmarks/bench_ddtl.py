@@ -29,8 +29,8 @@ Tasks:
 (from the repository root, with ``PYTHONPATH=$PWD``). Runs on CUDA unchanged.
 """
 
-import argparse
 import os
+import sys
 import time
 
 import numpy as np
@@ -39,7 +39,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import torch  # noqa: E402
 
-from benchmarks._deep_tasks import DATA, HERE, cell, load_parts, mlp, save_part  # noqa: E402
+from benchmarks._deep_tasks import DATA, HERE, cell, load_parts, mlp, parts_cli, save_part  # noqa: E402
 
 EPOCHS, BATCH, LR = 50, 64, 1e-3
 METHODS = ["source only", "DAN", "DDTL", "DDTL (no intermediate)"]
@@ -158,23 +158,6 @@ def report():
     print("\n".join(out))
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--data", choices=list(TASKS))
-    parser.add_argument("--methods", default=",".join(METHODS))
-    parser.add_argument("--seeds", type=int, default=3)
-    parser.add_argument("--epochs", type=int, default=EPOCHS, help="smoke tests only")
-    parser.add_argument("--report", action="store_true")
-    args = parser.parse_args()
-    if args.report:
-        return report()
-    globals()["EPOCHS"] = args.epochs
-    torch.set_num_threads(max(1, (os.cpu_count() or 2) // 2))
-    for data in [args.data] if args.data else list(TASKS):
-        run_part(data, args.methods.split(","), args.seeds)
-    if not args.data:
-        report()
-
 
 if __name__ == "__main__":
-    main()
+    parts_cli(sys.modules[__name__])

@@ -27,8 +27,8 @@ noise 0.5, 600 + 600 rows, one draw per seed).
 (from the repository root, with ``PYTHONPATH=$PWD``). Runs on CUDA unchanged.
 """
 
-import argparse
 import os
+import sys
 import time
 
 import numpy as np
@@ -37,7 +37,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import torch  # noqa: E402
 
-from benchmarks._deep_tasks import HERE, cell, load_parts, save_part  # noqa: E402
+from benchmarks._deep_tasks import HERE, cell, load_parts, parts_cli, save_part  # noqa: E402
 
 EPOCHS, BATCH, LR, GRAPHS = 50, 64, 1e-3, 4
 METHODS = ["MLP", "GLoMo + MLP", "logistic", "GLoMo + logistic"]
@@ -134,23 +134,6 @@ def report():
     print("\n".join(out))
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--data", choices=list(TASKS))
-    parser.add_argument("--methods", default=",".join(METHODS))
-    parser.add_argument("--seeds", type=int, default=3)
-    parser.add_argument("--epochs", type=int, default=EPOCHS, help="smoke tests only")
-    parser.add_argument("--report", action="store_true")
-    args = parser.parse_args()
-    if args.report:
-        return report()
-    globals()["EPOCHS"] = args.epochs
-    torch.set_num_threads(max(1, (os.cpu_count() or 2) // 2))
-    for data in [args.data] if args.data else list(TASKS):
-        run_part(data, args.methods.split(","), args.seeds)
-    if not args.data:
-        report()
-
 
 if __name__ == "__main__":
-    main()
+    parts_cli(sys.modules[__name__])
