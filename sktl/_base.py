@@ -199,6 +199,25 @@ class DAMixin:
             tgt = np.ones_like(src)
         return src, tgt
 
+    def _source_factors(self, X, sample_domain):
+        """Resolve a ``source_weights`` option into ``source_weights_``.
+
+        Returns the factor of each source domain (a dict) when the sources
+        are weighted, None for the pooled default (nothing to apply).
+        """
+        if not hasattr(self, "source_weights"):  # an estimator without the option
+            return None
+        option = self.source_weights
+        if is_dask(X):
+            if not is_uniform(option):
+                raise ValueError(f"{type(self).__name__}: source_weights other than "
+                                 '"uniform" needs in-memory X, not a Dask array.')
+            return None
+        sd = np.asarray(host(sample_domain))
+        self.source_weights_ = (source_domain_weights(X, sd, option) if (sd > 0).any()
+                                else {})
+        return None if is_uniform(option) else self.source_weights_
+
 
 class BaseDATransformer(DAMixin, TransformerMixin, BaseEstimator):
     """Base class for domain-adaptation transformers.
@@ -256,25 +275,6 @@ class BaseDATransformer(DAMixin, TransformerMixin, BaseEstimator):
             self._fit(X, y, sd)
             return map_transform(self, X)
         return self._fit_transform(X, y, sd)
-
-    def _source_factors(self, X, sample_domain):
-        """Resolve a ``source_weights`` option into ``source_weights_``.
-
-        Returns the factor of each source domain (a dict) when the sources
-        are weighted, None for the pooled default (nothing to apply).
-        """
-        if not hasattr(self, "source_weights"):  # a transformer without the option
-            return None
-        option = self.source_weights
-        if is_dask(X):
-            if not is_uniform(option):
-                raise ValueError(f"{type(self).__name__}: source_weights other than "
-                                 '"uniform" needs in-memory X, not a Dask array.')
-            return None
-        sd = np.asarray(host(sample_domain))
-        self.source_weights_ = (source_domain_weights(X, sd, option) if (sd > 0).any()
-                                else {})
-        return None if is_uniform(option) else self.source_weights_
 
     def _fit_transform(self, X, y, sample_domain):
         """Fit on validated data, then transform the training rows."""
@@ -573,10 +573,7 @@ class BaseReweighter(_DelegatingMixin, BaseDAEstimator):
         if is_dask(X):  # lazy weights_, a Dask-aware estimator (sktl.utils._dask)
             from .utils._dask import fit_reweighter
 
-            if not is_uniform(getattr(self, "source_weights", "uniform")):
-                raise ValueError(f"{type(self).__name__}: source_weights other than "
-                                 '"uniform" needs in-memory X, not a Dask array.')
-
+            self._source_factors(X, sample_domain)  # refuses non-uniform weights on Dask
             return fit_reweighter(self, X, y, sample_domain, fit_params)
         X, y, sd = self._validate_domain_data(X, y, sample_domain)
         src, tgt = self._source_target_masks(sd)
