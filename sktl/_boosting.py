@@ -63,15 +63,12 @@ def _weighted_median(preds, weights):
     return sorted_preds[idx, np.arange(preds.shape[1])]
 
 
-def _useless_warning(name, rounds, limit):
-    """Warn that some learners were no better than chance on the target."""
-    if not rounds:
-        return
-    first = rounds[0] + 1
-    kept = (f"the ensemble keeps the {first - 1} learner(s) before it" if first > 1 else
+def _stop_warning(name, t, limit):
+    """Warn that boosting stopped at round ``t`` (from 0): no better than chance on the target."""
+    kept = (f"the ensemble keeps the {t} learner(s) before it" if t else
             "its first learner is all the ensemble has")
     warnings.warn(
-        f"{name}: boosting stopped at round {first}, whose learner had a target error "
+        f"{name}: boosting stopped at round {t + 1}, whose learner had a target error "
         f">= {limit:.3f}, no better than chance on the target (AdaBoost's rule); {kept}. "
         "The source may mislead more than it helps: try a stronger base estimator or "
         "more target labels, and compare with no transfer.",
@@ -113,16 +110,17 @@ class _TrAdaBoostMixin:
         beta_src = _source_factor(src.sum(), self.n_estimators)
         self._had_source = bool(src.any())
         w = np.ones(len(y)) / len(y)
-        self.estimators_, weights, errors, useless = [], [], [], []
+        self.estimators_, weights, errors = [], [], []
         for t in range(self.n_estimators):
             est = _fit_learner(self.estimator, X, y, w, rng)
             e = row_errors(est)
             eps = np.sum(w[tgt] * e[tgt]) / np.sum(w[tgt])
             if eps >= limit:  # AdaBoost's rule: stop; a learner no better than chance
-                useless.append(t)  # would get no vote and leave the target weights as
-                if self.estimators_:  # they are, so every later round would repeat it
-                    break
-                self.estimators_, weights, errors = [est], [1.0], [eps]  # the only one
+                # would get no vote and leave the target weights as they are, so every
+                # later round would repeat it
+                _stop_warning(type(self).__name__, t, limit)
+                if not self.estimators_:
+                    self.estimators_, weights, errors = [est], [1.0], [eps]  # the only one
                 break
             perfect = eps <= 1e-10
             eps = min(max(eps, 1e-10), limit)
@@ -135,7 +133,6 @@ class _TrAdaBoostMixin:
             w[src] *= beta_src ** (self.learning_rate * e[src])
             w[tgt] *= np.exp(alpha * e[tgt])
             w /= w.sum()
-        _useless_warning(type(self).__name__, useless, limit)
         self.estimator_weights_ = np.asarray(weights)
         self.estimator_errors_ = np.asarray(errors)
         return w
