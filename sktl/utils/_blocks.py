@@ -32,6 +32,7 @@ from sklearn import config_context, get_config
 from sklearn.utils import gen_batches
 from threadpoolctl import threadpool_limits
 
+from .._multisource import source_row_weights
 from ._array_api import asarray, cast, concat, get_namespace, outer, rows_slice, take_rows, to_numpy
 
 BLOCK_ROWS = 16384
@@ -262,7 +263,7 @@ def domain_moments(rows, source_factors=None):
     def weights(sd, mask):
         if source_factors is None or not mask.any() or not (sd[mask] > 0).all():
             return None
-        return np.array([source_factors[int(c)] for c in sd[mask]])
+        return source_row_weights(sd[mask], source_factors)
 
     def fn(X, sd, keys):
         out = []
