@@ -281,8 +281,8 @@ class Data:
         self.sd = np.where(np.asarray(sd) > 0, 1, -2)
 
 
-def load(which, seeds, max_rows, families=REAL_FAMILIES):
-    from _tasks import _generated, all_tasks
+def load(which, seeds, max_rows, families=REAL_FAMILIES, half="all"):
+    from _tasks import _generated, all_tasks, split_tasks
 
     out = []
     if which in ("generated", "all"):
@@ -293,8 +293,12 @@ def load(which, seeds, max_rows, families=REAL_FAMILIES):
                     out.append(Data(f"{shift} {task[:5]}. #{seed}",
                                     f"generated {shift} ({task[:5]}.)", task, X, y, sd))
     if which in ("real", "all"):
+        keep = None
+        if half != "all":  # the shared development / confirmation split of the task list
+            dev, confirm = split_tasks(all_tasks(max_rows=max_rows))
+            keep = {t.name for t in (dev if half == "dev" else confirm)}
         for t in all_tasks(max_rows=max_rows):
-            if t.family in families:
+            if t.family in families and (keep is None or t.name in keep):
                 X, y, sd = t.load()
                 out.append(Data(t.name, f"{t.family} ({t.task[:5]}.)", t.task, X, y, sd))
     return out
@@ -520,10 +524,12 @@ def main(argv=None):
     parser.add_argument("--max-rows", type=int, default=600)
     parser.add_argument("--families", nargs="*", default=list(REAL_FAMILIES),
                         help="real task families (default: all four)")
+    parser.add_argument("--real", choices=["dev", "confirm", "all"], default="all",
+                        help="which half of the shared task list (default: all)")
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args(argv)
     names = [n for n, m in METHODS.items() if m[0] in args.methods or n in args.methods]
-    datasets = load(args.data, args.seeds, args.max_rows, args.families)
+    datasets = load(args.data, args.seeds, args.max_rows, args.families, args.real)
     start = time.perf_counter()
     command = ("PYTHONPATH=$PWD /work/benchenv/bin/python benchmarks/_parity_parameter.py "
                + " ".join(argv if argv is not None else sys.argv[1:]))
@@ -537,7 +543,9 @@ def main(argv=None):
             print("\n".join(lines), flush=True)
             body += lines
         scope = args.data if args.data == "generated" else (
-            f"{args.data} data ({', '.join(args.families)})")
+            f"{args.data} data ({', '.join(args.families)}"
+            + ("" if args.real == "all" else f"; {args.real} half")
+            + ("" if args.max_rows == 600 else f"; <= {args.max_rows} rows per domain") + ")")
         if not args.no_write and body:
             write_block(f"{group} — {scope}", "\n".join(body), command)
     print(f"total {time.perf_counter() - start:.0f} s", flush=True)

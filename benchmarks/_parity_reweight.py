@@ -16,6 +16,7 @@ Writes ``benchmarks/results/parity_reweight.md`` (one block per part, with its c
 shared ``parity.md`` as well.
 """
 
+import dataclasses
 import os
 import sys
 from pathlib import Path
@@ -245,6 +246,7 @@ def main(argv=None):
     parser.add_argument("--max-rows", type=int, default=600)
     parser.add_argument("--timeout", type=int, default=120, help="seconds per fit")
     parser.add_argument("--sizes", type=int, nargs="*", default=[2000, 100000])
+    parser.add_argument("--no-grid", action="store_true", help="defaults only")
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args(argv)
     command = ("PYTHONPATH=$PWD /work/benchenv/bin/python benchmarks/_parity_reweight.py "
@@ -290,6 +292,8 @@ def main(argv=None):
         shift = SHIFT_OF.get(comp.name, "covariate_shift")
         sets = [d for d in sets if getattr(d, "shift", shift) == shift]
         print(f"== {comp.name}", flush=True)
+        if args.no_grid:
+            comp = dataclasses.replace(comp, grid=[])
         lines = bp.run_comparison(comp, sets, args.timeout, lambda m: print(m, flush=True))
         if not lines:
             continue
@@ -299,8 +303,10 @@ def main(argv=None):
                           *lines[2:]])
         print(body, flush=True)
         if not args.no_write:
-            where = args.part if args.part == "shifts" else "real " + " ".join(
-                args.families or ["all"])
+            where = args.part if args.part == "shifts" else (
+                "real" + "".join(f" {f}" for f in args.families or [])
+                + f" ({args.real} half, <= {args.max_rows} rows per domain)"
+                + (", defaults" if args.no_grid else ""))
             _write(f"{where}:{comp.name}", f"{comp.name} — {where}", body)
 
 

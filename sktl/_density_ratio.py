@@ -960,7 +960,10 @@ def _ledoit_wolf(X, mean, cov):
     ``||z_i||^2 = ||x_i||^2 - 2 m'x_i + ||m||^2`` is cheap for sparse rows.
     """
     n, d = X.shape
-    sq = row_quadratic_forms(X, np.eye(d)) - 2 * np.asarray(X @ mean).ravel() + mean @ mean
+    if sp.issparse(X):
+        sq = row_quadratic_forms(X, np.eye(d)) - 2 * np.asarray(X @ mean).ravel() + mean @ mean
+    else:  # dense rows: centre them (the expansion cancels catastrophically for large means)
+        sq = np.sum((X - mean) ** 2, axis=1)
     mu = np.trace(cov) / d
     delta = np.sum((cov - mu * np.eye(d)) ** 2)
     beta = max(np.sum(sq**2) - n * np.sum(cov**2), 0.0) / n**2
@@ -976,7 +979,11 @@ def _gaussian_fit(X, reg):
         cov = np.eye(d)
     elif reg == "auto":  # shrink the correlation matrix: invariant to the features' units
         std = np.sqrt(np.diag(cov))
-        std = np.where(std > 0, std, 1.0)
+        # a constant feature's variance is rounding noise (its mean is not exact): below
+        # sqrt(eps) of its scale it counts as constant, not as a 1e-16 standard deviation
+        # that would scale it (and the shrinkage target) by 1e16
+        std = np.where(std > np.sqrt(np.finfo(float).eps) * np.maximum(np.abs(mean), 1.0),
+                       std, 1.0)
         Xu = X.multiply(1.0 / std).tocsr() if sp.issparse(X) else X / std
         cov = _ledoit_wolf(Xu, mean / std, cov / np.outer(std, std)) * np.outer(std, std)
     else:

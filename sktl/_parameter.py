@@ -303,7 +303,10 @@ class RegularTransferLR(_SourceThenTargetMixin, BaseDAEstimator):
             return np.inf, np.zeros(Z.shape[1])
         if alpha == 0:
             return 0.0, np.linalg.lstsq(Z, resid, rcond=None)[0]
-        gram = Z.T @ Z + alpha * np.eye(Z.shape[1])
+        n, d = Z.shape
+        if n < d:  # a few labelled rows, many features: the n x n (dual) system is the same
+            return float(alpha), Z.T @ np.linalg.solve(Z @ Z.T + alpha * np.eye(n), resid)
+        gram = Z.T @ Z + alpha * np.eye(d)
         return float(alpha), np.linalg.solve(gram, Z.T @ resid)
 
     def predict(self, X):

@@ -254,6 +254,21 @@ def test_gaussian_and_kde_errors_and_clipping():
             far, sample_domain=np.r_[np.ones(20, int), -np.ones(20, int)])
 
 
+def test_gaussian_constant_feature_with_more_features_than_rows():
+    # a constant feature whose mean is inexact (0.1) has a rounding-noise variance of
+    # ~1e-33; with more features than rows the shrinkage then collapsed (0 or 1 from a
+    # cancelled sum) and reg='auto' raised "singular" (found on the Amazon reviews tasks)
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 80))
+    X[:, 0] = 0.1
+    X[30:, 1:] += 0.3
+    sd = np.r_[np.ones(30, int), -np.ones(30, int)]
+    est = GaussianReweighter().fit(X, sample_domain=sd)
+    assert np.all(np.isfinite(est.weights_)) and np.all(np.isfinite(est.covariances_))
+    # the constant feature keeps a plain unit-scale shrunk variance, not ~1e-32
+    assert est.covariances_[:, 0, 0].min() > 0.1
+
+
 # ---------------------------------------------------------------------- adapting
 
 

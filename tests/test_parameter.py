@@ -44,6 +44,19 @@ def test_regular_lr_limits_are_target_only_and_source_only():
     assert np.linalg.norm(mid.coef_ - source.coef_) < np.linalg.norm(zero.coef_ - source.coef_)
 
 
+def test_regular_lr_few_rows_many_features_solves_the_same_problem():
+    # fewer labelled target rows than features: the n x n (dual) system replaces the d x d one
+    X, y, sd, lab, test, _ = few_labels(n_labels=5, n_features=40)
+    src = sd > 0
+    source = Ridge().fit(X[src], y[src])
+    reg = RegularTransferLR(FrozenEstimator(source), alpha=2.0).fit(X, y, sample_domain=sd)
+    Z = np.c_[X[lab], np.ones(len(lab))]
+    theta_s = np.r_[source.coef_, source.intercept_]
+    primal = np.linalg.solve(Z.T @ Z + 2.0 * np.eye(Z.shape[1]),
+                             Z.T @ (y[lab] - Z @ theta_s))
+    np.testing.assert_allclose(np.r_[reg.coef_, reg.intercept_], theta_s + primal, atol=1e-8)
+
+
 def test_regular_lr_prefit_source_needs_no_source_rows():
     X, y, sd, lab, test, _ = few_labels()
     source = Ridge(alpha=3.0).fit(X[sd > 0], y[sd > 0])
