@@ -533,24 +533,24 @@ def main(argv=None):
     start = time.perf_counter()
     command = ("PYTHONPATH=$PWD /work/benchenv/bin/python benchmarks/_parity_parameter.py "
                + " ".join(argv if argv is not None else sys.argv[1:]))
+    scope = args.data if args.data == "generated" else (
+        f"{args.data} data ({', '.join(args.families)}"
+        + ("" if args.real == "all" else f"; {args.real} half")
+        + ("" if args.max_rows == 600 else f"; <= {args.max_rows} rows per domain") + ")")
     for group in dict.fromkeys(METHODS[n][0] for n in names):
         body = []
-        for name in [n for n in names if METHODS[n][0] == group]:
+        # a run of some methods of a group (by name) writes a block of its own
+        picked = [n for n in names if METHODS[n][0] == group]
+        label = group if group in args.methods else f"{group} ({', '.join(picked)})"
+        for name in picked:
             print(f"== {name}", flush=True)
             rows = run_method(name, datasets, args.fractions, args.draws,
                               lambda m: print(m, flush=True))
             lines = table(name, rows, args.fractions)
             print("\n".join(lines), flush=True)
             body += lines
-        scope = args.data if args.data == "generated" else (
-            f"{args.data} data ({', '.join(args.families)}"
-            + ("" if args.real == "all" else f"; {args.real} half")
-            + ("" if args.max_rows == 600 else f"; <= {args.max_rows} rows per domain") + ")")
-        # a run of some methods of a group (by name) writes a block of its own
-        picked = [n for n in names if METHODS[n][0] == group]
-        label = group if group in args.methods else f"{group} ({', '.join(picked)})"
-        if not args.no_write and body:
-            write_block(f"{label} — {scope}", "\n".join(body), command)
+            if not args.no_write and body:  # after each method: a killed run keeps the rest
+                write_block(f"{label} — {scope}", "\n".join(body), command)
     print(f"total {time.perf_counter() - start:.0f} s", flush=True)
 
 
