@@ -454,13 +454,24 @@ NOTES = {
         "timing noise: both fit one logistic regression in a few ms; the same rows measured "
         "1.22x (sktl faster) in the previous run of this block, 0.71x in this one, run while "
         "the test suite used the other core",
+    "TrAdaBoost":
+        "sktl stops boosting at a learner that is perfect on the labelled target rows or no "
+        "better than chance there (AdaBoost's rules; Dai et al. require eps_t < 1/2) and "
+        "predicts with the learners so far; ADAPT clips eps and keeps boosting. With 1 % "
+        "labels (4 rows) the first learner, the pooled model, stops it on all 15 data sets "
+        "(probe), which costs 0.54 on the covariate shift (0.420 vs 0.963; source-only "
+        "0.316); from 5 % level or ahead except covariate 5 % (0.924 vs 0.974)",
     ("TrAdaBoostR2", "ADAPT"):
-        "defaults differ: sktl boosts 50 learners, ADAPT 10 (0.07–0.19 s against 0.02 s); "
-        "accuracy is level (+0.005 ± 0.028)",
+        "defaults differ: sktl boosts 50 rounds, ADAPT 10 (0.05–0.08 s against 0.02 s), and "
+        "sktl stops at the first learner with adjusted target error >= 0.5 where ADAPT clips "
+        "it (conditional shift 1 %: 1–8 learners kept on 2 of 5 sets, RMSE 1.006 vs 0.691). "
+        "n_estimators=10 does not close the gap on these data (probe, 45 runs: 0.528 vs "
+        "ADAPT's 0.480); on the real tasks it does (see the real row)",
     ("TwoStageTrAdaBoostR2", "ADAPT"):
         "defaults differ: sktl runs 10 source-weight steps × 20 boosted learners, each step "
-        "scored by 5-fold CV, ADAPT 10 × 10 (1.6 s against 0.3 s); sktl is 0.029 lower in "
-        "RMSE for it",
+        "scored by 5-fold CV, ADAPT 10 × 10 (1.3–2.0 s against 0.3 s); accuracy is level "
+        "(−0.000 ± 0.016 over 90 runs; sktl ahead at 1 % on covariate and label shift, "
+        "behind on conditional 1 %: 1.059 vs 0.839)",
     ("RegularTransferLR", "ADAPT"):
         "both fit in 1–3 ms; the gap is sktl's input and domain validation (about 1 ms)",
     ("RegularTransferLC", "ADAPT"):
@@ -543,6 +554,12 @@ NOTES = {
         "defaults differ as on the generated shifts: sktl runs 10 source-weight steps × 20 "
         "boosted learners, each step scored by 5-fold CV, ADAPT 10 × 10 (1.0–2.9 s against "
         "0.36–0.50 s); sktl is 0.087 ± 0.027 lower in RMSE for it",
+    ("TSL", "skada", "real"):
+        "defaults differ: skada keeps min(n, d) components (on 256–1024 features a "
+        "rotation: it scores exactly as no adaptation on amazon, 0.679, and digits, 0.387) "
+        "and stops at tol=0.01; sktl projects on 10 components and runs up to 100 Riemannian "
+        "gradient steps with Armijo line search (tol 1e-5): 1.0–2.9 s against 0.1–0.9 s. "
+        "Accuracy level (−0.000 ± 0.028)",
     ("RegularTransferLC", "ADAPT", "real"):
         "not the same problem: ADAPT's RegularTransferLC is its RegularTransferLR on ±1 "
         "labels (a penalised least-squares fit, one lsqr call); sktl minimises the penalised "
