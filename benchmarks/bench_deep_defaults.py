@@ -268,7 +268,10 @@ VARIANTS = {
             ("reg=3, 4 generator steps", {"reg": 3.0}),
             ("reg=3, 1 generator step", {"reg": 3.0, "n_generator_steps": 1}),
             ("reg=1, 1 generator step", {"n_generator_steps": 1}),
-            ("reg=3, 2 generator steps", {"reg": 3.0, "n_generator_steps": 2})],
+            ("reg=3, 2 generator steps", {"reg": 3.0, "n_generator_steps": 2}),
+            # added after the first five: step B at the paper's weight 1, reg on step C only
+            ("reg=3 on step C only", {"reg": 3.0, "unit_heads_weight": True}),
+            ("reg=10 on step C only", {"reg": 10.0, "unit_heads_weight": True})],
     "IWN": [("default", {}),
             ("fixed bandwidth", {"update_sigma": False}),
             ("bandwidth / 4", {"sigma_scale": 0.25}),
@@ -317,6 +320,9 @@ def run2(jobs):
             continue
         X, y, sd = load2(data, seed)
         params = _params(X, params)
+        from sktl.deep import _discrepancy  # MCD's step-B weight: a class switch
+
+        _discrepancy._MCD._unit_heads_weight = params.pop("unit_heads_weight", False)
         start = time.perf_counter()
         if name == OWN:
             import sktl.deep as deep

@@ -16,6 +16,9 @@ from ._modules import fresh_copy, get_layer
 
 
 class _MCD(DomainAdaptationNet):
+    #: step B's weight: ``reg`` (with the warm-up) when False; the paper's 1 (with the
+    #: warm-up's ramp) when True, ``reg`` then weighs step C alone
+    _unit_heads_weight = False
     phases = (Phase("mcd_source_loss", ("features", "heads")),
               Phase("mcd_heads_loss", ("heads",)),
               Phase("mcd_features_loss", ("features",), repeat="n_generator_steps"))
@@ -60,7 +63,10 @@ class _MCD(DomainAdaptationNet):
         w = self.row_weight(Xi)
         loss = self.task_loss(y1, yi, w) + self.task_loss(y2, yi, w)
         if nt > 0:
-            loss = loss - self.schedule() * self._discrepancy(y1[tgt], y2[tgt])
+            weight = self.schedule()
+            if self._unit_heads_weight:
+                weight = weight / self.reg if self.reg else 0.0
+            loss = loss - weight * self._discrepancy(y1[tgt], y2[tgt])
         return {"loss": loss}
 
     def mcd_features_loss(self, batch, **fit_params):
