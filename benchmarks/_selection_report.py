@@ -252,6 +252,27 @@ SCORER_RULE = (
     "default decision as a guard or as the choice among the eligible candidates.")
 
 
+def refit_lines(tasks, load_store):
+    """How closely the refits of ``extras`` reproduce the cached fits (target predictions)."""
+    agree = []
+    for task in tasks:
+        store = load_store(task)
+        if store is None:
+            continue
+        agree += [(f["refit_agreement"], task.name, c) for c, v in store["candidates"].items()
+                  for f in v["folds"] if "refit_agreement" in f]
+    if not agree:
+        return []
+    vals = np.array([a for a, _, _ in agree])
+    low = min(agree)
+    return [f"The MixVal / MaNo refits ({len(vals)} (task, candidate, split) fits) predict the "
+            f"held-out target rows as the cached fits did on {100 * vals.mean():.1f} % of "
+            f"them on average ({100 * np.mean(vals == 1):.0f} % of the fits identically; "
+            f"lowest {100 * low[0]:.0f} %, {low[2]} on {low[1]}; solver noise or library "
+            "changes since the cache was collected, not investigated), so the scorers judge "
+            "the same models as the other criteria up to that difference.", ""]
+
+
 def scorer_verdict_lines(cls):
     """:data:`SCORER_RULE` and its verdict for each scorer of :data:`SCORER_ROWS`."""
     ref = summarise(cls.get("source", []))
@@ -330,6 +351,7 @@ def report(dev, confirm, path):
              "(`" + EXTRAS_COMMAND + "`, see `scorer_extras`), classification only: they are "
              "not defined for regression (n/a), so their rows count the classification tasks "
              "and the second table of each half compares every criterion on those tasks.", ""]
+    parts += refit_lines(dev + confirm, load_store)
     for label, tasks in (("Development half (rules tuned here)", dev),
                          ("Confirmation half (held back)", confirm)):
         table, detail = _rows(tasks, load_store)
@@ -576,7 +598,13 @@ RULE_TEXT = (
     "from 7 % to 3 % but raises the regret (7.10 to 7.70 on top of the adopted bound), so "
     "neither meets the adoption rule. The diagnosis names the harmful confirmation task a "
     "label shift (priors 0.37 / 0.32 / 0.32 to 0.89 / 0.10 / 0.01), which was seen before the "
-    "second round was declared: its confirmation rows are not independent evidence either.")
+    "second round was declared: its confirmation rows are not independent evidence either.\n\n"
+    "**MixVal and MaNo** (third round, declared before any of their numbers was computed; "
+    "values from `bench_selection.py extras`, classification only, so on regression tasks "
+    "these rules are the adopted rule): each as a *guard* (reject a candidate significantly "
+    "worse than no adaptation at 99 % on the scorer, paired by split) or as the *choice* "
+    "among the candidates the adopted bound makes eligible (instead of the largest circular "
+    "gain), judged against the adopted rule by the same adoption rule.")
 #
 # Declared before the confirmation half was computed for any of these rules. ADOPTION RULE: a
 # variant replaces the default decision only if, on the development half, its harm rate is not
