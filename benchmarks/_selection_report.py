@@ -348,7 +348,9 @@ def report(dev, confirm, path):
              "**MixVal** (Hu et al. 2023) and **MaNo** (Xie et al. 2024) = the public "
              "`sktl.metrics.MixValScorer()` / `MaNoScorer()` at their defaults, called on each "
              "split's held-out target rows; their models are refitted on the cached splits "
-             "(`" + EXTRAS_COMMAND + "`, see `scorer_extras`), classification only: they are "
+             "(`" + EXTRAS_COMMAND + "`, see `scorer_extras`; every classification task, "
+             "the default library, every split: 6 minutes on a shared machine), "
+             "classification only: they are "
              "not defined for regression (n/a), so their rows count the classification tasks "
              "and the second table of each half compares every criterion on those tasks.", ""]
     parts += refit_lines(dev + confirm, load_store)
