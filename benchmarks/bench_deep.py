@@ -501,7 +501,9 @@ NOTES = {
         "against 0.553) while MCC gains (0.599). MCD keeps reg=1 (3 won on this benchmark "
         "but fell to chance with the class's own batch), so it stays at 0.669 on the moons. "
         "The peers' rows keep their own defaults (skada: reg=1 without warm-up). The reruns "
-        "saw a load average of 1.0-3.6 on the 2 cores.",
+        "saw a load average of 1.0-3.6 on the 2 cores. IWN's weighting network learns at "
+        "10x lr since a second sweep (weighter_lr_scale=10, deep_defaults.md round 2; its reg "
+        "is inert under Adam); its sktl rows are rerun with it.",
     "ADAPT's network (moons: source only, Deep CORAL; MNIST → USPS: source only)":
         "ADAPT's rows train the Keras twin of the MLP (initialised Glorot-uniform, zero "
         "biases; PyTorch: uniform in ±1/sqrt(fan_in), biases too), and its unadapted network "
@@ -513,7 +515,14 @@ NOTES = {
         "epsilon 1e-7 against PyTorch's 1e-8, Keras' batching) was not probed. Over its own "
         "source only, ADAPT's Deep CORAL still gains 8 points on the moons, where sktl's and "
         "skada's, with the same CORAL loss (skada also without warm-up), gain nothing at any "
-        "weight sktl tried (1 to 1000, deep_defaults.md); this is not explained here. "
+        "weight sktl tried (1 to 1000, deep_defaults.md). The reason is in ADAPT 0.4.5's "
+        "DeepCORAL.train_step: the encoder's gradient comes from the CORAL loss alone "
+        "(enc_tape.gradient(disc_loss, ...)), so the encoder never learns the task; with "
+        "lambda_=0 (a random encoder under a trained head) ADAPT gets 0.791 on the moons' "
+        "development draws against its source only's 0.687 and DeepCORAL's 0.813 "
+        "(benchmarks/probe_adapt_coral.py), and the same untrained encoder explains its "
+        "collapse on the other tasks. The normalisation is the same as sktl's "
+        "(0.25 * mean of the squared covariance gap = ||C_s - C_t||²_F / (4 d²)). "
         "(ADAPT's CDAN gains 4 points there; sktl's, at its new default reg=10, 21; MNIST → "
         "USPS: CDAN vs ADAPT below.) On Office and MNIST → USPS ADAPT's Deep CORAL collapses "
         "(0.100, 0.162) and sktl's is within skada's spread.",

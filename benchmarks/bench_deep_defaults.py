@@ -488,7 +488,8 @@ ROUND2_NOTES = """### What the sweep found, net by net
   task loss treats the weights as constants), and Adam's step does not change when its
   loss is scaled, so `reg` is inert (the paper has no such weight). The weighting
   network's learning rate is the setting that moves the weights; x10 was adopted by the
-  rule (`weighter_lr_scale=10`), but its gain is within the draws' spread.
+  rule (`weighter_lr_scale=10`), but its gain is within the draws' spread. (IWN's
+  "default" in these tables is `weighter_lr_scale=1`, the default when the sweep ran.)
 
 A timing probe before the sweep (one fit each of source only and three Deep CORAL
 variants on seed 10 of the moons and of Office caltech -> amazon) looked at the
