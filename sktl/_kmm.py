@@ -7,6 +7,7 @@ import warnings
 from numbers import Integral, Real
 
 import numpy as np
+import scipy.sparse as sp
 from scipy import linalg
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics.pairwise import PAIRWISE_KERNEL_FUNCTIONS, pairwise_kernels
@@ -27,7 +28,7 @@ from .utils._array_api import (
     vector_norm,
 )
 from .utils._blocks import as_rows
-from .utils._kernel import nystrom_map
+from .utils._kernel import nystrom_map, rbf
 
 _GIB = 2**30
 
@@ -40,6 +41,8 @@ def _kernel(X, Y, kernel, gamma, degree, coef0, kernel_params):
     """``k(X, Y)`` with KernelPCA's parameter names."""
     if callable(kernel):
         return pairwise_kernels(X, Y, metric=kernel, **(kernel_params or {}))
+    if kernel == "rbf" and not kernel_params and _host_arrays(X, Y):  # the hot loop
+        return rbf(X, Y, 1.0 / X.shape[1] if gamma is None else gamma)
     params = {"gamma": gamma, "degree": degree, "coef0": coef0}
     allowed = {
         "rbf": ("gamma",), "laplacian": ("gamma",), "chi2": ("gamma",),
@@ -51,16 +54,34 @@ def _kernel(X, Y, kernel, gamma, degree, coef0, kernel_params):
     return pairwise_kernels(X, Y, metric=kernel, filter_params=True, **kw)
 
 
-def _kernel_row_sums(X, Y, kernel_fn, weights=None, block_bytes=2**27):
-    """``k(X, Y) @ weights`` (``weights=None``: ones) in row blocks of at most ``block_bytes``."""
-    batch = max(1, block_bytes // (8 * max(Y.shape[0], 1)))
+def _host_arrays(*arrays):
+    """Whether every array is a NumPy array or a SciPy sparse matrix."""
+    return all(isinstance(a, np.ndarray) or sp.issparse(a) for a in arrays)
+
+
+def _kernel_row_sums(X, Y, kernel_fn, weights=None, block_bytes=2**23):
+    """``k(X, Y) @ weights`` (``weights=None``: ones) in blocks of at most ``block_bytes``.
+
+    The blocks (8 MiB: about the cache) run over the longer of the two sets of
+    rows; over ``Y``'s, the partial products are summed.
+    """
     xp = get_namespace(X)
 
-    def part(K):
-        return xp.sum(K, axis=1) if weights is None else K @ weights
+    def product(K, w):
+        return xp.sum(K, axis=1) if w is None else K @ w
 
-    parts = [part(kernel_fn(rows_slice(X, sl), Y)) for sl in gen_batches(X.shape[0], batch)]
-    return concat(parts) if len(parts) > 1 else parts[0]
+    if X.shape[0] >= Y.shape[0]:
+        batch = max(1, block_bytes // (8 * max(Y.shape[0], 1)))
+        parts = [product(kernel_fn(rows_slice(X, sl), Y), weights)
+                 for sl in gen_batches(X.shape[0], batch)]
+        return concat(parts) if len(parts) > 1 else parts[0]
+    batch = max(1, block_bytes // (8 * max(X.shape[0], 1)))
+    total = None
+    for sl in gen_batches(Y.shape[0], batch):
+        part = product(kernel_fn(X, rows_slice(Y, sl)), None if weights is None else
+                       weights[sl])
+        total = part if total is None else total + part
+    return total
 
 
 def _norm(x):
@@ -518,7 +539,8 @@ class KMM(BaseReweighter):
         proj = nystrom_map(kfn(landmarks, landmarks), landmarks)
         start = time.perf_counter()
         xp = get_namespace(landmarks)
-        t_sum = target.reduce(lambda X, sd, keys: xp.sum(kfn(X, landmarks), axis=0))
+        # every pass computes its kernel block by block (8 MiB): n x m never at once
+        t_sum = target.reduce(lambda X, sd, keys: _kernel_row_sums(landmarks, X, kfn))
         c = (n_s / n_t) * (proj.T @ t_sum)
         self._log(f"{m} landmarks, target mean embedded ({time.perf_counter() - start:.1f} s)")
         S_keys = np.zeros(0, dtype=np.int64)
@@ -533,7 +555,8 @@ class KMM(BaseReweighter):
             # average weight of one): a number of rounds that hardly grows with the rows
             grow = max(self.refine_size // 2, len(S_keys), math.ceil(n_s / self.B))
             k = max(self.refine_size, grow) + len(S_keys)
-            keys, scores, top = source.topk(lambda X, v=v: kfn(X, landmarks) @ v, k)
+            keys, scores, top = source.topk(
+                lambda X, v=v: _kernel_row_sums(X, landmarks, kfn, weights=v), k)
             scale = scale or max(abs(scores[0]), np.finfo(float).tiny)
             fresh = ~np.isin(keys, S_keys)
             violators = fresh & (scores > nu + 1e-4 * scale)
