@@ -581,6 +581,8 @@ class KMM(BaseReweighter):
                                  max(self.tol, 1e-6), self.max_iter,
                                  beta0=concat([beta, cast(np.zeros(len(add)), c)]))
             n_iter += it
+            self._log(f"  solved on {len(S_keys)} working rows: {it} iterations "
+                      f"({time.perf_counter() - start:.1f} s)")
             u = phi.T @ beta
             b_host, s_host = to_numpy(beta), to_numpy(kappa - matvec(beta))  # |S| numbers
             free_scores = s_host[(b_host > 1e-10) & (b_host < self.B - 1e-10)]
@@ -640,8 +642,10 @@ class KMM(BaseReweighter):
         Cost: one pass over the target rows, ``len(Xc)`` kernel values each.
         """
         K = kfn(Xc, Xc)
+        start = time.perf_counter()
         kappa = (n_s / n_t) * target.reduce(
             lambda X, sd, keys: _kernel_row_sums(Xc, X, kfn))
+        self._log(f"exact target mean of {Xc.shape[0]} rows ({time.perf_counter() - start:.1f} s)")
         if offset is not None:
             kappa = kappa - offset
         if beta0 is not None:
