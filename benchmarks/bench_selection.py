@@ -23,6 +23,7 @@ over the tasks where the best candidate gains more than the harm margin).
 
     python benchmarks/bench_selection.py collect [--only SUBSTRING] [--dev|--confirm] [--new]
     python benchmarks/bench_selection.py study     # two circular variants set aside
+    python benchmarks/bench_selection.py extras --criteria mixval mano  # refits, classification
     python benchmarks/bench_selection.py compare   # does the library gain from new methods?
     python benchmarks/bench_selection.py diagnose [--dev]  # diagnose_shift per task (cached)
     python benchmarks/bench_selection.py rules [--dev]  # guards and two-stage decision rules
@@ -224,6 +225,64 @@ def study_extras(task):
     (CACHE / f"{_slug(task.name)}.pkl").write_bytes(pickle.dumps(store))
 
 
+#: Label-free scorers of :mod:`sktl.metrics` measured by ``extras`` (cache key: scorer).
+SCORERS = {"mixval": "MixValScorer", "mano": "MaNoScorer"}
+
+
+def scorer_extras(task, criteria=tuple(SCORERS), names=None):
+    """Per-fold values of the public scorers ``criteria`` (classification tasks only).
+
+    MixVal needs the model's predictions on mixed target rows and MaNo its
+    target probabilities, neither of which the evidence cache holds, so each
+    cached candidate (of ``default_candidates`` unless ``names``) is refitted
+    on each cached split's training rows exactly as ``collect`` fits it
+    (:func:`~sktl.model_selection._evidence.fit_with_domains`, target labels
+    masked; no full fit, no reverse fit) and the scorer is called on the
+    split's held-out target rows, as a user's ``GridSearchCV`` would call it.
+    The share of target rows on which the refit predicts as the cached fit
+    did is stored as ``refit_agreement`` (the refit is the same model).
+    """
+    from sklearn.base import clone
+
+    import sktl.metrics
+    from sktl.model_selection import default_candidates
+    from sktl.model_selection._evidence import fit_with_domains
+    from sktl.utils import mask_target_labels
+
+    store = load_store(task)
+    if store is None or store["task"] != "classification":
+        return
+    X, y, sd = task.load()
+    ym = mask_target_labels(y, sd, task=task.task)
+    scorers = {k: getattr(sktl.metrics, SCORERS[k])() for k in criteria}
+    cands = default_candidates(user_model(task.task), X.shape[1], task.task)
+    path = CACHE / f"{_slug(task.name)}.pkl"
+    for name in names or cands:
+        if name not in store["candidates"]:
+            continue
+        start = time.perf_counter()
+        todo = [(k, fold) for k, fold in enumerate(store["candidates"][name]["folds"])
+                if "error" not in fold and any(c not in fold for c in scorers)]
+        for k, fold in todo:
+            train, _ = store["splits"][k]
+            tgt = fold["tgt"]
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                try:
+                    est = fit_with_domains(clone(cands[name]), X[train], ym[train], sd[train])
+                    fold["refit_agreement"] = float(np.mean(
+                        np.asarray(est.predict(X[tgt])) == np.asarray(fold["pred_tgt"])))
+                    for c, scorer in scorers.items():
+                        fold[c] = scorer(est, X[tgt], sample_domain=sd[tgt])
+                except Exception as exc:  # reported, the criterion then skips the candidate
+                    fold["extras_error"] = f"{type(exc).__name__}: {exc}"
+                    print(f"  {name} split {k}: {fold['extras_error']}", flush=True)
+        if todo:
+            path.write_bytes(pickle.dumps(store))
+            print(f"  {task.name} | {name}: {len(todo)} splits "
+                  f"({time.perf_counter() - start:.1f} s)", flush=True)
+
+
 def diagnose(task):
     """Store ``diagnose_shift``'s verdict and recommended estimators in the task's cache.
 
@@ -265,13 +324,15 @@ def default_names(store):
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("what", choices=["collect", "study", "diagnose", "compare", "rules",
-                                         "report"])
+    parser.add_argument("what", choices=["collect", "study", "extras", "diagnose", "compare",
+                                         "rules", "report"])
     parser.add_argument("--only", default=None)
     parser.add_argument("--new", action="store_true",
                         help="collect only the methods of new_candidates()")
     parser.add_argument("--methods", default=None,
                         help="with --new: comma-separated subset of new_candidates() names")
+    parser.add_argument("--criteria", nargs="+", choices=list(SCORERS), default=list(SCORERS),
+                        help="with extras: the scorers to measure")
     group = parser.add_mutually_exclusive_group()
     group.add_argument("--dev", action="store_true")
     group.add_argument("--confirm", action="store_true")
@@ -296,6 +357,11 @@ def main():
         for task in tasks:
             study_extras(task)
             print(f"{task.name}: study variants done", flush=True)
+    elif args.what == "extras":
+        for task in tasks:
+            start = time.perf_counter()
+            scorer_extras(task, args.criteria)
+            print(f"{task.name}: scorers done ({time.perf_counter() - start:.1f} s)", flush=True)
     elif args.what == "compare":
         from benchmarks._selection_report import compare_libraries
 

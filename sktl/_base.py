@@ -199,15 +199,17 @@ class DAMixin:
             tgt = np.ones_like(src)
         return src, tgt
 
-    def _source_factors(self, X, sample_domain):
+    def _source_factors(self, X, sample_domain, always=False):
         """Resolve a ``source_weights`` option into ``source_weights_``.
 
         Returns the factor of each source domain (a dict) when the sources
-        are weighted, None for the pooled default (nothing to apply).
+        are weighted, None for the pooled default (nothing to apply). An
+        estimator without the option is pooled; ``always`` still records its
+        ``source_weights_`` (the reweighters all expose it).
         """
-        if not hasattr(self, "source_weights"):  # an estimator without the option
+        if not (always or hasattr(self, "source_weights")):
             return None
-        option = self.source_weights
+        option = getattr(self, "source_weights", "uniform")
         if is_dask(X):
             if not is_uniform(option):
                 raise ValueError(f"{type(self).__name__}: source_weights other than "
@@ -582,10 +584,9 @@ class BaseReweighter(_DelegatingMixin, BaseDAEstimator):
         on_host = isinstance(X, np.ndarray)  # else sparse or array API (torch, CuPy, ...)
         labelled = None if y is None else ~unlabelled_mask(y, self._task())
         sample_weight = self._sample_weights(X, src, tgt, labelled, y=y)
-        source_weights = getattr(self, "source_weights", "uniform")
-        self.source_weights_ = source_domain_weights(X, sd, source_weights)
-        if not is_uniform(source_weights):  # multi-source: scale each domain's rows
-            sample_weight = sample_weight * source_row_weights(sd, self.source_weights_)
+        factors = self._source_factors(X, sd, always=True)
+        if factors is not None:  # multi-source: scale each domain's rows
+            sample_weight = sample_weight * source_row_weights(sd, factors)
         self.weights_ = sample_weight[src] if on_host or sp.issparse(X) else cast(
             sample_weight[src], X)
         if self.estimator is None:

@@ -7,6 +7,7 @@ import warnings
 from numbers import Integral, Real
 
 import numpy as np
+import scipy.sparse as sp
 from scipy import linalg
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics.pairwise import PAIRWISE_KERNEL_FUNCTIONS, pairwise_kernels
@@ -27,7 +28,7 @@ from .utils._array_api import (
     vector_norm,
 )
 from .utils._blocks import as_rows
-from .utils._kernel import nystrom_map
+from .utils._kernel import nystrom_map, rbf
 
 _GIB = 2**30
 
@@ -40,6 +41,8 @@ def _kernel(X, Y, kernel, gamma, degree, coef0, kernel_params):
     """``k(X, Y)`` with KernelPCA's parameter names."""
     if callable(kernel):
         return pairwise_kernels(X, Y, metric=kernel, **(kernel_params or {}))
+    if kernel == "rbf" and not kernel_params and _host_arrays(X, Y):  # the hot loop
+        return rbf(X, Y, 1.0 / X.shape[1] if gamma is None else gamma)
     params = {"gamma": gamma, "degree": degree, "coef0": coef0}
     allowed = {
         "rbf": ("gamma",), "laplacian": ("gamma",), "chi2": ("gamma",),
@@ -51,12 +54,34 @@ def _kernel(X, Y, kernel, gamma, degree, coef0, kernel_params):
     return pairwise_kernels(X, Y, metric=kernel, filter_params=True, **kw)
 
 
-def _kernel_row_sums(X, Y, kernel_fn, block_bytes=2**27):
-    """``k(X, Y) @ 1`` in row blocks of at most ``block_bytes`` (128 MiB)."""
-    batch = max(1, block_bytes // (8 * max(Y.shape[0], 1)))
-    parts = [get_namespace(X).sum(kernel_fn(rows_slice(X, sl), Y), axis=1)
-             for sl in gen_batches(X.shape[0], batch)]
-    return concat(parts) if len(parts) > 1 else parts[0]
+def _host_arrays(*arrays):
+    """Whether every array is a NumPy array or a SciPy sparse matrix."""
+    return all(isinstance(a, np.ndarray) or sp.issparse(a) for a in arrays)
+
+
+def _kernel_row_sums(X, Y, kernel_fn, weights=None, block_bytes=2**23):
+    """``k(X, Y) @ weights`` (``weights=None``: ones) in blocks of at most ``block_bytes``.
+
+    The blocks (8 MiB: about the cache) run over the longer of the two sets of
+    rows; over ``Y``'s, the partial products are summed.
+    """
+    xp = get_namespace(X)
+
+    def product(K, w):
+        return xp.sum(K, axis=1) if w is None else K @ w
+
+    if X.shape[0] >= Y.shape[0]:
+        batch = max(1, block_bytes // (8 * max(Y.shape[0], 1)))
+        parts = [product(kernel_fn(rows_slice(X, sl), Y), weights)
+                 for sl in gen_batches(X.shape[0], batch)]
+        return concat(parts) if len(parts) > 1 else parts[0]
+    batch = max(1, block_bytes // (8 * max(X.shape[0], 1)))
+    total = None
+    for sl in gen_batches(Y.shape[0], batch):
+        part = product(kernel_fn(X, rows_slice(Y, sl)), None if weights is None else
+                       weights[sl])
+        total = part if total is None else total + part
+    return total
 
 
 def _norm(x):
@@ -204,7 +229,20 @@ class KMM(BaseReweighter):
       candidate support: KMM weights are sparse (a few hundred rows carry
       them), so the approximate solution locates the support and the exact
       kernel on ``refine_size`` candidates (its rows, plus those with the
-      largest approximate negative gradient) gives exact weights there. Each
+      largest approximate negative gradient) gives exact weights there.
+      The support has at least ``sum(beta) / B`` rows, about ``n_s / B``, so
+      it grows with the data (10 000 rows and more at 10 million source rows
+      with the default ``B``); once it exceeds a quarter of ``refine_size``,
+      the exact problem is solved on the ``refine_size`` rows whose Nyström
+      optimality margin is smallest (the weights strictly inside ``(0, B)``
+      and the rows nearest to entering or leaving the support: those an exact
+      kernel can move), the other weighted rows keeping their Nyström weights
+      (through their exact kernel against the refined rows and the sum band).
+      The refinement's work is then bounded whatever the rows: a dense
+      ``refine_size``-square kernel and ``refine_size`` kernel values per
+      target row, so the time per row stays flat. It only ever lowers the
+      exact objective (the Nyström weights are feasible for it, and kept when
+      better), and the result is the same on NumPy and Dask input. Each
       round is one pass of reductions over blocks of rows, so memory does not
       grow with n beyond the data and, on Dask arrays, the passes run on the
       cluster (``weights_`` is then a lazy Dask array). We chose Nyström over
@@ -258,12 +296,13 @@ class KMM(BaseReweighter):
     n_components : int, default=300
         Nyström rank (number of landmarks) for ``solver="nystrom"``.
     refine_size : int, default=3000
-        ``solver="nystrom"`` then solves the exact problem restricted to this
-        many candidate rows (at least four times the approximate support, at
-        most what ``max_dense_memory`` allows for their dense kernel). The
-        support has at least ``n_source / B`` rows, so the refinement's cost
-        grows faster than the rows: about a minute at 1 million source rows,
-        ten at 3 million (``benchmarks/results/scale.md``).
+        ``solver="nystrom"`` then solves the exact problem on this many rows
+        (at most what ``max_dense_memory`` allows for their dense kernel): all
+        the weighted rows and the best-scored others while the Nyström
+        support holds at most a quarter of them, else the rows nearest to
+        their optimality margin with the other weights held (see above). The
+        refinement's cost is linear in the target rows and does not grow
+        with the support (``benchmarks/results/scale.md``).
     max_rounds : int, default=50
         Maximum working-set rounds (passes over the source rows) of
         ``solver="nystrom"``.
@@ -290,7 +329,11 @@ class KMM(BaseReweighter):
         The KMM weights ``beta`` of the source rows.
     objective_ : float
         Value of ``1/2 beta' K beta - kappa' beta`` at the solution (exact
-        kernel; for "nystrom", of the problem restricted to the candidates).
+        kernel; for "nystrom", of the problem restricted to the refined rows,
+        with the terms of the held rows' weights alone left out).
+    n_refined_ : int
+        Number of source rows whose weights the exact kernel set ("nystrom":
+        at most ``refine_size``; "fista", "cvxpy": all of them).
     solver_ : str
         The solver used.
     n_iter_ : int
@@ -438,6 +481,7 @@ class KMM(BaseReweighter):
             )
         K = kfn(X_source, X_source)
         kappa = (n_s / n_t) * _kernel_row_sums(X_source, X_target, kfn)
+        self.n_refined_ = n_s
         if solver == "cvxpy":
             if not is_numpy(get_namespace(K)):
                 raise ValueError("solver='cvxpy' works on NumPy arrays only; use 'fista' or "
@@ -495,7 +539,8 @@ class KMM(BaseReweighter):
         proj = nystrom_map(kfn(landmarks, landmarks), landmarks)
         start = time.perf_counter()
         xp = get_namespace(landmarks)
-        t_sum = target.reduce(lambda X, sd, keys: xp.sum(kfn(X, landmarks), axis=0))
+        # every pass computes its kernel block by block (8 MiB): n x m never at once
+        t_sum = target.reduce(lambda X, sd, keys: _kernel_row_sums(landmarks, X, kfn))
         c = (n_s / n_t) * (proj.T @ t_sum)
         self._log(f"{m} landmarks, target mean embedded ({time.perf_counter() - start:.1f} s)")
         S_keys = np.zeros(0, dtype=np.int64)
@@ -505,8 +550,13 @@ class KMM(BaseReweighter):
         for round_ in range(1, self.max_rounds + 1):
             v = proj @ (c - u)
             n_support = int((to_numpy(beta) > 1e-10).sum())
-            k = max(self.refine_size, 4 * n_support) + len(S_keys)
-            keys, scores, top = source.topk(lambda X, v=v: kfn(X, landmarks) @ v, k)
+            # rows joining per round: half the refinement budget, as many as the working set
+            # holds (it at most doubles), and n_source / B (the fewest rows that carry an
+            # average weight of one): a number of rounds that hardly grows with the rows
+            grow = max(self.refine_size // 2, len(S_keys), math.ceil(n_s / self.B))
+            k = max(self.refine_size, grow) + len(S_keys)
+            keys, scores, top = source.topk(
+                lambda X, v=v: _kernel_row_sums(X, landmarks, kfn, weights=v), k)
             scale = scale or max(abs(scores[0]), np.finfo(float).tiny)
             fresh = ~np.isin(keys, S_keys)
             violators = fresh & (scores > nu + 1e-4 * scale)
@@ -516,7 +566,7 @@ class KMM(BaseReweighter):
             if not violators.any():
                 converged = True
                 break
-            add = np.flatnonzero(violators)[: max(self.refine_size // 2, len(S_keys))]
+            add = np.flatnonzero(violators)[:grow]
             S_keys = np.r_[S_keys, keys[add]]
             S_rows = concat([S_rows, take_rows(top, add)])
             phi = kfn(S_rows, landmarks) @ proj
@@ -531,6 +581,8 @@ class KMM(BaseReweighter):
                                  max(self.tol, 1e-6), self.max_iter,
                                  beta0=concat([beta, cast(np.zeros(len(add)), c)]))
             n_iter += it
+            self._log(f"  solved on {len(S_keys)} working rows: {it} iterations "
+                      f"({time.perf_counter() - start:.1f} s)")
             u = phi.T @ beta
             b_host, s_host = to_numpy(beta), to_numpy(kappa - matvec(beta))  # |S| numbers
             free_scores = s_host[(b_host > 1e-10) & (b_host < self.B - 1e-10)]
@@ -540,29 +592,29 @@ class KMM(BaseReweighter):
             warnings.warn(f"KMM's Nyström working set did not settle in max_rounds="
                           f"{self.max_rounds} rounds; the candidates may miss rows.",
                           ConvergenceWarning, stacklevel=5)
-        # candidates: the weighted rows, then the best-scored others (the last pass)
-        support = to_numpy(beta) > 1e-10
-        # the candidates' exact kernel is dense: at most max_dense_memory of it
-        cap = int(np.sqrt(self.max_dense_memory * 2**30 / 8))
-        if support.sum() > cap:
-            raise ValueError(
-                f"KMM's Nyström solution weights {int(support.sum())} source rows (at least "
-                f"n_source / B = {n_s / self.B:.0f}); the exact problem on them needs "
-                f"{8 * support.sum() ** 2 / 2**30:.1f} GiB (max_dense_memory="
-                f"{self.max_dense_memory} GiB). Raise B (fewer, larger weights) or "
-                "max_dense_memory, or subsample the source rows.")
-        size = min(n_s, max(self.refine_size, 4 * int(support.sum())), cap)
-        others = ~np.isin(keys, S_keys[support])
-        n_more = max(size - int(support.sum()), 0)
-        cand = np.r_[S_keys[support], keys[others][:n_more]]
-        Xc = concat([take_rows(S_rows, np.flatnonzero(support)),
-                     take_rows(top, np.flatnonzero(others)[:n_more])])
-        sub, it, converged, self.objective_ = self._refine(Xc, target, kfn, n_s, n_t,
-                                                           lo, hi, rng)
+        b_host = to_numpy(beta)
+        support = b_host > 1e-10
+        n_support = int(support.sum())
+        # the refined rows' exact kernel is dense: at most refine_size rows, max_dense_memory
+        budget = max(1, min(n_s, self.refine_size,
+                            int(np.sqrt(self.max_dense_memory * _GIB / 8))))
+        if 4 * n_support <= budget:
+            # every weighted row is refined, with the best-scored others (the last pass)
+            others = np.flatnonzero(~np.isin(keys, S_keys[support]))[: budget - n_support]
+            cand = np.r_[S_keys[support], keys[others]]
+            Xc = concat([take_rows(S_rows, np.flatnonzero(support)), take_rows(top, others)])
+            sub, it, converged, self.objective_ = self._refine(Xc, target, kfn, n_s, n_t,
+                                                               lo, hi, rng)
+            self.n_refined_ = len(cand)
+        else:
+            cand, sub, it, converged = self._refine_block(
+                S_keys, S_rows, b_host, s_host, keys, scores, top, nu, budget, target, kfn,
+                n_s, n_t, lo, hi, rng)
         self._warn_convergence(converged)
         self.n_iter_ = n_iter + it
-        self._log(f"exact problem on {len(cand)} candidates: {int((to_numpy(sub) > 1e-10).sum())} "
-                  f"weighted rows ({time.perf_counter() - start:.1f} s)")
+        self._log(f"exact problem on {self.n_refined_} rows: "
+                  f"{int((to_numpy(sub) > 1e-10).sum())} weighted rows "
+                  f"({time.perf_counter() - start:.1f} s)")
         order = np.argsort(cand)
         cand, sub = cand[order], to_numpy(sub)[order]  # the weighted rows, on the host
 
@@ -575,7 +627,7 @@ class KMM(BaseReweighter):
 
         return source.map(scatter, dtype=float)
 
-    def _refine(self, Xc, target, kfn, n_s, n_t, lo, hi, rng):
+    def _refine(self, Xc, target, kfn, n_s, n_t, lo, hi, rng, offset=None, beta0=None):
         """Solve the *exact* problem on the candidate rows ``Xc`` found by Nyström.
 
         KMM weights are sparse: a few hundred source rows carry them. The
@@ -583,19 +635,74 @@ class KMM(BaseReweighter):
         approximate negative gradient ``kappa - K beta`` is largest (the rows
         that would enter next); the exact kernel on them and their exact
         ``kappa`` (one pass over the target rows) give the exact QP with all
-        other weights fixed at 0, which FISTA solves.
+        other weights fixed at 0, which FISTA solves. ``offset`` (``K_RF b_F``, the
+        kernel against rows whose weights are held fixed) is subtracted from
+        ``kappa``; FISTA starts from ``beta0`` when given and the better of the
+        two points is kept (the refinement never raises the exact objective).
+        Cost: one pass over the target rows, ``len(Xc)`` kernel values each.
         """
         K = kfn(Xc, Xc)
+        start = time.perf_counter()
         kappa = (n_s / n_t) * target.reduce(
             lambda X, sd, keys: _kernel_row_sums(Xc, X, kfn))
+        self._log(f"exact target mean of {Xc.shape[0]} rows ({time.perf_counter() - start:.1f} s)")
+        if offset is not None:
+            kappa = kappa - offset
+        if beta0 is not None:
+            beta0 = _project_box_band(beta0, self.B, lo, hi)
 
         def matvec(b):
             return K @ b
 
+        def objective(b):
+            return float(0.5 * b @ (K @ b) - kappa @ b)
+
         lipschitz = _top_eigenvalue(matvec, Xc.shape[0], rng, like=kappa)
         sub, n_iter, converged = _fista(matvec, kappa, self.B, lo, hi, lipschitz, self.tol,
-                                        self.max_iter)
-        return sub, n_iter, converged, float(0.5 * sub @ (K @ sub) - kappa @ sub)
+                                        self.max_iter, beta0=beta0)
+        if beta0 is not None and objective(beta0) < objective(sub):
+            sub = beta0
+        return sub, n_iter, converged, objective(sub)
+
+    def _refine_block(self, S_keys, S_rows, b, g, keys, scores, top, nu, budget, target, kfn,
+                      n_s, n_t, lo, hi, rng):
+        """The exact problem on a fixed budget of rows, the other weights held fixed.
+
+        Used when the Nyström support is too large to refine whole (it has at
+        least ``n_source / B`` rows, so it grows with the data). The rows
+        refined are the ``budget`` rows whose Nyström optimality margin
+        ``|g_i - nu|`` is smallest (``g_i`` the approximate negative gradient,
+        ``nu`` the multiplier of the sum band): the weights strictly inside
+        ``(0, B)`` and the rows nearest to entering or leaving the support,
+        i.e. those a more exact kernel can move. The other weighted rows
+        (firmly at ``B``, for the most part) keep their Nyström weights, and
+        enter the refined problem through ``K_RF b_F`` (exact kernel) and the
+        sum band shifted by ``sum(b_F)``. The candidates: the working set
+        (weights ``b``, gradients ``g``) and the best-scored rows outside it
+        (weight 0). The cost is one pass over the target with ``budget``
+        kernel values per row, and ``budget x |F|`` kernel values on the client;
+        the Nyström solution is feasible for the refined problem, and the
+        refined weights replace it only where they lower the exact objective.
+        Returns ``(keys, weights, n_iter, converged)`` of the weighted rows.
+        """
+        fresh = np.flatnonzero(~np.isin(keys, S_keys))
+        pool_keys = np.r_[S_keys, keys[fresh]]
+        pool_w = np.r_[b, np.zeros(len(fresh))]
+        margin = np.abs(np.r_[g, scores[fresh]] - nu)
+        pool = concat([S_rows, take_rows(top, fresh)])
+        chosen = np.zeros(len(pool_keys), bool)
+        chosen[np.lexsort((pool_keys, margin))[:budget]] = True
+        held = ~chosen & (pool_w > 1e-10)
+        X_R, X_F = take_rows(pool, np.flatnonzero(chosen)), take_rows(pool, np.flatnonzero(held))
+        w_F = pool_w[held]
+        offset = _kernel_row_sums(X_R, X_F, kfn, weights=cast(w_F, X_R)) if held.any() else None
+        fixed = float(w_F.sum())
+        sub, n_iter, converged, self.objective_ = self._refine(
+            X_R, target, kfn, n_s, n_t, max(lo - fixed, 0.0), hi - fixed, rng, offset=offset,
+            beta0=cast(pool_w[chosen], X_R))
+        self.n_refined_ = int(chosen.sum())
+        cand = np.r_[pool_keys[chosen], pool_keys[held]]
+        return cand, concat([sub, cast(w_F, sub)]), n_iter, converged
 
 
 class MMDTarS(BaseReweighter):

@@ -384,6 +384,13 @@ def test_iwn_weights_follow_the_density_ratio():
     fixed = IWNClassifier(max_epochs=2, sigma_init=0.7, update_sigma=False, random_state=0)
     fixed.fit(X, (y > 0).astype(int) * (sd > 0) - (sd < 0), sample_domain=sd)
     assert float(torch.exp(fixed.bandwidth_.log_sigma)) == pytest.approx(0.7)
+    # the weighting network learns at weighter_lr_scale x lr (reg is inert under Adam)
+    lrs = {id(p): g["lr"] for g in fixed.optimizer_.param_groups for p in g["params"]}
+    assert {round(lrs[id(p)], 9) for p in fixed.weighter_.parameters()} == {1e-2}
+    assert {round(lrs[id(p)], 9) for p in fixed.module_.parameters()} == {1e-3}
+    with pytest.raises(ValueError, match="weighter_lr_scale"):
+        IWNClassifier(max_epochs=1, weighter_lr_scale=0).fit(
+            X, (y > 0).astype(int) * (sd > 0) - (sd < 0), sample_domain=sd)
     with pytest.raises(ValueError, match="sigma_init"):
         IWNClassifier(max_epochs=1, sigma_init=-1.0).fit(X, (y > 0).astype(int) * (sd > 0)
                                                          - (sd < 0), sample_domain=sd)

@@ -103,15 +103,71 @@ def test_solver_errors_and_warnings():
         KMM(kernel="nope").fit(X, sample_domain=sd)
 
 
-def test_nystrom_refinement_respects_max_dense_memory():
-    """The candidates' dense kernel is bounded: a clear error, never an n^2 allocation."""
-    from sktl.datasets import make_domain_shift
+def _exact_objective(X, sd, w, gamma):
+    from sklearn.metrics.pairwise import rbf_kernel
 
-    X, _, sd = make_domain_shift(600, 600, n_features=4, random_state=0)
-    # B = 2 forces at least 300 weighted rows; 0.0001 GiB holds a kernel of ~3 700 rows^2
-    with pytest.raises(ValueError, match="Raise B"):
-        KMM(solver="nystrom", B=2.0, n_components=50, max_dense_memory=1e-5,
-            random_state=0).fit(X, sample_domain=sd)
-    capped = KMM(solver="nystrom", n_components=50, refine_size=3000, max_dense_memory=1e-4,
+    Xs, Xt = X[sd > 0], X[sd < 0]
+    kappa = len(Xs) / len(Xt) * rbf_kernel(Xs, Xt, gamma=gamma).sum(axis=1)
+    return 0.5 * w @ rbf_kernel(Xs, gamma=gamma) @ w - kappa @ w
+
+
+def test_nystrom_refinement_work_is_bounded_whatever_the_rows(monkeypatch):
+    """The exact refinement solves at most refine_size rows however many carry weight.
+
+    B = 2 makes hundreds of rows weighted (the weights sum to about n_source, each
+    at most B: as B = 1000 does at millions of rows), more than four times the
+    budget: the rows nearest to their optimality margin are refined, the others
+    keep the Nyström weights.
+    """
+    import sktl._kmm as kmm_module
+
+    sizes = []
+    refine = kmm_module.KMM._refine
+
+    def spy(self, Xc, *args, **kwargs):
+        sizes.append(Xc.shape[0])
+        return refine(self, Xc, *args, **kwargs)
+
+    monkeypatch.setattr(kmm_module.KMM, "_refine", spy)
+    for n in (600, 1200):
+        X, _, sd = make_domain_shift(n, n, n_features=4, random_state=0)
+        B, kw = 2.0, dict(gamma=0.25, n_components=60, random_state=0)
+        kmm = KMM(solver="nystrom", B=B, refine_size=50, **kw).fit(X, sample_domain=sd)
+        w = kmm.weights_
+        assert (w > 0).sum() > 4 * 50 and kmm.n_refined_ == 50 and sizes[-1] == 50
+        eps = (np.sqrt(n) - 1) / np.sqrt(n)
+        assert w.min() >= 0 and w.max() <= B + 1e-9
+        assert n * (1 - eps) - 1e-6 <= w.sum() <= n * (1 + eps) + 1e-6
+        # as good as the dense solver, and better than (almost) no refinement
+        dense = KMM(solver="fista", B=B, tol=1e-9, **kw).fit(X, sample_domain=sd).weights_
+        bare = KMM(solver="nystrom", B=B, refine_size=1, **kw).fit(X, sample_domain=sd)
+        f, f_dense, f_bare = (_exact_objective(X, sd, v, 0.25)
+                              for v in (w, dense, bare.weights_))
+        assert f <= f_bare and f - f_dense <= 1e-6 * abs(f_dense), (f, f_dense, f_bare)
+    # max_dense_memory bounds the refined rows' kernel too (0.00001 GiB: 36 rows)
+    capped = KMM(solver="nystrom", B=2.0, n_components=50, max_dense_memory=1e-5,
                  random_state=0).fit(X, sample_domain=sd)
-    assert np.isfinite(capped.objective_)
+    assert capped.n_refined_ == 36 and sizes[-1] == 36 and np.isfinite(capped.objective_)
+
+
+def test_bounded_refinement_recovers_the_density_ratio():
+    """With more weighted rows than the refinement holds, the weights still follow the ratio.
+
+    The working set's weights are sparse (a few hundred rows carry the mass the
+    dense solver spreads over all rows: the objective is flat along such moves),
+    so the ratio is recovered in mass: the mean weight over the mean ratio in each
+    fifth of the source rows by ratio (0.69-1.16 here; the dense solver's:
+    0.86-1.01), and the reweighted source moments equal the target's.
+    """
+    X, sd, ratio = _gaussians(1500, 1500, d=2, seed=4)
+    kmm = KMM(gamma=0.5, B=50, solver="nystrom", n_components=100, refine_size=80,
+              random_state=0).fit(X, sample_domain=sd)
+    w, Xs = kmm.weights_, X[sd > 0]
+    assert kmm.n_refined_ == 80 and (w > 0).sum() > 4 * 80  # the bounded refinement ran
+    fifth = np.digitize(ratio, np.quantile(ratio, [0.2, 0.4, 0.6, 0.8]))
+    in_mass = [w[fifth == q].mean() / ratio[fifth == q].mean() for q in range(5)]
+    assert np.all(np.abs(np.log(in_mass)) < np.log(1.5)), in_mass
+    mean = w @ Xs / w.sum()
+    std = np.sqrt(w @ (Xs - mean) ** 2 / w.sum())
+    np.testing.assert_allclose(mean, 0.5, atol=0.1)
+    np.testing.assert_allclose(std, 0.8, atol=0.05)

@@ -381,7 +381,9 @@ _DOC = """
         pretrained ones, ``source_reg * sum ||theta - theta_source||²`` over
         every parameter but a reset head (Chelba & Acero, 2004; L2-SP, Li et
         al., 2018): the regularised transfer of ADAPT's
-        ``RegularTransferNN`` with ``reset_head=False``.
+        ``RegularTransferNN`` with ``reset_head=False``, whose ``lambdas``
+        weigh the *mean* squared change of each tensor instead (the same
+        number pulls a tensor of ``n`` entries ``n`` times harder here).
     source_reg_norm : {"l2", "l1"}, default="l2"
         The penalty's norm: squared euclidean, or absolute values.
     max_epochs : int, default=50

@@ -85,10 +85,17 @@ def rbf(X, Y, gamma):
 
     The inner loops of the density-ratio solvers call it thousands of times on
     already validated arrays, where scikit-learn's checks would cost more than
-    the kernel itself. ``X`` and ``Y`` may be sparse; the result is dense.
+    the kernel itself. ``X`` and ``Y`` may be sparse; the result is dense. It is
+    computed in place in the buffer of ``X @ Y.T`` (one ``n x m`` array
+    instead of five: the passes of KMM's Nyström solver are bound by it).
     """
-    cross = X @ Y.T
-    if sp.issparse(cross):
-        cross = cross.toarray()
-    d2 = _row_sq_norms(X)[:, None] + _row_sq_norms(Y)[None, :] - 2.0 * np.asarray(cross)
-    return np.exp(-gamma * np.maximum(d2, 0.0))
+    K = X @ Y.T
+    K = K.toarray() if sp.issparse(K) else np.asarray(K)
+    if not np.issubdtype(K.dtype, np.floating):
+        K = K.astype(float)
+    K *= -2.0
+    K += _row_sq_norms(X)[:, None]
+    K += _row_sq_norms(Y)[None, :]
+    np.maximum(K, 0.0, out=K)
+    K *= -gamma
+    return np.exp(K, out=K)
