@@ -673,7 +673,12 @@ def summary():
 
 
 # What the table does not cover yet (written by hand; keep it current when a run fills a gap)
-GAPS = """Not covered yet (budget of the 2026-12-01 session, ~45 CPU-minutes shared):
+GAPS = """Timed runs of 2026-12-01 (the real rows of the reweighters, the parameter-based methods,
+TJM, TSL, DASVM, MMDFeatureSelector, JDOT, OT label propagation and JCPOT; DASVM and the
+parameter-based trees, forests and instance methods on the shifts with 5 seeds): under the
+shared lock, one BLAS thread, load average 1.0–5.5 on the two shared cores.
+
+Not covered yet (budget of the 2026-12-01 session, ~45 CPU-minutes shared):
 
 * MMDFeatureSelector: the shifts with 1 seed only (ADAPT's fMMD takes 5–33 s per fit even on
   2 features, about 15 CPU-minutes for 5 seeds); the real tasks only on wine (2 tasks): ADAPT
