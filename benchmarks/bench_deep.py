@@ -575,7 +575,7 @@ NOTES = {
         "n_generator_steps=1 run ADAPT's schedule.",
     "source only vs skada (conditional shift), timing": "an earlier run had sktl 1.45x "
         "slower (0.032 vs 0.022 s per epoch, the first row timed in its run); rerun alone on "
-        "a quiet machine (2026-12-01 01:15 UTC, nice -15 under the lock) it is 1.17x faster "
+        "a quiet machine (2026-12-01 01:07 UTC, nice -15 under the lock) it is 1.17x faster "
         "(0.0117 vs 0.0138 s), as in every other row of the table (1.2-6x).",
     "L2-SP fine-tuning vs ADAPT (MNIST → USPS)": "the same lambda (1) weighs different "
         "penalties: ADAPT 0.4.5's RegularTransferNN adds, for each trainable tensor, lambda "
