@@ -80,8 +80,32 @@ def load_raw(path=RAW):
     return json.loads(path.read_text()) if path.exists() else {}
 
 
+def fit_score(name, method, X, y, sd, seed, params):
+    """Fit one net on one draw: target accuracy and the seconds the fit took."""
+    from bench_deep import METHODS, run_sktl
+
+    start = time.perf_counter()
+    if name == OWN:  # the class builds its MLP; its batch: 32 source + 32 target rows
+        import sktl.deep as deep
+
+        predict = getattr(deep, METHODS[method][0])(random_state=seed, **params).fit(
+            X, np.where(sd > 0, y, -1), sample_domain=sd).predict
+    else:
+        predict = run_sktl(method, X, y, sd, seed, None, **params)
+    t = sd < 0
+    return {"acc": float(np.mean(predict(X[t]) == y[t])),
+            "seconds": time.perf_counter() - start}
+
+
+def seed_stats(raw, keys):
+    """Mean, min and max accuracy over the draws ``keys``; None if one has not run."""
+    accs = [raw.get(k, {}).get("acc") for k in keys]
+    return None if None in accs else (float(np.mean(accs)), float(np.min(accs)),
+                                      float(np.max(accs)))
+
+
 def run(jobs):
-    from bench_deep import METHODS, load, run_sktl
+    from bench_deep import load
 
     raw = load_raw()
     for name, seed, method, reg, warmup in jobs:
@@ -90,26 +114,13 @@ def run(jobs):
             continue
         X, y, sd = load(TASKS[name], seed)
         params = {} if method == "source only" else {"reg": reg, "warmup": warmup}
-        start = time.perf_counter()
-        if name == OWN:  # the class builds its MLP; its batch: 32 source + 32 target rows
-            import sktl.deep as deep
-
-            cls = getattr(deep, METHODS[method][0])
-            predict = cls(random_state=seed, **params).fit(
-                X, np.where(sd > 0, y, -1), sample_domain=sd).predict
-        else:
-            predict = run_sktl(method, X, y, sd, seed, None, **params)
-        t = sd < 0
-        raw[key] = {"acc": float(np.mean(predict(X[t]) == y[t])),
-                    "seconds": time.perf_counter() - start}
+        raw[key] = fit_score(name, method, X, y, sd, seed, params)
         print(key, raw[key], flush=True)
         RAW.write_text(json.dumps(raw, indent=0, sort_keys=True))
 
 
 def mean_acc(raw, name, seeds, method, reg, warmup):
-    accs = [raw.get(f"{name}|{s}|{method}|{reg}|{warmup}", {}).get("acc") for s in seeds]
-    return None if None in accs else (float(np.mean(accs)), float(np.min(accs)),
-                                      float(np.max(accs)))
+    return seed_stats(raw, [f"{name}|{s}|{method}|{reg}|{warmup}" for s in seeds])
 
 
 def dev_score(raw, method, reg, warmup, seeds=DEV_SEEDS):
@@ -316,8 +327,6 @@ def _params(X, params):
 
 
 def run2(jobs):
-    from bench_deep import METHODS, run_sktl
-
     raw = load_raw(RAW2)
     for name, data, seed, method, label, params in jobs:
         key = f"{name}|{seed}|{method}|{label}"
@@ -328,25 +337,13 @@ def run2(jobs):
         from sktl.deep import _discrepancy  # MCD's step-B weight: a class switch
 
         _discrepancy._MCD._unit_heads_weight = params.pop("unit_heads_weight", False)
-        start = time.perf_counter()
-        if name == OWN:
-            import sktl.deep as deep
-
-            predict = getattr(deep, METHODS[method][0])(random_state=seed, **params).fit(
-                X, np.where(sd > 0, y, -1), sample_domain=sd).predict
-        else:
-            predict = run_sktl(method, X, y, sd, seed, None, **params)
-        t = sd < 0
-        raw[key] = {"acc": float(np.mean(predict(X[t]) == y[t])),
-                    "seconds": time.perf_counter() - start}
+        raw[key] = fit_score(name, method, X, y, sd, seed, params)
         print(key, raw[key], flush=True)
         RAW2.write_text(json.dumps(raw, indent=0, sort_keys=True))
 
 
 def acc2(raw, name, seeds, method, label):
-    accs = [raw.get(f"{name}|{s}|{method}|{label}", {}).get("acc") for s in seeds]
-    return None if None in accs else (float(np.mean(accs)), float(np.min(accs)),
-                                      float(np.max(accs)))
+    return seed_stats(raw, [f"{name}|{s}|{method}|{label}" for s in seeds])
 
 
 def proposals2(raw):
