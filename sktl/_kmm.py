@@ -7,7 +7,6 @@ import warnings
 from numbers import Integral, Real
 
 import numpy as np
-import scipy.sparse as sp
 from scipy import linalg
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics.pairwise import PAIRWISE_KERNEL_FUNCTIONS, pairwise_kernels
@@ -22,6 +21,7 @@ from .utils._array_api import (
     concat,
     get_namespace,
     is_numpy,
+    on_host,
     rows_slice,
     take_rows,
     to_numpy,
@@ -41,7 +41,7 @@ def _kernel(X, Y, kernel, gamma, degree, coef0, kernel_params):
     """``k(X, Y)`` with KernelPCA's parameter names."""
     if callable(kernel):
         return pairwise_kernels(X, Y, metric=kernel, **(kernel_params or {}))
-    if kernel == "rbf" and not kernel_params and _host_arrays(X, Y):  # the hot loop
+    if kernel == "rbf" and not kernel_params and on_host(X, Y):  # the hot loop
         return rbf(X, Y, 1.0 / X.shape[1] if gamma is None else gamma)
     params = {"gamma": gamma, "degree": degree, "coef0": coef0}
     allowed = {
@@ -52,11 +52,6 @@ def _kernel(X, Y, kernel, gamma, degree, coef0, kernel_params):
     kw = {k: params[k] for k in allowed if not (k == "gamma" and params[k] is None)}
     kw.update(kernel_params or {})
     return pairwise_kernels(X, Y, metric=kernel, filter_params=True, **kw)
-
-
-def _host_arrays(*arrays):
-    """Whether every array is a NumPy array or a SciPy sparse matrix."""
-    return all(isinstance(a, np.ndarray) or sp.issparse(a) for a in arrays)
 
 
 def _kernel_row_sums(X, Y, kernel_fn, weights=None, block_bytes=2**23):
@@ -660,9 +655,12 @@ class KMM(BaseReweighter):
         lipschitz = _top_eigenvalue(matvec, Xc.shape[0], rng, like=kappa)
         sub, n_iter, converged = _fista(matvec, kappa, self.B, lo, hi, lipschitz, self.tol,
                                         self.max_iter, beta0=beta0)
-        if beta0 is not None and objective(beta0) < objective(sub):
-            sub = beta0
-        return sub, n_iter, converged, objective(sub)
+        value = objective(sub)
+        if beta0 is not None:  # keep the start (the Nyström weights) if FISTA did worse
+            start_value = objective(beta0)
+            if start_value < value:
+                sub, value = beta0, start_value
+        return sub, n_iter, converged, value
 
     def _refine_block(self, S_keys, S_rows, b, g, keys, scores, top, nu, budget, target, kfn,
                       n_s, n_t, lo, hi, rng):

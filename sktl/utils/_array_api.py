@@ -38,6 +38,13 @@ def is_numpy(xp):
     return "numpy" in getattr(xp, "__name__", "")
 
 
+def on_host(*arrays):
+    """Whether every array is a NumPy array or a SciPy sparse matrix (not array API)."""
+    import scipy.sparse as sp
+
+    return all(isinstance(a, np.ndarray) or sp.issparse(a) for a in arrays)
+
+
 def float_dtypes(X):
     """The floating dtypes that validation keeps for ``X``'s namespace."""
     xp = get_namespace(X)

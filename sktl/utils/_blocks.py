@@ -33,7 +33,17 @@ from sklearn.utils import gen_batches
 from threadpoolctl import threadpool_limits
 
 from .._multisource import source_row_weights
-from ._array_api import asarray, cast, concat, get_namespace, outer, rows_slice, take_rows, to_numpy
+from ._array_api import (
+    asarray,
+    cast,
+    concat,
+    get_namespace,
+    on_host,
+    outer,
+    rows_slice,
+    take_rows,
+    to_numpy,
+)
 
 BLOCK_ROWS = 16384
 
@@ -204,7 +214,7 @@ class NumpyRows(Rows):
             yield rows_slice(self.X, sl), self.sd[sl], np.arange(sl.start, sl.stop)
 
     def _threads(self):
-        return _n_threads() if isinstance(self.X, np.ndarray) or sp.issparse(self.X) else 1
+        return _n_threads() if on_host(self.X) else 1
 
     def reduce(self, fn, combine=add):
         if not self.n_rows:  # no rows: the function of an empty block
