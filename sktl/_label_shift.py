@@ -713,8 +713,8 @@ class LabelShiftClassifier(BaseDAEstimator):
         rng = check_random_state(self.random_state)
         X_src, X_tgt = X[train], X[tgt]
         self.classes_ = classes
-        self.source_priors_ = np.bincount(y_enc, minlength=len(classes)) / len(y_enc)
         counts = np.bincount(y_enc, minlength=len(classes))
+        self.source_priors_ = counts / len(y_enc)
         if isinstance(self.cv, Integral) and counts.min() < 2:
             warnings.warn(
                 f"Class(es) {classes[counts < 2].tolist()} have a single labelled source row, "

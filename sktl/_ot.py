@@ -15,6 +15,7 @@ from numbers import Integral, Real
 import numpy as np
 from scipy import linalg
 from scipy.optimize import minimize
+from scipy.special import logsumexp
 from sklearn.base import OneToOneFeatureMixin, clone
 from sklearn.metrics import pairwise_distances_argmin
 from sklearn.metrics.pairwise import euclidean_distances
@@ -1309,14 +1310,6 @@ class OTLabelPropagation(_DelegatingMixin, BaseDAEstimator):
         return self._check_new_X(X)
 
 
-def _lse(A, axis):
-    """``log(sum(exp(A), axis))``, stable (scipy's ``logsumexp`` without its checks)."""
-    top = A.max(axis=axis, keepdims=True)
-    top = np.where(np.isfinite(top), top, 0.0)
-    with np.errstate(divide="ignore"):
-        return np.log(np.exp(A - top).sum(axis=axis)) + np.squeeze(top, axis=axis)
-
-
 def _jcpot(costs, class_masks, reg, n_target, max_iter, tol):
     """Class proportions of the target and the plans of JCPOT (Redko et al., 2019).
 
@@ -1371,8 +1364,8 @@ def _jcpot(costs, class_masks, reg, n_target, max_iter, tol):
     for it in range(1, max_iter + 1):  # noqa: B007 - the count is returned
         log_mass = np.zeros((len(costs), n_classes))
         for k in range(len(costs)):
-            v[k] = log_b - _lse(logK[k] + u[k][:, None], axis=0)
-            row = u[k] + _lse(logK[k] + v[k][None, :], axis=1)
+            v[k] = log_b - logsumexp(logK[k] + u[k][:, None], axis=0)
+            row = u[k] + logsumexp(logK[k] + v[k][None, :], axis=1)
             with np.errstate(divide="ignore"):
                 log_mass[k] = np.log(class_masks[k] @ np.exp(row - row.max())) + row.max()
         log_h = np.where(present, log_mass, 0.0)
@@ -1381,7 +1374,7 @@ def _jcpot(costs, class_masks, reg, n_target, max_iter, tol):
         for k in range(len(costs)):
             per_row = class_masks[k].T @ (new_h / np.maximum(counts[k], 1))
             with np.errstate(divide="ignore"):
-                u[k] = np.log(per_row) - _lse(logK[k] + v[k][None, :], axis=1)
+                u[k] = np.log(per_row) - logsumexp(logK[k] + v[k][None, :], axis=1)
         done = np.abs(new_h - h).sum() < tol
         h = new_h
         if done:
