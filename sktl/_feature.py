@@ -32,8 +32,8 @@ from .utils._array_api import (
 )
 from .utils._blocks import as_rows, domain_moments
 from .utils._domain import unlabelled_mask
-from .utils._kernel import nystrom_map
-from .utils._linalg import block_krylov_top
+from .utils._kernel import nystrom_map, rbf
+from .utils._linalg import block_krylov_top, kernel_krylov_top
 from .utils._sparse import MAX_SPARSE_FEATURES, check_sparse_width, vstack
 
 _sym_power, _fix_signs, _generalised_top = sym_power, fix_signs, generalised_top
@@ -202,6 +202,12 @@ def _dual_top(K, V, mu, k, random_state, weights=None, khk=None):
     """
     xp = get_namespace(K)
     n = K.shape[0]
+    tol = 1e-9 if K.dtype == xp.float64 else 1e-5
+    krylov = not _dense_dual(n, k)
+    if krylov and weights is None:  # one product of K per step, the first ones in float32
+        vals, W, converged = kernel_krylov_top(K, V, mu, k, random_state, tol=tol)
+        if converged:
+            return vals, W
     S = None if weights is None else cast(1.0 / np.sqrt(to_numpy(weights)), K)
 
     def scaled(x):
@@ -233,10 +239,12 @@ def _dual_top(K, V, mu, k, random_state, weights=None, khk=None):
         vals, Y = xp.linalg.eigh(M)
         return xp.flip(vals[n - k:], axis=0), xp.flip(Y[:, n - k:], axis=1)
 
-    if _dense_dual(n, k):
+    if not krylov:
         vals, Y = dense()
     else:
-        vals, Y, _, converged = block_krylov_top(matvec, n, k, random_state, like=K, tol=1e-9)
+        if weights is not None:  # TJM: Lanczos on B^-1/2 S K H K S B^-1/2
+            vals, Y, _, converged = block_krylov_top(matvec, n, k, random_state, like=K,
+                                                     tol=tol)
         if not converged:
             warnings.warn(
                 "TCA's block eigensolver did not converge; falling back to the dense "
@@ -371,6 +379,9 @@ class TCA(ClassNamePrefixFeaturesOutMixin, BaseDATransformer):
     def _k(self, A, C):
         if callable(self.kernel):
             return pairwise_kernels(A, C, metric=self.kernel)
+        if self.kernel == "rbf" and all(isinstance(a, np.ndarray) and a.dtype == np.float64
+                                        for a in (A, C)):  # in place, a band at a time
+            return rbf(A, C, _kernel_params(self, self.n_features_in_)["gamma"])
         return pairwise_kernels(A, C, metric=self.kernel, filter_params=True,
                                 **_kernel_params(self, self.n_features_in_))
 

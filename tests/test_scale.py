@@ -63,10 +63,10 @@ def test_tca_falls_back_to_the_dense_solver(monkeypatch):
     ym = np.where(sd > 0, y, -1)
     ref = TCA(3, kernel="rbf", random_state=0).fit(X, ym, sample_domain=sd).eigenvalues_
 
-    def fails(matmat, n, k, rng, **kw):
-        return np.zeros(k), np.zeros((n, k)), 200, False
+    def fails(K, V, mu, k, rng, **kw):
+        return np.zeros(k), np.zeros((len(K), k)), False
 
-    monkeypatch.setattr(feature, "block_krylov_top", fails)
+    monkeypatch.setattr(feature, "kernel_krylov_top", fails)
     with pytest.warns(ConvergenceWarning, match="dense solver"):
         got = TCA(3, kernel="rbf", random_state=0).fit(X, ym, sample_domain=sd).eigenvalues_
     np.testing.assert_allclose(got, ref, rtol=1e-8)

@@ -86,16 +86,32 @@ def rbf(X, Y, gamma):
     The inner loops of the density-ratio solvers call it thousands of times on
     already validated arrays, where scikit-learn's checks would cost more than
     the kernel itself. ``X`` and ``Y`` may be sparse; the result is dense. It is
-    computed in place in the buffer of ``X @ Y.T`` (one ``n x m`` array
-    instead of five: the passes of KMM's Nyström solver are bound by it).
+    computed in place in one ``n x m`` array (instead of five: the passes of
+    KMM's Nyström solver are bound by it), a band of rows at a time for dense
+    input, so that every pass over a band runs in cache.
     """
-    K = X @ Y.T
-    K = K.toarray() if sp.issparse(K) else np.asarray(K)
-    if not np.issubdtype(K.dtype, np.floating):
-        K = K.astype(float)
+    if sp.issparse(X) or sp.issparse(Y):
+        K = X @ Y.T
+        K = K.toarray() if sp.issparse(K) else np.asarray(K)
+        return _rbf_in_place(K.astype(float) if not np.issubdtype(K.dtype, np.floating) else K,
+                             _row_sq_norms(X), _row_sq_norms(Y), gamma)
+    if not np.issubdtype(np.result_type(X, Y), np.floating):
+        X, Y = X.astype(float), Y.astype(float)
+    K = np.empty((X.shape[0], Y.shape[0]), dtype=np.result_type(X, Y))
+    sx, sy = _row_sq_norms(X), _row_sq_norms(Y)
+    step = max(1, 2**17 // max(Y.shape[0], 1))  # about 1 MB of kernel per band
+    for i in range(0, X.shape[0], step):
+        band = K[i:i + step]
+        np.matmul(X[i:i + step], Y.T, out=band)
+        _rbf_in_place(band, sx[i:i + step], sy, gamma)
+    return K
+
+
+def _rbf_in_place(K, sx, sy, gamma):
+    """``K = X Y'`` becomes the rbf kernel, given the rows' squared norms."""
     K *= -2.0
-    K += _row_sq_norms(X)[:, None]
-    K += _row_sq_norms(Y)[None, :]
+    K += sx[:, None]
+    K += sy[None, :]
     np.maximum(K, 0.0, out=K)
     K *= -gamma
     return np.exp(K, out=K)
