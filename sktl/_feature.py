@@ -19,6 +19,7 @@ from ._multisource import source_row_weights
 from .utils._array_api import (
     cast,
     clip,
+    column_signs,
     concat,
     eye,
     fix_signs,
@@ -184,7 +185,7 @@ def _dense_dual(n, k):
     return k >= n // 4 or n <= 600
 
 
-def _dual_top(K, V, mu, k, random_state, weights=None, khk=None):
+def _dual_top(K, V, mu, k, random_state, weights=None, khk=None, images=False):
     """Top-``k`` solutions of ``K H K w = lambda (K V V' K + mu G) w``.
 
     ``G`` is the identity, or ``diag(weights)`` (positive) as in TJM. With
@@ -198,16 +199,17 @@ def _dual_top(K, V, mu, k, random_state, weights=None, khk=None):
     are checked; when it does not converge, the dense solver takes over with a
     warning. Small problems are solved densely from ``K H K`` (pass it as
     ``khk`` to reuse it across calls, as TJM's iterations do). Written against
-    the array API: ``K`` may live on a GPU.
+    the array API: ``K`` may live on a GPU. With ``images=True`` it returns
+    ``K W`` as well when the solver has it at hand (else None).
     """
     xp = get_namespace(K)
     n = K.shape[0]
     tol = 1e-9 if K.dtype == xp.float64 else 1e-5
     krylov = not _dense_dual(n, k)
     if krylov and weights is None:  # one product of K per step, the first ones in float32
-        vals, W, converged = kernel_krylov_top(K, V, mu, k, random_state, tol=tol)
+        vals, W, KW, converged = kernel_krylov_top(K, V, mu, k, random_state, tol=tol)
         if converged:
-            return vals, W
+            return (vals, W, KW) if images else (vals, W)
     S = None if weights is None else cast(1.0 / np.sqrt(to_numpy(weights)), K)
 
     def scaled(x):
@@ -251,7 +253,8 @@ def _dual_top(K, V, mu, k, random_state, weights=None, khk=None):
                 "solver (slower, O(n^3)). Lower n_components or use n_landmarks.",
                 ConvergenceWarning, stacklevel=4)
             vals, Y = dense()
-    return vals, scaled(b_inv_sqrt(Y))
+    W = scaled(b_inv_sqrt(Y))
+    return (vals, W, None) if images else (vals, W)
 
 
 class TCA(ClassNamePrefixFeaturesOutMixin, BaseDATransformer):
@@ -455,16 +458,17 @@ class TCA(ClassNamePrefixFeaturesOutMixin, BaseDATransformer):
                 )
             self.X_fit_ = X
             K = self._k(X, X)
-            self.eigenvalues_, W = self._solve_dual(K, X, y, sample_domain, rng)
+            self.eigenvalues_, W, KW = self._solve_dual(K, X, y, sample_domain, rng)
         else:
             width = self.nystrom_map_.shape[1] if self.mode_ == "nystrom" else d
             if k > width:
                 raise ValueError(f"n_components={k} exceeds the {width} features of "
                                  f"the {self.mode_} problem; lower n_components.")
             self.eigenvalues_, W = self._solve_primal(rows, y, sample_domain, no_target)
-        self.components_ = fix_signs(W)
+        signs = column_signs(W)
+        self.components_ = W * signs
         if self.mode_ == "dual" and X.shape[0] == n:  # kernel at hand: no second pass
-            return K @ self.components_
+            return K @ self.components_ if KW is None else KW * signs
         return None
 
     def _mmd_block(self, y, sample_domain, counts):
@@ -528,7 +532,7 @@ class TCA(ClassNamePrefixFeaturesOutMixin, BaseDATransformer):
 
     def _solve_dual(self, K, X, y, sample_domain, rng):
         V = self._mmd_columns(X, y, sample_domain)
-        return _dual_top(K, V, self.mu, self.n_components, rng)
+        return _dual_top(K, V, self.mu, self.n_components, rng, images=True)
 
     def _transform(self, X, sample_domain):
         def embed(Xb, sd, keys):  # in blocks: bounded memory at any number of rows

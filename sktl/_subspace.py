@@ -130,7 +130,7 @@ class TJM(TCA):
             weights = new
         scale = norms[src].mean() if src.any() and norms[src].mean() > 0 else 1.0
         self.row_weights_ = np.where(src, norms / scale, 1.0)
-        return vals, A
+        return vals, A, None
 
 
 def _ratio_terms(base_method, X, y, bandwidth):

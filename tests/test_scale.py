@@ -64,7 +64,7 @@ def test_tca_falls_back_to_the_dense_solver(monkeypatch):
     ref = TCA(3, kernel="rbf", random_state=0).fit(X, ym, sample_domain=sd).eigenvalues_
 
     def fails(K, V, mu, k, rng, **kw):
-        return np.zeros(k), np.zeros((len(K), k)), False
+        return np.zeros(k), np.zeros((len(K), k)), None, False
 
     monkeypatch.setattr(feature, "kernel_krylov_top", fails)
     with pytest.warns(ConvergenceWarning, match="dense solver"):

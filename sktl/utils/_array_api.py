@@ -183,10 +183,15 @@ def generalised_top(A, B, k):
 
 def fix_signs(W):
     """Deterministic eigenvector signs: the largest entry of each column > 0."""
+    return W * column_signs(W)
+
+
+def column_signs(W):
+    """The signs (+-1 per column) that :func:`fix_signs` applies."""
     xp = get_namespace(W)
     if is_numpy(xp):
         idx = np.abs(W).argmax(axis=0)
-        return W * np.sign(W[idx, np.arange(W.shape[1])])
+        return np.sign(W[idx, np.arange(W.shape[1])])
     A = xp.abs(W)
     top = xp.sum(xp.where(A == xp.max(A, axis=0), W, 0.0), axis=0)
-    return W * xp.where(top < 0, -xp.ones_like(top), xp.ones_like(top))
+    return xp.where(top < 0, -xp.ones_like(top), xp.ones_like(top))

@@ -1,6 +1,7 @@
 """Block eigensolvers: the top of a symmetric operator, and of TCA's kernel problem."""
 
 import numpy as np
+from scipy import linalg
 
 from ._array_api import (
     asarray,
@@ -98,7 +99,7 @@ def kernel_krylov_top(K, V, mu, k, random_state, tol=1e-9, block=None, max_dim=N
     float64 pass, which alone gives the answer and its check. When the basis
     would exceed ``max_dim`` columns it restarts from its Ritz vectors.
 
-    Returns ``(eigenvalues, W, converged)``, largest first, with ``W' B W = I``.
+    Returns ``(eigenvalues, W, K W, converged)``, largest first, ``W' B W = I``.
     """
     xp = get_namespace(K)
     n = K.shape[0]
@@ -135,7 +136,7 @@ def kernel_krylov_top(K, V, mu, k, random_state, tol=1e-9, block=None, max_dim=N
         passes.insert(0, K.astype(np.float32) if is_numpy(xp) else xp.astype(K, xp.float32))
     for Kp in passes:
         final = Kp is K
-        Qn = xp.linalg.qr(start)[0]
+        Qn = _qr(start)[0]
         m, prev, res = 0, None, np.inf
         for _ in range(max_iter):
             m, width = append(m, Qn, Kp), Qn.shape[1]
@@ -143,7 +144,7 @@ def kernel_krylov_top(K, V, mu, k, random_state, tol=1e-9, block=None, max_dim=N
             s, UQ = xp.sum(Z, axis=0), U.T @ Q
             theta, C = generalised_top(Gb[:m, :m] - s[:, None] * s[None, :] / n,
                                        UQ.T @ UQ + mu * eye(m, K), min(b, m))
-            ritz = (theta, Q @ C, Z @ C)
+            ritz = (theta, Q @ C[:, :k], Z @ C[:, :k])
             if prev is not None:
                 last, res = res, residual(*prev, m)
                 if res <= tol or not final and (res <= 1e-7 or 0.5 * last < res <= 1e-5):
@@ -154,17 +155,17 @@ def kernel_krylov_top(K, V, mu, k, random_state, tol=1e-9, block=None, max_dim=N
                 res = residual(*prev, m)
                 break
             if m + Qn.shape[1] > max_dim:  # thick restart on the Ritz vectors
-                Cq = xp.linalg.qr(C)[0]
+                Cq = _qr(C)[0]
                 Qr, Zr, Gr = Q @ Cq, Z @ Cq, Cq.T @ Gb[:m, :m] @ Cq
-                m = Cq.shape[1]
+                m, C = Cq.shape[1], Cq.T @ C  # the Ritz vectors in the new basis
                 Qb[:, :m], Zb[:, :m], Gb[:m, :m] = Qr, Zr, Gr
                 prev, Qn = None, _extend(Qr, Zr)
                 if Qn is None:
                     break
-        start = concat_cols([ones, V, ritz[1]])  # the float64 pass starts there
+        start = concat_cols([ones, V, Qb[:, :m] @ C])  # the float64 pass starts there
     if prev is None:
-        return ritz[0][:k], ritz[1][:, :k], False
-    return prev[0][:k], prev[1][:, :k], res <= tol
+        return ritz[0][:k], ritz[1][:, :k], ritz[2][:, :k], False
+    return prev[0][:k], prev[1][:, :k], prev[2][:, :k], res <= tol
 
 
 def _extend(Q, Z):
@@ -174,8 +175,15 @@ def _extend(Q, Z):
     scale = max(float(xp.max(vector_norm(Y, axis=0))), 1e-300)
     for _ in range(2):
         Y = Y - Q @ (Q.T @ Y)
-    Qn, Rn = xp.linalg.qr(Y)
+    Qn, Rn = _qr(Y)
     keep = np.flatnonzero(np.abs(np.diagonal(np.asarray(to_numpy(Rn)))) > 1e-10 * scale)
     if not len(keep):
         return None
     return Qn if len(keep) == Qn.shape[1] else xp.take(Qn, asarray(keep, Qn), axis=1)
+
+
+def _qr(Y):
+    """Thin QR (SciPy's for NumPy input: no copies, no checks)."""
+    if isinstance(Y, np.ndarray):
+        return linalg.qr(Y, mode="economic", check_finite=False)
+    return get_namespace(Y).linalg.qr(Y)
