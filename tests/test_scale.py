@@ -1,5 +1,7 @@
 """The block backend (in-memory side), TCA's block eigensolver, KMM's working set."""
 
+import warnings
+
 import numpy as np
 import pytest
 from scipy import linalg
@@ -10,7 +12,7 @@ from sktl import KMM, TCA
 from sktl._feature import _mmd_vectors
 from sktl.datasets import make_domain_shift
 from sktl.utils._blocks import NumpyRows, domain_moments
-from sktl.utils._linalg import block_krylov_top
+from sktl.utils._linalg import block_krylov_top, kernel_krylov_top
 
 
 def test_block_reductions_match_whole_array_statistics():
@@ -81,3 +83,31 @@ def test_kmm_working_set_matches_the_dense_solver_and_reports_progress(capsys):
     assert np.corrcoef(kmm.weights_, dense.weights_)[0, 1] > 0.999
     out = capsys.readouterr().out
     assert "[KMM] round 1" in out and "exact problem on" in out
+
+
+@pytest.mark.parametrize("max_dim", [None, 100])  # 100: the basis restarts from Ritz vectors
+def test_kernel_krylov_matches_a_dense_generalised_solve(max_dim):
+    X, _, sd = make_domain_shift(400, 400, shift="conditional", n_features=5, random_state=1)
+    K = rbf_kernel(X, X, gamma=0.2)
+    V, n, k, mu = _mmd_vectors(sd), len(X), 6, 0.1
+    B = K @ V @ V.T @ K + mu * np.eye(n)
+    ref_vals, ref = linalg.eigh(K @ (K - K.mean(axis=0)), B, subset_by_index=[n - k, n - 1])
+    vals, W, KW, ok = kernel_krylov_top(K, V, mu, k, np.random.RandomState(0), max_dim=max_dim)
+    assert ok  # float32 pass, then the float64 pass that checks every residual
+    np.testing.assert_allclose(vals, ref_vals[::-1], rtol=1e-8)
+    np.testing.assert_allclose(W.T @ B @ W, np.eye(k), atol=1e-8)
+    np.testing.assert_allclose(KW, K @ W, atol=1e-12 * np.abs(KW).max())
+    assert np.max(linalg.subspace_angles(W, ref)) < 1e-6
+    # a float64 pass cut short reports it, so that TCA falls back to the dense solver
+    assert not kernel_krylov_top(K, V, mu, k, np.random.RandomState(0), max_iter=2)[3]
+
+
+def test_tca_block_solver_in_float32():
+    X, y, sd = make_domain_shift(350, 350, shift="conditional", n_features=5, random_state=0)
+    ym = np.where(sd > 0, y, -1)
+    ref = TCA(5, kernel="rbf", gamma=0.2, mu=0.1, random_state=0).fit(X, ym, sample_domain=sd)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)  # float32 tolerance, no fallback
+        got = TCA(5, kernel="rbf", gamma=0.2, mu=0.1, random_state=0).fit(
+            X.astype(np.float32), ym, sample_domain=sd)
+    np.testing.assert_allclose(got.eigenvalues_, ref.eigenvalues_, rtol=1e-4)

@@ -169,17 +169,27 @@ def kernel_krylov_top(K, V, mu, k, random_state, tol=1e-9, block=None, max_dim=N
 
 
 def _extend(Q, Z):
-    """``H Z`` orthonormalised against ``Q`` (two Gram-Schmidt rounds); None if nothing new."""
+    """An orthonormal basis of ``H Z`` beyond ``Q``; None if ``H Z`` adds nothing.
+
+    Two Gram-Schmidt rounds against ``Q``, then an SVD (rank-revealing: the
+    directions dropped are those below ``1e-10`` of ``H Z``'s largest
+    column, so every column stays in the span kept); directions kept from
+    far below that scale get one more round, which keeps them orthogonal
+    to ``Q``.
+    """
     xp = get_namespace(Z)
     Y = Z - xp.mean(Z, axis=0)
     scale = max(float(xp.max(vector_norm(Y, axis=0))), 1e-300)
     for _ in range(2):
         Y = Y - Q @ (Q.T @ Y)
-    Qn, Rn = _qr(Y)
-    keep = np.flatnonzero(np.abs(np.diagonal(np.asarray(to_numpy(Rn)))) > 1e-10 * scale)
-    if not len(keep):
+    Un, S, _ = xp.linalg.svd(Y, full_matrices=False)
+    keep = int(np.sum(np.asarray(to_numpy(S)) > 1e-10 * scale))  # S is sorted
+    if not keep:
         return None
-    return Qn if len(keep) == Qn.shape[1] else xp.take(Qn, asarray(keep, Qn), axis=1)
+    Un = Un[:, :keep]
+    if float(S[keep - 1]) < 1e-4 * scale:
+        Un = _qr(Un - Q @ (Q.T @ Un))[0]
+    return Un
 
 
 def _qr(Y):
