@@ -189,18 +189,22 @@ def _dual_top(K, V, mu, k, random_state, weights=None, khk=None, images=False):
     """Top-``k`` solutions of ``K H K w = lambda (K V V' K + mu G) w``.
 
     ``G`` is the identity, or ``diag(weights)`` (positive) as in TJM. With
-    ``w = S z``, ``S = G^{-1/2}``, the problem becomes ``S K H K S z = lambda
-    (S K V V' K S + mu I) z``, so ``B = mu I + U U'`` with ``U = S K V`` of
-    low rank and ``B^{-1/2}`` has a closed form; the top eigenvectors of the
-    symmetric operator ``B^{-1/2} S K H K S B^{-1/2}`` are found by a block
-    Lanczos iteration (:func:`~sktl.utils._linalg.block_krylov_top`) whose
-    every step applies ``K`` to a block of vectors (a matrix-matrix product,
-    compute-bound), never forming an n x n product of matrices. Its residuals
-    are checked; when it does not converge, the dense solver takes over with a
+    ``G = I`` (TCA, JDA) they come from Rayleigh-Ritz on the generalised
+    problem over a block Krylov space of ``K``
+    (:func:`~sktl.utils._linalg.kernel_krylov_top`: one product of ``K`` with
+    a block per step, the first steps in float32). With weights, ``w = S z``,
+    ``S = G^{-1/2}``, turns the problem into ``S K H K S z = lambda (S K V V'
+    K S + mu I) z``, so ``B = mu I + U U'`` with ``U = S K V`` of low rank and
+    ``B^{-1/2}`` has a closed form; the top eigenvectors of the symmetric
+    operator ``B^{-1/2} S K H K S B^{-1/2}`` are found by a block Lanczos
+    iteration (:func:`~sktl.utils._linalg.block_krylov_top`, two products of
+    ``K`` with a block per step). Neither forms an n x n product of matrices;
+    both check their residuals in the working precision (float64 for float64
+    input), and when they do not converge the dense solver takes over with a
     warning. Small problems are solved densely from ``K H K`` (pass it as
     ``khk`` to reuse it across calls, as TJM's iterations do). Written against
-    the array API: ``K`` may live on a GPU. With ``images=True`` it returns
-    ``K W`` as well when the solver has it at hand (else None).
+    the array API: ``K`` may live on a GPU. With ``images=True`` it also
+    returns ``K W`` when the solver has it at hand (else None).
     """
     xp = get_namespace(K)
     n = K.shape[0]
@@ -269,9 +273,12 @@ class TCA(ClassNamePrefixFeaturesOutMixin, BaseDATransformer):
     either domain are embedded as ``k(x, X_train) W``.
 
     Only the components asked for are computed. ``L`` has rank one, so the
-    right-hand side ``mu I + (K e)(K e)'`` is inverted in closed form and the
-    top eigenvectors come from Lanczos iterations that each cost one pass
-    over ``K``: no ``n x n`` matrix product or full decomposition. With the
+    right-hand side ``mu I + (K e)(K e)'`` is cheap to apply, and the top
+    solutions come from Rayleigh-Ritz over a block Krylov space of ``K``
+    whose every step costs one pass over ``K`` (the first ones over a
+    float32 copy, the last ones, which give the answer and check its
+    residuals, in float64): no ``n x n`` matrix product or full
+    decomposition. With the
     linear kernel and fewer features than rows the problem is solved in the
     ``d x d`` primal instead, as in the JDA paper's protocol. With
     ``n_landmarks`` set, the kernel is replaced by a Nyström factor on that
