@@ -113,7 +113,8 @@ def kernel_krylov_top(K, V, mu, k, random_state, tol=1e-9, block=None, max_dim=N
     start = concat_cols([ones, V, xp.take(K, cols, axis=0).T])  # (K is symmetric)
     cap = max_dim + start.shape[1]
     Qb = xp.zeros((n, cap), dtype=K.dtype, device=device(K))  # basis and images, in place
-    Zb, Gb = xp.zeros_like(Qb), xp.zeros((cap, cap), dtype=K.dtype, device=device(K))
+    Zb = xp.zeros((n, cap), dtype=K.dtype, device=device(K))
+    Gb = xp.zeros((cap, cap), dtype=K.dtype, device=device(K))
 
     def residual(theta, W, KW, m):  # max ||B^-1/2 r|| / theta_1; K H K w from the images
         theta, W, KW = theta[:k], W[:, :k], KW[:, :k]
@@ -171,25 +172,22 @@ def kernel_krylov_top(K, V, mu, k, random_state, tol=1e-9, block=None, max_dim=N
 def _extend(Q, Z):
     """An orthonormal basis of ``H Z`` beyond ``Q``; None if ``H Z`` adds nothing.
 
-    Two Gram-Schmidt rounds against ``Q``, then an SVD (rank-revealing: the
-    directions dropped are those below ``1e-10`` of ``H Z``'s largest
-    column, so every column stays in the span kept); directions kept from
-    far below that scale get one more round, which keeps them orthogonal
-    to ``Q``.
+    A Gram-Schmidt round against ``Q``, an SVD that keeps the directions
+    above ``1e-10`` of ``H Z``'s largest column (rank-revealing: every column
+    stays in the span kept), and a second round on those unit vectors, which
+    keeps them orthogonal to ``Q`` however small they were ("twice is
+    enough").
     """
     xp = get_namespace(Z)
     Y = Z - xp.mean(Z, axis=0)
     scale = max(float(xp.max(vector_norm(Y, axis=0))), 1e-300)
-    for _ in range(2):
-        Y = Y - Q @ (Q.T @ Y)
+    Y = Y - Q @ (Q.T @ Y)
     Un, S, _ = xp.linalg.svd(Y, full_matrices=False)
     keep = int(np.sum(np.asarray(to_numpy(S)) > 1e-10 * scale))  # S is sorted
     if not keep:
         return None
     Un = Un[:, :keep]
-    if float(S[keep - 1]) < 1e-4 * scale:
-        Un = _qr(Un - Q @ (Q.T @ Un))[0]
-    return Un
+    return _qr(Un - Q @ (Q.T @ Un))[0]
 
 
 def _qr(Y):
