@@ -106,8 +106,6 @@ def kernel_krylov_top(K, V, mu, k, random_state, tol=1e-9, block=None, max_dim=N
     V = cast(V, K)
     b = block or min(n, k + 10)
     max_dim = max_dim or min(n, 16 * b)
-    U = K @ V
-    core = mu * eye(V.shape[1], K) + U.T @ U
     ones = xp.ones((n, 1), dtype=K.dtype, device=device(K))
     cols = asarray(random_state.choice(n, b, replace=False), K)  # b kernel columns: smooth
     start = concat_cols([ones, V, xp.take(K, cols, axis=0).T])  # (K is symmetric)
@@ -139,9 +137,12 @@ def kernel_krylov_top(K, V, mu, k, random_state, tol=1e-9, block=None, max_dim=N
         final = Kp is K
         Qn = _qr(start)[0]
         m, prev, res = 0, None, np.inf
-        for _ in range(max_iter):
+        for it in range(max_iter):
             m, width = append(m, Qn, Kp), Qn.shape[1]
             Q, Z = Qb[:, :m], Zb[:, :m]
+            if not it:  # V is in the start block: K V from its images, in this precision
+                U = Z @ (Q.T @ V)
+                core = mu * eye(V.shape[1], K) + U.T @ U
             s, UQ = xp.sum(Z, axis=0), U.T @ Q
             theta, C = generalised_top(Gb[:m, :m] - s[:, None] * s[None, :] / n,
                                        UQ.T @ UQ + mu * eye(m, K), min(b, m))
