@@ -622,6 +622,26 @@ RULE_TEXT = (
 # and MaNo as a guard (not worse than no adaptation at 99 %, paired by split) or as the choice
 # among the candidates the bound makes eligible, each on top of the adopted 99 % / 95 % bound,
 # judged by the same adoption rule against it; the confirmation half is only reported.
+# Fourth round (2026-12-01, ~02:35 UTC; declared before any of its numbers was computed, after a
+# per-task diagnosis of the cached development evidence only). The diagnosis: circular
+# validation's gain of a candidate over no adaptation mixes two things, the quality of the
+# candidate's target labelling and how well its *reverse learner* learns any labelling back; on
+# the identical (no-adaptation) pseudo-labels, JDA's reverse learner errs more than TCA's of the
+# same dimension on 15 of 19 development classification tasks, SA's more than TCA's on the
+# NIR-corn tasks, and no adaptation's reverse learner (the user's model on its own labels) gets
+# its labelling back almost exactly. Three variants, each on top of the adopted 99 % / 95 %
+# (regression) bound, judged against it by the SAME adoption rule (development half: harm rate
+# not higher, mean regret lower by >= 0.1 point, captured gain (mean) not lower; among several,
+# the lowest development regret); the confirmation half is only reported:
+#   R4a  eligibility unchanged; among the eligible, the largest *paired* circular gain (the
+#        candidate's reverse learner trained on its own labels vs on the baseline's, the same
+#        learner on both sides: labelling quality without the learner's handicap; ties by the
+#        circular gain);
+#   R4b  JDA's circular evidence (eligibility and ranking) from a reverse through TCA with JDA's
+#        settings (JDA's own first stage, before the pseudo-label iterations that compound the
+#        forward labelling's errors in the reverse pass), needing new evidence
+#        (``bench_selection.py reverse``, one TCA fit per JDA candidate and split);
+#   R4c  both.
 
 
 def _method_classes(store):
@@ -644,12 +664,17 @@ def _diagnosis_allows(store, name, label_shift_only):
 
 
 def _rule(crit, *, confidence=0.99, guard=None, rank="gain", regression_confidence=None,
-          task="classification", store=None):
+          task="classification", store=None, reverse="own"):
     """Two-stage decision: eligibility by the bound on circular validation, an optional guard,
-    then the largest circular gain (``rank="gain"``), the largest z = gain / s.e. (``"z"``) or
-    the best mean rank of circular gain and agreement with the consensus (``"agreement"``)."""
+    then the largest circular gain (``rank="gain"``), the largest z = gain / s.e. (``"z"``),
+    the best mean rank of circular gain and agreement with the consensus (``"agreement"``) or
+    the largest paired circular gain (``"paired"``: the candidate's labelling against the
+    baseline's under the candidate's own reverse learner). ``reverse="marginal"`` first
+    replaces JDA's circular evidence by its reverse through TCA (:func:`_marginal_reverse`)."""
     from scipy.stats import norm
 
+    if reverse == "marginal":
+        crit = _marginal_reverse(store, crit)
     if task == "regression" and regression_confidence is not None:
         confidence = regression_confidence
     z = float(norm.ppf(confidence))
@@ -686,6 +711,13 @@ def _rule(crit, *, confidence=0.99, guard=None, rank="gain", regression_confiden
         return max(eligible, key=lambda n: eligible[n][0])
     if rank == "z":
         return max(eligible, key=lambda n: eligible[n][1])
+    if rank == "paired":  # labelling quality under the candidate's own reverse learner
+        paired = crit["paired circular"]
+        missing = [n for n in eligible if n not in paired]
+        if missing:
+            raise ValueError(f"paired circular evidence missing for {missing}: run "
+                             "`bench_selection.py study` first")
+        return max(eligible, key=lambda n: (paired[n].value, eligible[n][0]))
     if rank in SCORER_ROWS.values():  # a scorer chooses among the eligible (gain if none)
         vals = crit.get(rank, {})
         if vals:
@@ -696,6 +728,43 @@ def _rule(crit, *, confidence=0.99, guard=None, rank="gain", regression_confiden
     by_gain = sorted(names, key=lambda n: -eligible[n][0])
     by_agree = sorted(names, key=lambda n: -(agree[n].value if n in agree else -np.inf))
     return min(names, key=lambda n: (by_gain.index(n) + by_agree.index(n), by_gain.index(n)))
+
+
+def _marginal_reverse(store, crit):
+    """``crit`` with JDA's circular evidence taken from its reverse through TCA.
+
+    ``bench_selection.py reverse`` stores, per split, the reverse predictions
+    of a TCA with JDA's own settings (JDA's first stage, before any
+    pseudo-label iteration; the same learner as the library's TCA candidate
+    of that dimension) trained on JDA's target pseudo-labels
+    (``reverse_marginal``). JDA's "circular validation" and "paired circular"
+    entries are replaced accordingly (the paired one against that TCA
+    candidate's reverse of the baseline's labels); every other candidate is
+    unchanged.
+    """
+    from sktl.metrics._criteria import row_loss
+    from sktl.model_selection._decision import Criterion
+
+    crit = {k: dict(v) for k, v in crit.items()}
+    y, task = store["y"], store["task"]
+    for name, cand in store["candidates"].items():
+        if not name.startswith("JDA"):
+            continue
+        folds = cand["folds"]
+        if any("error" in f for f in folds):
+            continue
+        if not all("reverse_marginal" in f for f in folds):
+            raise ValueError(f"{name}: no reverse_marginal evidence; run "
+                             "`bench_selection.py reverse` first")
+        src = np.concatenate([np.asarray(f["src"]) for f in folds])
+        own = row_loss(task, y[src], np.concatenate([f["reverse_marginal"] for f in folds]))
+        crit["circular validation"][name] = Criterion(-own, key="src")
+        partner = store["candidates"].get("TCA k=" + name.split("k=")[1])
+        if partner is not None and all("reverse_on_base" in f for f in partner["folds"]):
+            other = row_loss(task, y[src], np.concatenate(
+                [f["reverse_on_base"] for f in partner["folds"]]))
+            crit.setdefault("paired circular", {})[name] = Criterion(other - own, key="src")
+    return crit
 
 
 #: The variants studied (name: keyword arguments of :func:`_rule`).
@@ -728,6 +797,13 @@ RULES = {
         {"regression_confidence": 0.95, "rank": SCORER_ROWS["mano"]},
     "99 % bound, largest z (gain / s.e.)": {"rank": "z"},
     "99 % bound, best mean rank of circular gain and agreement": {"rank": "agreement"},
+    # fourth round (2026-12-01; declared before any of their numbers was computed)
+    "R4a: 99 % / 95 % (regression) bound, largest paired circular gain among the eligible":
+        {"regression_confidence": 0.95, "rank": "paired"},
+    "R4b: 99 % / 95 % (regression) bound, JDA reversed by TCA (its first stage)":
+        {"regression_confidence": 0.95, "reverse": "marginal"},
+    "R4c: R4a and R4b together":
+        {"regression_confidence": 0.95, "rank": "paired", "reverse": "marginal"},
 }
 
 
@@ -739,6 +815,11 @@ def _second_round(name):
 def _third_round(name):
     """Whether a :data:`RULES` entry belongs to the third round (MixVal / MaNo)."""
     return "MixVal" in name or "MaNo" in name
+
+
+def _fourth_round(name):
+    """Whether a :data:`RULES` entry belongs to the fourth round (the reverse learner)."""
+    return name.startswith("R4")
 
 
 def rule_lines(dev, confirm=None):
@@ -773,7 +854,8 @@ def rule_lines(dev, confirm=None):
                 (h, r, c), (h0, r0, c0) = stats[name], stats[ref]
                 return h <= h0 + 1e-9 and r <= r0 - 0.1 and c >= c0 - 1e-9
 
-            first = [n for n in RULES if not _second_round(n) and not _third_round(n)]
+            first = [n for n in RULES if not _second_round(n) and not _third_round(n)
+                     and not _fourth_round(n)]
             passed = [n for n in first[1:] if passes(n, first[0])]
             adopted = min(passed, key=lambda n: stats[n][1]) if passed else None
             lines += ["", "**Verdict of the development half:** " + (
@@ -789,5 +871,11 @@ def rule_lines(dev, confirm=None):
                           "among the eligible, against the adopted rule): " + (
                               "adopt \"" + min(third, key=lambda n: stats[n][1]) + "\"."
                               if third else "none meets the adoption rule.")]
+                fourth = [n for n in RULES if _fourth_round(n) and passes(n, adopted)]
+                adopted4 = min(fourth, key=lambda n: stats[n][1]) if fourth else None
+                lines += ["", "**Fourth round** (the reverse learner: paired ranking, JDA "
+                          "reversed by TCA, against the adopted rule): " + (
+                              f"adopt \"{adopted4}\"." if adopted4 else
+                              "none meets the adoption rule.")]
         lines.append("")
     return lines, adopted
