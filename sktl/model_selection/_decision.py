@@ -193,15 +193,34 @@ def resolve_confidence(confidence, task):
     return DEFAULT_CONFIDENCE[task] if confidence == "auto" else float(confidence)
 
 
-def decide(criteria, task, *, criterion=DEFAULT_CRITERION, confidence="auto"):
+def resolve_rank(rank, criterion):
+    """How ``rank`` chooses among the eligible ("auto": "paired" with circular validation)."""
+    if rank == "auto":
+        return "paired" if criterion == "circular validation" else "gain"
+    return rank
+
+
+def decide(criteria, task, *, criterion=DEFAULT_CRITERION, confidence="auto", rank="auto"):
     """Choose a candidate, keeping "no adaptation" unless the evidence is clear.
 
     A candidate is *eligible* when the one-sided lower confidence bound of its
     paired gain over "no adaptation" on ``criterion`` is positive: on the same
     held-out rows, it must do better by more than ``z`` standard errors, with
-    ``z`` the ``confidence`` quantile of the normal distribution. Among the
-    eligible candidates the one with the largest estimated gain is chosen;
-    with none, "no adaptation" is kept.
+    ``z`` the ``confidence`` quantile of the normal distribution. With none,
+    "no adaptation" is kept. Among several eligible candidates, ``rank``
+    chooses: "gain" takes the largest estimated gain on ``criterion``;
+    "paired" (the default with circular validation) the largest *paired
+    circular gain* (criterion ``"paired circular"``: the candidate's own
+    reverse learner trained on its pseudo-labels against the same learner
+    trained on the baseline's, i.e. how much better its target labelling is
+    than the baseline's, judged by one learner). Circular validation's gain
+    mixes that labelling quality with how well the candidate's reverse
+    learner learns any labelling back, which differs from method to method
+    (JDA's pseudo-label iterations and subspace alignment learn the
+    baseline's labels back worse than TCA does); the eligibility keeps the
+    full gain, as the safety check, and the choice uses the paired one. When
+    a paired value is missing for an eligible candidate the largest gain is
+    taken.
 
     The default, circular validation at 99 % (classification) or 95 %
     (regression), is what the selection benchmark found on its development
@@ -228,6 +247,13 @@ def decide(criteria, task, *, criterion=DEFAULT_CRITERION, confidence="auto"):
         One-sided confidence of the lower bound on a candidate's gain;
         "auto" is 0.99 for classification and 0.95 for regression
         (``DEFAULT_CONFIDENCE``).
+    rank : {"auto", "gain", "paired"}, default="auto"
+        How to choose among several eligible candidates: the largest gain
+        on ``criterion``, or the largest paired circular gain; "auto" is
+        "paired" when ``criterion`` is circular validation, else "gain"
+        (chosen on the development half of the selection benchmark, where
+        it lowered the mean regret from 7.1 to 6.5 points without more
+        harm).
 
     Returns
     -------
@@ -235,7 +261,8 @@ def decide(criteria, task, *, criterion=DEFAULT_CRITERION, confidence="auto"):
         ``chosen`` (a candidate name), ``reason`` (a sentence) and
         ``candidates``: per candidate its ``gain``, ``gain s.e.``,
         ``gain lower bound``, ``verdict`` ("better", "worse" or
-        "inconclusive" against no adaptation) and ``reason``.
+        "inconclusive" against no adaptation), ``reason`` and, for the
+        eligible ones when the paired choice was made, ``paired gain``.
 
     Examples
     --------
@@ -252,6 +279,17 @@ def decide(criteria, task, *, criterion=DEFAULT_CRITERION, confidence="auto"):
     >>> decision = decide(crit, "classification")
     >>> decision["chosen"], decision["candidates"]["TCA"]["verdict"]
     ('CORAL', 'inconclusive')
+
+    Two eligible candidates: the larger circular gain (JDA's) is not the
+    better labelling once both are learnt back by the same learner:
+
+    >>> crit["circular validation"]["JDA"] = errors(rows < 1)      # 10 %
+    >>> crit["paired circular"] = {"CORAL": Criterion(np.full(400, 0.08), key="src"),
+    ...                            "JDA": Criterion(np.full(400, 0.05), key="src")}
+    >>> decide(crit, "classification")["chosen"]
+    'CORAL'
+    >>> decide(crit, "classification", rank="gain")["chosen"]
+    'JDA'
     """
     from scipy.stats import norm
 
@@ -286,10 +324,21 @@ def decide(criteria, task, *, criterion=DEFAULT_CRITERION, confidence="auto"):
         return {"chosen": NO_ADAPTATION, "candidates": info,
                 "reason": f"no candidate beats no adaptation on {criterion} by more than its "
                           f"uncertainty ({confidence:.0%} one-sided)"}
-    chosen = max(eligible, key=lambda n: info[n]["gain"])
+    paired = criteria.get("paired circular", {})
+    by_paired = (resolve_rank(rank, criterion) == "paired" and len(eligible) > 1
+                 and all(n in paired for n in eligible))
+    if by_paired:
+        for n in eligible:
+            info[n]["paired gain"] = paired[n].value
+        chosen = max(eligible, key=lambda n: (paired[n].value, info[n]["gain"]))
+    else:
+        chosen = max(eligible, key=lambda n: info[n]["gain"])
     info[chosen]["reason"] = "chosen: " + info[chosen]["reason"]
-    return {"chosen": chosen, "candidates": info,
-            "reason": f"{chosen} beats no adaptation on {criterion}: gain "
-                      f"{info[chosen]['gain']:.3g} ± {info[chosen]['gain s.e.']:.2g} "
-                      f"(lower bound {info[chosen]['gain lower bound']:.3g} at "
-                      f"{confidence:.0%})"}
+    reason = (f"{chosen} beats no adaptation on {criterion}: gain "
+              f"{info[chosen]['gain']:.3g} ± {info[chosen]['gain s.e.']:.2g} "
+              f"(lower bound {info[chosen]['gain lower bound']:.3g} at {confidence:.0%})")
+    if by_paired:
+        reason += (f"; of the {len(eligible)} candidates that do, its target labelling is the "
+                   f"best when learnt back by its own reverse learner (paired circular gain "
+                   f"{info[chosen]['paired gain']:.3g})")
+    return {"chosen": chosen, "candidates": info, "reason": reason}
