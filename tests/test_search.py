@@ -244,9 +244,9 @@ def test_paired_choice_among_eligible_candidates():
     ym = mask_target_labels(y, sd)
     cands = {"CORAL": _around(_user_model(), CORAL(reg=0.1)),
              "TCA": _around(_user_model(), TCA(10, mu=1.0, random_state=0))}
-    by_gain = AdaptationSearchCV(_user_model(), candidates=cands, rank="gain", refit=False,
+    by_gain = AdaptationSearchCV(_user_model(), candidates=cands, refit=False,
                                  random_state=0).fit(X, ym, sample_domain=sd)
-    paired = AdaptationSearchCV(_user_model(), candidates=cands, refit=False,
+    paired = AdaptationSearchCV(_user_model(), candidates=cands, rank="paired", refit=False,
                                 random_state=0).fit(X, ym, sample_domain=sd)
     report = paired.decision_report_.set_index("candidate")
     assert (report.loc[["CORAL", "TCA"], "verdict"] == "better").all()
@@ -275,10 +275,8 @@ def test_paired_choice_falls_back_to_the_gain_without_paired_evidence():
         "A": Criterion(-(rows < 1).astype(float), key="src"),
         "B": Criterion(-(rows < 2).astype(float), key="src")},
         "paired circular": {"B": Criterion(np.full(400, 0.5), key="src")}}
-    assert decide(crit, "classification")["chosen"] == "A"       # A's paired value missing
+    assert decide(crit, "classification", rank="paired")["chosen"] == "A"  # A's paired missing
     crit["paired circular"]["A"] = Criterion(np.full(400, 0.1), key="src")
-    decision = decide(crit, "classification")
+    decision = decide(crit, "classification", rank="paired")
     assert decision["chosen"] == "B" and decision["candidates"]["B"]["paired gain"] == 0.5
-    assert decide(crit, "classification", rank="gain")["chosen"] == "A"
-    assert decide(crit, "classification", criterion="circular validation",
-                  rank="paired")["chosen"] == "B"
+    assert decide(crit, "classification")["chosen"] == "A"          # the default, "gain"

@@ -17,7 +17,7 @@ from sklearn.utils.validation import _num_samples, check_is_fitted
 from .._base import _copy_type_tags, _index_rows
 from ..utils._domain import _as_1d, check_y_domain, unlabelled_mask
 from ._candidates import NO_ADAPTATION, _split_pipeline, default_candidates, no_adaptation
-from ._decision import CRITERIA, compute_criteria, decide, resolve_rank
+from ._decision import CRITERIA, compute_criteria, decide
 from ._evidence import (
     as_features,
     domain_ratio,
@@ -91,15 +91,15 @@ class AdaptationSearchCV(MetaEstimatorMixin, BaseEstimator):
         adaptation" on the decisive criterion to be adopted; "auto" is 0.99
         for classification and 0.95 for regression (chosen on the
         development half of the selection benchmark, see :func:`decide`).
-    rank : {"auto", "gain", "paired"}, default="auto"
+    rank : {"gain", "paired"}, default="gain"
         How the pick is chosen among several candidates that beat "no
         adaptation": "gain", the largest gain on ``criterion``; "paired",
         the largest paired circular gain (each such candidate's reverse
         learner is also trained on the baseline's target pseudo-labels, one
         more fit per candidate and split, so that its labelling is compared
-        with the baseline's by one learner; see :func:`decide`). "auto" is
-        "paired" with circular validation, "gain" otherwise. The extra fits
-        are skipped (and "gain" used) once ``time_budget`` is spent.
+        with the baseline's by one learner; skipped, and "gain" used, once
+        ``time_budget`` is spent). See :func:`decide` for why "paired" is
+        not the default.
     refit : bool, default=True
         Refit the chosen candidate on all rows.
     n_jobs : int, default=None
@@ -194,7 +194,7 @@ class AdaptationSearchCV(MetaEstimatorMixin, BaseEstimator):
         "cv": ["cv_object"],
         "criterion": [StrOptions(set(CRITERIA))],
         "confidence": [Interval(numbers.Real, 0.5, 1, closed="neither"), StrOptions({"auto"})],
-        "rank": [StrOptions({"auto", "gain", "paired"})],
+        "rank": [StrOptions({"gain", "paired"})],
         "refit": ["boolean"],
         "n_jobs": [numbers.Integral, None],
         "time_budget": [Interval(numbers.Real, 0, None, closed="neither"), None],
@@ -204,7 +204,7 @@ class AdaptationSearchCV(MetaEstimatorMixin, BaseEstimator):
     __metadata_request__fit = {"sample_domain": True}
 
     def __init__(self, estimator, param_grid=None, *, candidates=None, baseline=None, cv=None,
-                 criterion="circular validation", confidence="auto", rank="auto", refit=True,
+                 criterion="circular validation", confidence="auto", rank="gain", refit=True,
                  n_jobs=None, time_budget=None, verbose=0, random_state=None):
         self.estimator = estimator
         self.param_grid = param_grid
@@ -355,7 +355,7 @@ class AdaptationSearchCV(MetaEstimatorMixin, BaseEstimator):
             decision = decide(criteria, task, criterion=self.criterion,
                               confidence=self.confidence, rank="gain")
             eligible = [n for n, i in decision["candidates"].items() if i["verdict"] == "better"]
-            if (resolve_rank(self.rank, self.criterion) == "paired" and len(eligible) > 1
+            if (self.rank == "paired" and len(eligible) > 1
                     and (self.time_budget is None
                          or time.perf_counter() - start <= self.time_budget)):
                 _paired_evidence(evidence, {n: e for n, _, e in cands}, eligible, Xa, y, sd,
