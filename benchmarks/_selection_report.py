@@ -993,7 +993,7 @@ def rule_lines(dev, confirm=None):
     return lines, adopted
 
 
-# FRESH ROUND (2026-12-01, ~02:40 UTC; declared and committed before any number of the fresh
+# FRESH ROUND (2026-12-01, ~02:17 UTC; declared and committed before any number of the fresh
 # task set existed, i.e. before its evidence was collected). Why: the confirmation half was
 # looked at when the default was set back from the fourth round's paired choice to the largest
 # circular gain (and the first round's consensus-outlier guard was written knowing one of its
