@@ -269,8 +269,7 @@ def negative_transfer_check(adapted, X, y, sample_domain=None, *, baseline=None,
     criterion : str, default="circular validation"
         The label-free criterion the verdict rests on.
     confidence : float or "auto", default="auto"
-        One-sided confidence of each bound; "auto" is 0.99 for
-        classification and 0.95 for regression, as in
+        One-sided confidence of each bound; "auto" is 0.95, as in
         :class:`~sktl.model_selection.AdaptationSearchCV`.
     random_state : int, RandomState instance or None, default=None
         Shuffling of the default splitter.

@@ -88,9 +88,9 @@ class AdaptationSearchCV(MetaEstimatorMixin, BaseEstimator):
         found safest and most useful; see :func:`decide`.
     confidence : float or "auto", default="auto"
         One-sided confidence with which a candidate must beat "no
-        adaptation" on the decisive criterion to be adopted; "auto" is 0.99
-        for classification and 0.95 for regression (chosen on the
-        development half of the selection benchmark, see :func:`decide`).
+        adaptation" on the decisive criterion to be adopted; "auto" is 0.95
+        (with ``guard="consensus"``, adopted on the fresh tasks of the
+        selection benchmark, see :func:`decide`).
     rank : {"gain", "paired"}, default="gain"
         How the pick is chosen among several candidates that beat "no
         adaptation": "gain", the largest gain on ``criterion``; "paired",
@@ -100,6 +100,12 @@ class AdaptationSearchCV(MetaEstimatorMixin, BaseEstimator):
         with the baseline's by one learner; skipped, and "gain" used, once
         ``time_budget`` is spent). See :func:`decide` for why "paired" is
         not the default.
+    guard : {"consensus"} or None, default="consensus"
+        "consensus" (classification, at least three candidates) does not
+        adopt a candidate whose target predictions agree with the
+        candidates' consensus (their per-row mode) less than half as often
+        as the candidates' median: a consensus outlier, however consistent
+        its circular validation (see :func:`decide`); None turns it off.
     refit : bool, default=True
         Refit the chosen candidate on all rows.
     n_jobs : int, default=None
@@ -195,6 +201,7 @@ class AdaptationSearchCV(MetaEstimatorMixin, BaseEstimator):
         "criterion": [StrOptions(set(CRITERIA))],
         "confidence": [Interval(numbers.Real, 0.5, 1, closed="neither"), StrOptions({"auto"})],
         "rank": [StrOptions({"gain", "paired"})],
+        "guard": [StrOptions({"consensus"}), None],
         "refit": ["boolean"],
         "n_jobs": [numbers.Integral, None],
         "time_budget": [Interval(numbers.Real, 0, None, closed="neither"), None],
@@ -204,8 +211,9 @@ class AdaptationSearchCV(MetaEstimatorMixin, BaseEstimator):
     __metadata_request__fit = {"sample_domain": True}
 
     def __init__(self, estimator, param_grid=None, *, candidates=None, baseline=None, cv=None,
-                 criterion="circular validation", confidence="auto", rank="gain", refit=True,
-                 n_jobs=None, time_budget=None, verbose=0, random_state=None):
+                 criterion="circular validation", confidence="auto", rank="gain",
+                 guard="consensus", refit=True, n_jobs=None, time_budget=None, verbose=0,
+                 random_state=None):
         self.estimator = estimator
         self.param_grid = param_grid
         self.candidates = candidates
@@ -214,6 +222,7 @@ class AdaptationSearchCV(MetaEstimatorMixin, BaseEstimator):
         self.criterion = criterion
         self.confidence = confidence
         self.rank = rank
+        self.guard = guard
         self.refit = refit
         self.n_jobs = n_jobs
         self.time_budget = time_budget
@@ -353,7 +362,7 @@ class AdaptationSearchCV(MetaEstimatorMixin, BaseEstimator):
         if splits:
             criteria = compute_criteria(evidence)
             decision = decide(criteria, task, criterion=self.criterion,
-                              confidence=self.confidence, rank="gain")
+                              confidence=self.confidence, rank="gain", guard=self.guard)
             eligible = [n for n, i in decision["candidates"].items() if i["verdict"] == "better"]
             if (self.rank == "paired" and len(eligible) > 1
                     and (self.time_budget is None
@@ -362,7 +371,8 @@ class AdaptationSearchCV(MetaEstimatorMixin, BaseEstimator):
                                  splits, task, parallel)
                 criteria = compute_criteria(evidence)
                 decision = decide(criteria, task, criterion=self.criterion,
-                                  confidence=self.confidence, rank=self.rank)
+                                  confidence=self.confidence, rank=self.rank,
+                                  guard=self.guard)
         else:
             criteria = {}
             decision = {"chosen": NO_ADAPTATION, "candidates": {},
