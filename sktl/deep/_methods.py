@@ -1,5 +1,6 @@
 """DAN, Deep CORAL, DANN, JAN, MCC and the baselines: each is a domain loss in the shared loop."""
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -76,8 +77,58 @@ _CORAL_WHY = """
 
 
 class _DeepCORAL(DomainAdaptationNet):
+    #: the task and CORAL losses summed over the epoch so far, and the previous
+    #: epoch's ratio of their sums (``reg="auto"``)
+    _transient = DomainAdaptationNet._transient + ("_balance_", "_task_value_")
+
+    def initialize_domain_components(self):
+        reg = self.reg
+        if not (isinstance(reg, str) and reg == "auto"
+                or isinstance(reg, (int, float, np.number)) and not isinstance(reg, bool)
+                and reg >= 0):
+            raise ValueError(f"reg must be 'auto' or a non-negative number; got {reg!r}.")
+
+    def on_epoch_begin(self, net, **kwargs):
+        super().on_epoch_begin(net, **kwargs)
+        b = getattr(self, "_balance_", None)
+        if b is not None and b["domain"] is not None:  # the weight never rises: CORAL's
+            # loss is 0 for constant features, which a rising weight would pay for
+            ratio = self._ratio(b)
+            b["ratio"] = ratio if b["ratio"] is None else torch.minimum(b["ratio"], ratio)
+            b["task"] = b["domain"] = None
+
+    @staticmethod
+    def _ratio(b):
+        return b["task"] / b["domain"].clamp(min=1e-12)
+
+    def task_loss(self, y_pred, y_true, weight=None):
+        loss = super().task_loss(y_pred, y_true, weight)
+        self._task_value_ = loss.detach()
+        return loss
+
     def domain_loss(self, source, target, y_pred, src, tgt):
-        return sum(coral_loss(source[k], target[k]) for k in source)
+        loss = sum(coral_loss(source[k], target[k]) for k in source)
+        if isinstance(self.reg, str):  # "auto": running sums, kept on the device
+            b = self.__dict__.setdefault("_balance_", {"task": None, "domain": None,
+                                                       "ratio": None})
+            task, dom = self._task_value_.float(), loss.detach().float()
+            b["task"] = task if b["task"] is None else b["task"] + task
+            b["domain"] = dom if b["domain"] is None else b["domain"] + dom
+        return loss
+
+    def on_epoch_end(self, net, **kwargs):
+        super().on_epoch_end(net, **kwargs)
+        if isinstance(self.reg, str) and getattr(self, "_balance_", None) is not None:
+            self.domain_weight_ = float(self.schedule())
+
+    def schedule(self):
+        """``reg``'s weight with the warm-up; with ``reg="auto"`` the ratio of the
+        task loss to the CORAL loss (over the previous epoch; in the first, so far)."""
+        if not isinstance(self.reg, str):
+            return super().schedule()
+        b = self._balance_
+        ratio = b["ratio"] if b["ratio"] is not None else self._ratio(b)
+        return ratio * self.ramp()
 
 
 class DeepCORALClassifier(DomainAdaptationClassifierMixin, _DeepCORAL):
