@@ -26,6 +26,7 @@ over the tasks where the best candidate gains more than the harm margin).
     python benchmarks/bench_selection.py extras --criteria mixval mano  # refits, classification
     python benchmarks/bench_selection.py compare   # does the library gain from new methods?
     python benchmarks/bench_selection.py diagnose [--dev]  # diagnose_shift per task (cached)
+    python benchmarks/bench_selection.py reverse [--dev|--confirm]  # JDA reversed by TCA
     python benchmarks/bench_selection.py rules [--dev]  # guards and two-stage decision rules
     python benchmarks/bench_selection.py report
 
@@ -225,6 +226,44 @@ def study_extras(task):
     (CACHE / f"{_slug(task.name)}.pkl").write_bytes(pickle.dumps(store))
 
 
+def reverse_extras(task):
+    """JDA's labels reversed through TCA (its first stage): the fourth round's ``R4b`` evidence.
+
+    For every cached JDA candidate and split, the TCA candidate of the same
+    dimension (``TCA(k, mu=1)``, JDA's settings without its pseudo-label
+    iterations) is the reverse learner of circular validation, trained on
+    JDA's cached target pseudo-labels (``pred_tgt``: with ``SourceKFold``
+    every target row is in every training part, in the same order); its
+    predictions on the held-out source rows are stored as
+    ``reverse_marginal``. No forward refit.
+    """
+    from sktl.model_selection import default_candidates
+    from sktl.model_selection._evidence import _reverse_predictions
+    from sktl.utils import mask_target_labels
+
+    store = load_store(task)
+    if store is None:
+        return
+    X, y, sd = task.load()
+    ym = mask_target_labels(y, sd, task=task.task)
+    cands = default_candidates(user_model(task.task), X.shape[1], task.task)
+    todo = [n for n in store["candidates"] if n.startswith("JDA")]
+    for name in todo:
+        partner = cands["TCA k=" + name.split("k=")[1]]
+        for (train, _), fold in zip(store["splits"], store["candidates"][name]["folds"]):
+            if "error" in fold or "reverse_marginal" in fold:
+                continue
+            if not np.array_equal(train[sd[train] < 0], fold["tgt"]):
+                raise ValueError(f"{task.name}: target rows of a split differ")
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                fold["reverse_marginal"] = _reverse_predictions(
+                    partner, _Given(fold["pred_tgt"]), X, ym, sd, train, X[fold["src"]],
+                    task.task)
+    if todo:
+        (CACHE / f"{_slug(task.name)}.pkl").write_bytes(pickle.dumps(store))
+
+
 #: Label-free scorers of :mod:`sktl.metrics` measured by ``extras`` (cache key: scorer).
 SCORERS = {"mixval": "MixValScorer", "mano": "MaNoScorer"}
 
@@ -324,8 +363,8 @@ def default_names(store):
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("what", choices=["collect", "study", "extras", "diagnose", "compare",
-                                         "rules", "report"])
+    parser.add_argument("what", choices=["collect", "study", "extras", "reverse", "diagnose",
+                                         "compare", "rules", "report"])
     parser.add_argument("--only", default=None)
     parser.add_argument("--new", action="store_true",
                         help="collect only the methods of new_candidates()")
@@ -362,6 +401,12 @@ def main():
             start = time.perf_counter()
             scorer_extras(task, args.criteria)
             print(f"{task.name}: scorers done ({time.perf_counter() - start:.1f} s)", flush=True)
+    elif args.what == "reverse":
+        for task in tasks:
+            start = time.perf_counter()
+            reverse_extras(task)
+            print(f"{task.name}: JDA reversed by TCA ({time.perf_counter() - start:.1f} s)",
+                  flush=True)
     elif args.what == "compare":
         from benchmarks._selection_report import compare_libraries
 

@@ -232,3 +232,51 @@ def test_default_confidence_depends_on_the_task():
     assert decide(crit, "regression", confidence=0.99)["chosen"] == "no adaptation"
     assert resolve_confidence("auto", "regression") == 0.95
     assert resolve_confidence(0.9, "classification") == 0.9
+
+
+def test_paired_choice_among_eligible_candidates():
+    # white -> red wine: CORAL (reg 0.1) and TCA both beat no adaptation on circular
+    # validation, CORAL by more; learnt back by one learner, TCA's labelling is the better one
+    from sktl import TCA
+    from sktl.model_selection._candidates import _around
+
+    X, y, sd = _wine("white", "red", "classification")
+    ym = mask_target_labels(y, sd)
+    cands = {"CORAL": _around(_user_model(), CORAL(reg=0.1)),
+             "TCA": _around(_user_model(), TCA(10, mu=1.0, random_state=0))}
+    by_gain = AdaptationSearchCV(_user_model(), candidates=cands, refit=False,
+                                 random_state=0).fit(X, ym, sample_domain=sd)
+    paired = AdaptationSearchCV(_user_model(), candidates=cands, rank="paired", refit=False,
+                                random_state=0).fit(X, ym, sample_domain=sd)
+    report = paired.decision_report_.set_index("candidate")
+    assert (report.loc[["CORAL", "TCA"], "verdict"] == "better").all()
+    assert report.loc["CORAL", "gain"] > report.loc["TCA", "gain"]
+    assert by_gain.best_candidate_ == "CORAL"
+    assert report.loc["TCA", "paired gain"] > report.loc["CORAL", "paired gain"]
+    assert paired.best_candidate_ == "TCA" and "paired circular gain" in paired.reason_
+    # the paired gain is the baseline's labels' reverse error minus the candidate's own
+    folds = paired.evidence_["candidates"]["TCA"]["folds"]
+    src = np.concatenate([f["src"] for f in folds])
+    own = np.concatenate([f["pred_src_reverse"] for f in folds]) != y[src]
+    other = np.concatenate([f["reverse_on_base"] for f in folds]) != y[src]
+    assert np.isclose(report.loc["TCA", "paired gain"], np.mean(other) - np.mean(own))
+    # "gain" needs no reverse fit on the baseline's labels
+    assert not any("reverse_on_base" in f for c in by_gain.evidence_["candidates"].values()
+                   for f in c["folds"])
+
+
+def test_paired_choice_falls_back_to_the_gain_without_paired_evidence():
+    from sktl.model_selection import decide
+    from sktl.model_selection._decision import Criterion
+
+    rows = np.arange(400) % 10
+    crit = {"circular validation": {
+        "no adaptation": Criterion(-(rows < 4).astype(float), key="src"),
+        "A": Criterion(-(rows < 1).astype(float), key="src"),
+        "B": Criterion(-(rows < 2).astype(float), key="src")},
+        "paired circular": {"B": Criterion(np.full(400, 0.5), key="src")}}
+    assert decide(crit, "classification", rank="paired")["chosen"] == "A"  # A's paired missing
+    crit["paired circular"]["A"] = Criterion(np.full(400, 0.1), key="src")
+    decision = decide(crit, "classification", rank="paired")
+    assert decision["chosen"] == "B" and decision["candidates"]["B"]["paired gain"] == 0.5
+    assert decide(crit, "classification")["chosen"] == "A"          # the default, "gain"

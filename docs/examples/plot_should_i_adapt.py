@@ -5,9 +5,9 @@ Should I adapt? Letting the evidence decide
 :class:`~sktl.model_selection.AdaptationSearchCV` tries "no adaptation" (your
 own model) and the sktl methods around it, and adopts a method only when a
 label-free criterion says, with 99 % confidence (95 % in regression), that it
-beats no adaptation. Here it runs on two tasks from the wine-quality data
-shipped with sktl (red and white wines measured alike; the label is whether
-the taster's grade is good):
+beats no adaptation; when several do, it takes the largest gain. Here it runs on two tasks
+from the wine-quality data shipped with sktl (red and white wines measured
+alike; the label is whether the taster's grade is good):
 
 * predicting **good vs not good** of white wines from red ones, where it
   finds no method clearly better and **keeps no adaptation**;
