@@ -134,6 +134,49 @@ def all_tasks(max_rows=MAX_ROWS, real=True):
     return tasks
 
 
+#: The fresh task set (declared 2026-12-01 ~02:30 UTC, before any of its numbers existed): tasks
+#: in neither half, to judge decision rules whose confirmation-half evidence was already seen.
+FRESH_CORN_PROPERTIES = ("oil", "starch")  # the halves use moisture and protein
+FRESH_SEEDS = (2, 3, 4)  # the halves' generated shifts use seeds 0 and 1
+FRESH_NO_SHIFT_SEED = 8  # the halves' no-shift pair uses seed 7
+
+
+def fresh_tasks(max_rows=MAX_ROWS, real=True):
+    """The **fresh** set: tasks in neither half of :func:`split_tasks` (never tuned on).
+
+    The 12 directed NIR-corn instrument pairs for the two properties the halves
+    do not use (oil, starch; regression), and generated shifts of each kind
+    (covariate, label, conditional; classification and regression) with
+    seeds the halves do not use (:data:`FRESH_SEEDS`), plus one pair without
+    shift per task type (seed :data:`FRESH_NO_SHIFT_SEED`). Every other real
+    pair the project holds is already in a half. 32 tasks, 10 classification.
+    """
+    from sktl import datasets as ds
+
+    tasks = []
+    for seed in FRESH_SEEDS:
+        for shift in ("covariate", "label", "conditional"):
+            for kind in ("classification", "regression"):
+                tasks.append(Task(f"generated {shift} {kind[:5]}. #{seed}", f"generated {kind}",
+                                  kind, _generated(shift, kind, seed), max_rows))
+    for kind in ("classification", "regression"):
+        tasks.append(Task(f"generated no shift {kind[:5]}. #{FRESH_NO_SHIFT_SEED}",
+                          "generated no shift", kind,
+                          _generated("covariate", kind, FRESH_NO_SHIFT_SEED, strength=0.0),
+                          max_rows))
+    if not (real and DATA.is_dir()):
+        return tasks
+    for prop in FRESH_CORN_PROPERTIES:
+        for s in CORN:
+            for t in CORN:
+                if s != t:
+                    tasks.append(Task(
+                        f"corn {s} → {t} {prop}", "corn", "regression",
+                        lambda s=s, t=t, p=prop: ds.load_corn_nir(s, t, target_property=p,
+                                                                  data_home=DATA), max_rows))
+    return tasks
+
+
 def split_tasks(tasks, seed=SPLIT_SEED):
     """``(development, confirmation)``: each family shuffled by ``seed`` and dealt alternately."""
     rng = np.random.default_rng(seed)
@@ -149,7 +192,8 @@ def split_tasks(tasks, seed=SPLIT_SEED):
 
 if __name__ == "__main__":
     dev, confirm = split_tasks(all_tasks())
-    for label, part in (("development", dev), ("confirmation", confirm)):
+    for label, part in (("development", dev), ("confirmation", confirm),
+                        ("fresh", fresh_tasks())):
         print(f"{label}: {len(part)} tasks")
         for t in part:
             print(f"  {t.family:22s} {t.task:15s} {t.name}")

@@ -26,7 +26,14 @@ over the tasks where the best candidate gains more than the harm margin).
     python benchmarks/bench_selection.py extras --criteria mixval mano  # refits, classification
     python benchmarks/bench_selection.py compare   # does the library gain from new methods?
     python benchmarks/bench_selection.py diagnose [--dev]  # diagnose_shift per task (cached)
-    python benchmarks/bench_selection.py rules [--dev]  # guards and two-stage decision rules
+    python benchmarks/bench_selection.py reverse [--dev|--confirm|--fresh]  # JDA, SA via TCA
+    python benchmarks/bench_selection.py rules [--dev|--fresh]  # guards, two-stage rules
+
+``--fresh`` works on the fresh task set (:func:`benchmarks._tasks.fresh_tasks`,
+tasks in neither half, declared before any of their numbers existed) instead
+of the two halves: ``collect --fresh``, ``study --fresh`` and ``reverse
+--fresh`` gather its evidence, ``rules --fresh`` judges the fresh round's
+rules (:data:`benchmarks._selection_report.FRESH_RULES`) on it.
     python benchmarks/bench_selection.py report
 
 ``collect --new`` collects only the methods studied for the default library
@@ -49,7 +56,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks._tasks import MAX_ROWS, all_tasks, split_tasks  # noqa: E402
+from benchmarks._tasks import MAX_ROWS, all_tasks, fresh_tasks, split_tasks  # noqa: E402
 
 RESULTS = Path(__file__).parent / "results" / "selection.md"
 CACHE = Path(__file__).parent / "results" / ".selection_cache"
@@ -225,6 +232,45 @@ def study_extras(task):
     (CACHE / f"{_slug(task.name)}.pkl").write_bytes(pickle.dumps(store))
 
 
+def reverse_extras(task, methods=("JDA", "SA")):
+    """JDA's and SA's labels reversed through TCA: the ``R4b`` and fresh-round ``F3`` evidence.
+
+    For every cached JDA (fourth round) or SA (fresh round) candidate and
+    split, the TCA candidate of the same dimension (``TCA(k, mu=1)``: JDA's
+    settings without its pseudo-label iterations; for SA, a reverse learner
+    that does not apply the transpose of SA's own alignment) is the reverse
+    learner of circular validation, trained on the candidate's cached target
+    pseudo-labels (``pred_tgt``: with ``SourceKFold`` every target row is in
+    every training part, in the same order); its predictions on the held-out
+    source rows are stored as ``reverse_marginal``. No forward refit.
+    """
+    from sktl.model_selection import default_candidates
+    from sktl.model_selection._evidence import _reverse_predictions
+    from sktl.utils import mask_target_labels
+
+    store = load_store(task)
+    if store is None:
+        return
+    X, y, sd = task.load()
+    ym = mask_target_labels(y, sd, task=task.task)
+    cands = default_candidates(user_model(task.task), X.shape[1], task.task)
+    todo = [n for n in store["candidates"] if n.split(" ")[0] in methods]
+    for name in todo:
+        partner = cands["TCA k=" + name.split("k=")[1]]
+        for (train, _), fold in zip(store["splits"], store["candidates"][name]["folds"]):
+            if "error" in fold or "reverse_marginal" in fold:
+                continue
+            if not np.array_equal(train[sd[train] < 0], fold["tgt"]):
+                raise ValueError(f"{task.name}: target rows of a split differ")
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                fold["reverse_marginal"] = _reverse_predictions(
+                    partner, _Given(fold["pred_tgt"]), X, ym, sd, train, X[fold["src"]],
+                    task.task)
+    if todo:
+        (CACHE / f"{_slug(task.name)}.pkl").write_bytes(pickle.dumps(store))
+
+
 #: Label-free scorers of :mod:`sktl.metrics` measured by ``extras`` (cache key: scorer).
 SCORERS = {"mixval": "MixValScorer", "mano": "MaNoScorer"}
 
@@ -324,8 +370,8 @@ def default_names(store):
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("what", choices=["collect", "study", "extras", "diagnose", "compare",
-                                         "rules", "report"])
+    parser.add_argument("what", choices=["collect", "study", "extras", "reverse", "diagnose",
+                                         "compare", "rules", "report"])
     parser.add_argument("--only", default=None)
     parser.add_argument("--new", action="store_true",
                         help="collect only the methods of new_candidates()")
@@ -336,9 +382,13 @@ def main():
     group = parser.add_mutually_exclusive_group()
     group.add_argument("--dev", action="store_true")
     group.add_argument("--confirm", action="store_true")
+    group.add_argument("--fresh", action="store_true",
+                       help="the fresh task set (neither half) instead of the halves")
     args = parser.parse_args()
     dev, confirm = split_tasks(all_tasks())
-    tasks = dev if args.dev else confirm if args.confirm else dev + confirm
+    fresh = fresh_tasks()
+    tasks = (dev if args.dev else confirm if args.confirm else fresh if args.fresh
+             else dev + confirm)
     if args.only:
         tasks = [t for t in tasks if args.only in t.name]
     if args.what == "collect" and args.new:  # method by method, so a cut run is usable
@@ -362,6 +412,12 @@ def main():
             start = time.perf_counter()
             scorer_extras(task, args.criteria)
             print(f"{task.name}: scorers done ({time.perf_counter() - start:.1f} s)", flush=True)
+    elif args.what == "reverse":
+        for task in tasks:
+            start = time.perf_counter()
+            reverse_extras(task)
+            print(f"{task.name}: JDA, SA reversed by TCA ({time.perf_counter() - start:.1f} s)",
+                  flush=True)
     elif args.what == "compare":
         from benchmarks._selection_report import compare_libraries
 
@@ -369,6 +425,10 @@ def main():
     elif args.what == "diagnose":
         for task in tasks:
             diagnose(task)
+    elif args.what == "rules" and args.fresh:
+        from benchmarks._selection_report import fresh_rule_lines
+
+        print("\n".join(fresh_rule_lines(fresh, dev, confirm)))
     elif args.what == "rules":
         from benchmarks._selection_report import rule_lines
 
@@ -376,7 +436,7 @@ def main():
     else:
         from benchmarks._selection_report import report
 
-        report(dev, confirm, RESULTS)
+        report(dev, confirm, RESULTS, fresh)
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
+from sklearn.base import clone  # noqa: E402
 from sklearn.datasets import make_moons  # noqa: E402
 
 from sktl.deep import (  # noqa: E402
@@ -205,6 +206,34 @@ def test_coral_and_mcc_shrink_what_they_minimise():
 
     assert coral_gap(coral) < 0.5 * coral_gap(base)
     assert confusion(mcc) < 0.5 * confusion(base)
+
+
+def test_coral_auto_weight_balances_the_losses_and_never_rises():
+    from sktl.deep import coral_loss
+
+    X, y, sd, Xt, yt = rotated_moons(0)
+    kw = dict(random_state=0, adapt_layers=("head",), **FAST)
+    auto = DeepCORALClassifier(reg="auto", **kw)
+    assert clone(auto).get_params()["reg"] == "auto"
+    auto.fit(X, y, sample_domain=sd)
+    one = DeepCORALClassifier(reg=1.0, **kw).fit(X, y, sample_domain=sd)
+    assert not hasattr(one, "domain_weight_")
+    w = np.array(auto.history[:, "domain_weight"])
+    ramp = 2 / (1 + np.exp(-10 * np.arange(len(w)) / len(w))) - 1
+    assert w[0] == 0 and np.all(np.diff(w[1:] / ramp[1:]) <= 1e-6 * w[1:-1] / ramp[1:-1])
+    assert auto.domain_weight_ == w[-1] > 100  # the class scores' CORAL loss is small
+
+    def gap(net):
+        _, logits = _features(net, X)
+        return float(coral_loss(logits[sd > 0], logits[sd < 0]))
+
+    # the balanced weight aligns the class scores far more than reg=1, and the net
+    # still fits the source (a weight allowed to rise collapses it to chance)
+    assert gap(auto) < 0.1 * gap(one)
+    assert np.mean(auto.predict(X[sd > 0]) == y[sd > 0]) > 0.9
+    for bad in ("balanced", -1.0, True):
+        with pytest.raises(ValueError, match="reg must be 'auto' or a non-negative"):
+            DeepCORALClassifier(reg=bad, max_epochs=1).fit(X, y, sample_domain=sd)
 
 
 def test_mcd_feature_steps_make_the_heads_agree_on_the_target():

@@ -474,10 +474,14 @@ class DomainAdaptationNet(NeuralNet, BaseEstimator):
 
     def schedule(self):
         """Weight of the domain loss now: ``reg`` times DANN's warm-up ramp."""
+        return self.reg * self.ramp()
+
+    def ramp(self):
+        """DANN's warm-up ramp ``2 / (1 + exp(-10 p)) - 1`` now (1 without ``warmup``)."""
         if not self.warmup:
-            return self.reg
+            return 1.0
         progress = min(1.0, max(len(self.history) - 1, 0) / max(self.max_epochs, 1))
-        return self.reg * (2.0 / (1.0 + np.exp(-10.0 * progress)) - 1.0)
+        return float(2.0 / (1.0 + np.exp(-10.0 * progress)) - 1.0)
 
     def sample_loss(self, y_pred, y_true):
         """Per-row task loss (0 on unlabelled rows) and the mask of labelled rows.

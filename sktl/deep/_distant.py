@@ -13,7 +13,7 @@ from torch import nn
 from ._base import DomainAdaptationClassifierMixin, DomainAdaptationNet
 from ._doc import net_doc
 from ._losses import entropy
-from ._partial import check_entropy_weight, ramp
+from ._partial import check_entropy_weight
 
 #: roles of the training rows
 _SOURCE, _INTERMEDIATE, _TARGET = 0, 1, 2
@@ -263,6 +263,6 @@ class DDTLClassifier(DomainAdaptationClassifierMixin, DomainAdaptationNet):
         unl = (~labelled) & (roles != _SOURCE)
         if self.entropy_weight and unl.any():
             h = entropy(torch.softmax(y_pred[unl].float(), dim=1))
-            loss = loss + self.entropy_weight * ramp(self) * \
+            loss = loss + self.entropy_weight * self.ramp() * \
                 (w[unl] * h).sum() / w[unl].sum().clamp(min=1)
         return loss

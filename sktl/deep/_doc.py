@@ -10,7 +10,7 @@ _PARAMETERS = """
         ``n_features``/``n_outputs`` are set from the data; other arguments
         go through ``module__hidden_units`` etc.). Any module works: name the
         layers to adapt in ``adapt_layers``.
-    reg : float, default={reg}
+    reg : {reg_type}, default={reg}
         Weight of the domain loss (skada's name for the trade-off).{why}
     warmup : bool, default={warmup}
         Ramp the weight from 0 to ``reg`` with ``2 / (1 + exp(-10 p)) - 1``,
@@ -71,7 +71,7 @@ def tuned(moons, digits, old="1 with the warm-up"):
 
 
 def net_doc(summary, params="", attributes="", references="", examples="", *, reg="1.0",
-            warmup="True", why="", last=""):
+            warmup="True", why="", last="", reg_type="float"):
     """Assemble a net's numpydoc docstring.
 
     ``params``/``attributes`` are extra entries (indented like the common
@@ -80,7 +80,8 @@ def net_doc(summary, params="", attributes="", references="", examples="", *, re
     (indented like an entry's text) says where the ``reg``/``warmup`` defaults come from.
     """
     text = summary.rstrip() + "\n" + _PARAMETERS.format(reg=reg, warmup=warmup, why=why,
-                                                        last=last) + _SOURCE_WEIGHTS \
+                                                        last=last, reg_type=reg_type) \
+        + _SOURCE_WEIGHTS \
         + params.rstrip()
     text += _ATTRIBUTES + attributes.rstrip() + "\n"
     for section in (references, examples):

@@ -18,14 +18,6 @@ from ._losses import entropy
 from ._modules import DomainDiscriminator, GradientReversal, get_layer
 
 
-def ramp(net):
-    """DANN's warm-up ramp ``2 / (1 + exp(-10 p)) - 1`` of a net (1 without ``warmup``)."""
-    if not net.warmup:
-        return 1.0
-    progress = min(1.0, max(len(net.history) - 1, 0) / max(net.max_epochs, 1))
-    return float(2.0 / (1.0 + np.exp(-10.0 * progress)) - 1.0)
-
-
 def check_entropy_weight(net):
     """``entropy_weight`` must be a non-negative number."""
     w = net.entropy_weight
@@ -164,7 +156,7 @@ class SANClassifier(DomainAdaptationClassifierMixin, DomainAdaptationNet):
             logits, d[:, None].expand_as(logits), reduction="none")
         loss = (bce * weights).sum(1).mean()
         if self.entropy_weight:
-            loss = loss + self.entropy_weight * ramp(self) * entropy(p_target.float()).mean()
+            loss = loss + self.entropy_weight * self.ramp() * entropy(p_target.float()).mean()
         return loss
 
 
@@ -293,7 +285,7 @@ class IWANClassifier(DomainAdaptationClassifierMixin, _ADDA):
         loss = self.schedule() * F.binary_cross_entropy_with_logits(
             logits, torch.zeros_like(logits))
         if self.entropy_weight:
-            loss = loss + self.entropy_weight * ramp(self) * \
+            loss = loss + self.entropy_weight * self.ramp() * \
                 entropy(torch.softmax(y_pred.float(), dim=1)).mean()
         with torch.no_grad():
             self.source_encoder_(x[src])

@@ -169,10 +169,24 @@ def split_evidence(estimator, X, y, sample_domain, train, test, *, task, classes
 
 def _reverse_predictions(estimator, fitted, X, y, sample_domain, train, X_eval, task):
     """Circular validation's reverse model, trained on pseudo-labelled target rows."""
+    tgt = train[sample_domain[train] < 0]
+    pseudo = np.asarray(fitted.predict(_safe_indexing(X, tgt)))
+    return reverse_from_labels(estimator, pseudo, X, y, sample_domain, train, X_eval, task)
+
+
+def reverse_from_labels(estimator, pseudo, X, y, sample_domain, train, X_eval, task):
+    """Predictions at ``X_eval`` of ``estimator`` fitted in reverse on given target labels.
+
+    The training target rows of ``train`` (in index order), labelled
+    ``pseudo``, become the source; the training labelled source rows become
+    the (unlabelled) target. With the candidate's own pseudo-labels this is
+    circular validation's reverse model; with the baseline's, the paired
+    comparison of :func:`sktl.model_selection.decide` (``rank="paired"``).
+    """
     sd = sample_domain[train]
     labelled = ~unlabelled_mask(y[train], task)
     tgt, src = train[sd < 0], train[(sd > 0) & labelled]
-    pseudo = np.asarray(fitted.predict(_safe_indexing(X, tgt)))
+    pseudo = np.asarray(pseudo)
     if task == "classification" and len(np.unique(pseudo)) < 2:
         return np.repeat(pseudo[:1], _num_rows(X_eval))  # nothing to learn back
     if task == "regression":

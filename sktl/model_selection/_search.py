@@ -18,7 +18,13 @@ from .._base import _copy_type_tags, _index_rows
 from ..utils._domain import _as_1d, check_y_domain, unlabelled_mask
 from ._candidates import NO_ADAPTATION, _split_pipeline, default_candidates, no_adaptation
 from ._decision import CRITERIA, compute_criteria, decide
-from ._evidence import as_features, domain_ratio, fit_with_domains, split_evidence
+from ._evidence import (
+    as_features,
+    domain_ratio,
+    fit_with_domains,
+    reverse_from_labels,
+    split_evidence,
+)
 from ._split import SourceKFold
 
 
@@ -82,9 +88,24 @@ class AdaptationSearchCV(MetaEstimatorMixin, BaseEstimator):
         found safest and most useful; see :func:`decide`.
     confidence : float or "auto", default="auto"
         One-sided confidence with which a candidate must beat "no
-        adaptation" on the decisive criterion to be adopted; "auto" is 0.99
-        for classification and 0.95 for regression (chosen on the
-        development half of the selection benchmark, see :func:`decide`).
+        adaptation" on the decisive criterion to be adopted; "auto" is 0.95
+        (with ``guard="consensus"``, adopted on the fresh tasks of the
+        selection benchmark, see :func:`decide`).
+    rank : {"gain", "paired"}, default="gain"
+        How the pick is chosen among several candidates that beat "no
+        adaptation": "gain", the largest gain on ``criterion``; "paired",
+        the largest paired circular gain (each such candidate's reverse
+        learner is also trained on the baseline's target pseudo-labels, one
+        more fit per candidate and split, so that its labelling is compared
+        with the baseline's by one learner; skipped, and "gain" used, once
+        ``time_budget`` is spent). See :func:`decide` for why "paired" is
+        not the default.
+    guard : {"consensus"} or None, default="consensus"
+        "consensus" (classification, at least three candidates) does not
+        adopt a candidate whose target predictions agree with the
+        candidates' consensus (their per-row mode) less than half as often
+        as the candidates' median: a consensus outlier, however consistent
+        its circular validation (see :func:`decide`); None turns it off.
     refit : bool, default=True
         Refit the chosen candidate on all rows.
     n_jobs : int, default=None
@@ -179,6 +200,8 @@ class AdaptationSearchCV(MetaEstimatorMixin, BaseEstimator):
         "cv": ["cv_object"],
         "criterion": [StrOptions(set(CRITERIA))],
         "confidence": [Interval(numbers.Real, 0.5, 1, closed="neither"), StrOptions({"auto"})],
+        "rank": [StrOptions({"gain", "paired"})],
+        "guard": [StrOptions({"consensus"}), None],
         "refit": ["boolean"],
         "n_jobs": [numbers.Integral, None],
         "time_budget": [Interval(numbers.Real, 0, None, closed="neither"), None],
@@ -188,8 +211,9 @@ class AdaptationSearchCV(MetaEstimatorMixin, BaseEstimator):
     __metadata_request__fit = {"sample_domain": True}
 
     def __init__(self, estimator, param_grid=None, *, candidates=None, baseline=None, cv=None,
-                 criterion="circular validation", confidence="auto", refit=True, n_jobs=None,
-                 time_budget=None, verbose=0, random_state=None):
+                 criterion="circular validation", confidence="auto", rank="gain",
+                 guard="consensus", refit=True, n_jobs=None, time_budget=None, verbose=0,
+                 random_state=None):
         self.estimator = estimator
         self.param_grid = param_grid
         self.candidates = candidates
@@ -197,6 +221,8 @@ class AdaptationSearchCV(MetaEstimatorMixin, BaseEstimator):
         self.cv = cv
         self.criterion = criterion
         self.confidence = confidence
+        self.rank = rank
+        self.guard = guard
         self.refit = refit
         self.n_jobs = n_jobs
         self.time_budget = time_budget
@@ -336,7 +362,17 @@ class AdaptationSearchCV(MetaEstimatorMixin, BaseEstimator):
         if splits:
             criteria = compute_criteria(evidence)
             decision = decide(criteria, task, criterion=self.criterion,
-                              confidence=self.confidence)
+                              confidence=self.confidence, rank="gain", guard=self.guard)
+            eligible = [n for n, i in decision["candidates"].items() if i["verdict"] == "better"]
+            if (self.rank == "paired" and len(eligible) > 1
+                    and (self.time_budget is None
+                         or time.perf_counter() - start <= self.time_budget)):
+                _paired_evidence(evidence, {n: e for n, _, e in cands}, eligible, Xa, y, sd,
+                                 splits, task, parallel)
+                criteria = compute_criteria(evidence)
+                decision = decide(criteria, task, criterion=self.criterion,
+                                  confidence=self.confidence, rank=self.rank,
+                                  guard=self.guard)
         else:
             criteria = {}
             decision = {"chosen": NO_ADAPTATION, "candidates": {},
@@ -468,6 +504,38 @@ class AdaptationSearchCV(MetaEstimatorMixin, BaseEstimator):
         return tags
 
 
+def _paired_evidence(evidence, estimators, eligible, X, y, sd, splits, task, parallel):
+    """Add ``reverse_on_base`` to the folds of ``eligible``: each one's reverse learner
+    trained on the baseline's target pseudo-labels (the paired circular gain's other half)."""
+    base = evidence["candidates"][NO_ADAPTATION]["folds"]
+    pseudo = []
+    for (train, _), fold in zip(splits, base):
+        tgt = train[sd[train] < 0]
+        if np.array_equal(fold["tgt"], tgt):  # SourceKFold: every target row in every part
+            pseudo.append(fold["pred_tgt"])
+        else:
+            model = fit_with_domains(clone(estimators[NO_ADAPTATION]),
+                                     _index_rows(X, train), y[train], sd[train])
+            pseudo.append(model.predict(_index_rows(X, tgt)))
+    jobs = [(name, k) for name in eligible for k in range(len(splits))]
+    out = parallel(delayed(_reverse_or_none)(
+        estimators[name], pseudo[k], X, y, sd, splits[k][0],
+        _index_rows(X, evidence["candidates"][name]["folds"][k]["src"]), task)
+        for name, k in jobs)
+    for (name, k), pred in zip(jobs, out):
+        if pred is not None:
+            evidence["candidates"][name]["folds"][k]["reverse_on_base"] = pred
+
+
+def _reverse_or_none(estimator, pseudo, X, y, sd, train, X_eval, task):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            return reverse_from_labels(estimator, pseudo, X, y, sd, train, X_eval, task)
+        except Exception:  # the paired choice then falls back to the largest gain
+            return None
+
+
 def _short(value):
     text = repr(value)
     return text if len(text) <= 40 else type(value).__name__
@@ -496,7 +564,7 @@ def _report_frame(names, criteria, decision, evidence, skipped, decisive):
                 row[f"{crit} s.e."] = values[n].se
         info = decision["candidates"].get(n, {})
         row.update({k: info.get(k, np.nan) for k in ("gain", "gain s.e.", "gain lower bound",
-                                                      "verdict")})
+                                                      "verdict", "paired gain")})
         row["chosen"] = n == decision["chosen"]
         row["reason"] = (f"failed: {errors[0]}" if errors else info.get("reason", ""))
         rows.append(row)
