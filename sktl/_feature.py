@@ -311,7 +311,7 @@ class TCA(ClassNamePrefixFeaturesOutMixin, BaseDATransformer):
         Memory bound in GiB of the exact kernel mode; larger problems are
         refused with a pointer to ``n_landmarks`` instead of swapping.
     random_state : int, RandomState instance or None, default=None
-        Seeds the Lanczos start vector and the landmark choice.
+        Seeds the eigensolver's start block and the landmark choice.
     source_weights : {"uniform", "similarity"} or dict, default="uniform"
         Weight of each source domain when several are pooled: see
         :ref:`multi-source` and :func:`sktl.source_domain_weights`. The
