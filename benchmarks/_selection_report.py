@@ -7,7 +7,7 @@ can be studied on the development half without refitting anything.
 import numpy as np
 
 from sktl.model_selection._candidates import NO_ADAPTATION
-from sktl.model_selection._decision import CHECK_CONFIDENCE
+from sktl.model_selection._decision import DEFAULT_CONFIDENCE
 
 MARGIN = {"classification": 1.0, "regression": 2.0}
 
@@ -215,7 +215,7 @@ def verdict_lines(tasks, load_store):
         # negative_transfer_check judges one method at a time, at its own confidence: the
         # guard, which needs a consensus of several candidates, cannot act there
         info = decide(compute_criteria(evidence(store)), store["task"], guard=None,
-                      confidence=CHECK_CONFIDENCE[store["task"]])["candidates"]
+                      confidence=DEFAULT_CONFIDENCE[store["task"]])["candidates"]
         scores = task_scores(store)
         margin = MARGIN[store["task"]]
         for cand, item in info.items():
@@ -335,12 +335,13 @@ def report(dev, confirm, path, fresh=None):
              "earlier choices.", "",
              "Rows: **AdaptationSearchCV (default decision)** considers the candidates "
              "whose paired circular-validation gain over no adaptation has a positive "
-             "one-sided lower bound at 95 % and, in classification, whose target predictions "
+             "one-sided lower bound at 99 % (classification) or 95 % (regression) and, in "
+             "classification, whose target predictions "
              "are no *consensus outlier* (agreement with the per-row mode of every "
              "candidate's predictions at least half the candidates' median), else keeps no "
              "adaptation; among several it takes the largest circular gain "
-             "(`rank=\"gain\"`, `guard=\"consensus\"`; adopted by the fresh round below; "
-             "until then 99 % in classification and no guard). "
+             "(`rank=\"gain\"`, `guard=\"consensus\"`: the guard was added after the fresh "
+             "round below, F4; until then no guard). "
              "Every other row is the argmax of one criterion (no confidence bound): "
              "**source** = plain cross-validation on held-out source rows (the baseline to "
              "beat); **importance weighted** / **DEV** = source loss weighted by a "
@@ -395,7 +396,7 @@ def report(dev, confirm, path, fresh=None):
                   FRESH_TEXT, ""] + fresh_rule_lines(fresh, dev, confirm)
         table, _ = _rows(fresh, load_store)
         parts += ["Every criterion's argmax on the fresh set (information; the default row is "
-                  "the adopted rule, F5):", ""] + _summary_lines(table) + [""]
+                  "the library default, F4):", ""] + _summary_lines(table) + [""]
         parts += ["\n\n".join(FRESH_FINDINGS), ""]
     new = list(new_candidates("classification"))
 
@@ -1084,10 +1085,20 @@ FRESH_FINDINGS = [
     "declared: 99 % classification / 95 % regression bound, no guard.) Three rules meet the "
     "adoption rule on the fresh set: F1 (regret 12.83), F4 (11.58) and F5 (11.53); F2 "
     "(14.54) and F3 (13.80) lower the harm but raise the regret. By the declared tie-break "
-    "(the lowest fresh regret) **F5 is adopted and is now the library default**: "
-    "`AdaptationSearchCV` / `decide` with `confidence=\"auto\"` = 95 % for both task types "
-    "and `guard=\"consensus\"`. Fresh set: harm 9 % -> 6 %, mean regret 13.54 -> 11.53, "
-    "captured gain 28 % -> 36 % (mean), 54 % -> 61 % (total).",
+    "(the lowest fresh regret) **F5 is adopted** by the letter of the rule: "
+    "95 % for both task types and `guard=\"consensus\"`. Fresh set: harm 9 % -> 6 %, mean "
+    "regret 13.54 -> 11.53, captured gain 28 % -> 36 % (mean), 54 % -> 61 % (total). **The "
+    "library default is F4 instead (the lead's decision, taken after these numbers were "
+    "seen, and said so):** the tie-break between F4 and F5 turned on 0.05 point of regret, "
+    "less than the 0.1-point floor the rule itself asks of any change; F4 and F5 differ "
+    "only in the classification bound, and the fresh set holds no real classification task "
+    "(next bullets) while the development half, where the classification bound was chosen, "
+    "loses two Office-Caltech tasks to the 95 % bound that the guard does not catch. F4 adds "
+    "the guard, which is what the fresh tasks tested, to the bound chosen on the "
+    "development half: `AdaptationSearchCV` / `decide` with `confidence=\"auto\"` (99 % "
+    "classification, 95 % regression) and `guard=\"consensus\"`. Fresh set for F4: harm "
+    "9 % -> 6 %, mean regret 13.54 -> 11.58, captured gain 28 % -> 33 % (mean), 54 % -> "
+    "60 % (total); pooled over the 90 tasks its harm is 4 % (F5: 7 %).",
     "- *The guard* acts on one fresh task, the label-shift failure the third round described "
     "on the confirmation half, now on a task nobody had seen: generated label class. #3, "
     "where SA k=4 passes the circular bound at z = 4.4 but agrees with the candidates' "
@@ -1097,15 +1108,15 @@ FRESH_FINDINGS = [
     "classification tasks whose best candidate passes at 95 % but not at 99 % (generated "
     "label class. #3, DiscriminativeReweighter +1.5, z = 1.95; generated conditional class. "
     "#3, TCA k=4 +0.2, z = 1.74): 0.05 point of regret, less than the 0.1-point floor the "
-    "rule asks of a change over the default, but the declared tie-break decides. The seen "
+    "rule asks of a change over the default; the declared tie-break picks F5. The seen "
     "halves point the other way for classification: on the development half the 95 % bound "
     "adds two harmful Office-Caltech picks (caltech → amazon CORAL reg=0.1 -2.0, caltech → "
     "webcam CORAL reg=0.1 -7.8; harm 7 % -> 14 %, which is why the second round kept 99 % "
     "there) that the guard does not catch, while on the confirmation half it adds three "
     "gains (generated covariate class. #1 +10.0, Office caltech → dslr +3.2, dslr → amazon "
     "+3.3). Pooled over the 90 tasks F4 has the lower harm (4 % vs 7 %) at nearly the same "
-    "regret (9.10 vs 9.00). Keeping 99 % in classification (F4) would be a choice against "
-    "the declared rule, made after seeing the fresh numbers.",
+    "regret (9.10 vs 9.00). Keeping 99 % in classification (F4, the library default) is a "
+    "choice against the letter of the declared rule, made after seeing the fresh numbers.",
     "- *F1 (R4a, the paired choice)* also meets the rule on the fresh set (harm 9 % -> 6 %, "
     "regret 12.83, captured 39 % mean): it moves five NIR-corn picks from TCA to the better "
     "SA (+1.1 to +10.4 points, among them corn m5 → mp6 oil, from a harmful TCA k=30 -4.2 "
@@ -1118,22 +1129,23 @@ FRESH_FINDINGS = [
     "SA); TCA's reverse learner learns SA's corn labelling back worse than its own, so "
     "reversing SA through TCA moves the reverse-learner handicap instead of removing it. F2's "
     "fixed reverse rejects SA on most corn tasks, as expected when it was declared.",
-    "- *Where the fresh regret remains* (F5, 11.5 points): the conditional-shift regression "
+    "- *Where the fresh regret remains* (F4, 11.6 points; F5 11.5): the conditional-shift "
+    "regression "
     "tasks (CORAL reg=0.1 +53 to +58 on three tasks, never eligible: mechanism (d) of the "
     "fourth round), the covariate-shift tasks (reweighters +26 to +79 in classification, +7 to "
     "+9 in regression: mechanism (a)), and two NIR-corn oil pairs where TCA passes the bound "
-    "and loses, the two harmful fresh picks of F5 (corn mp5 → mp6 oil, TCA k=10 -19.0 at "
+    "and loses, the two harmful fresh picks of F4 and F5 (corn mp5 → mp6 oil, TCA k=10 -19.0 at "
     "z = 2.7; corn m5 → mp6 oil, TCA k=30 -4.2 at z = 8.2, where SA k=30 gains 6.2): oil "
     "varies over about one percentage point and no adaptation is already within 0.1 of it on "
     "these pairs; in regression the guard cannot act.",
-    "- *The issue's targets* for the adopted default. On the fresh set, the one set nothing "
-    "was chosen on before this round: harm 6 % (target <= 5 %: one harmful task of 32 too "
-    "many), captured gain 36 % mean / 61 % total (target >= 70 %: missed by 34 points on "
-    "the mean), mean regret 11.5 points (target <= 1.5: missed by 10). On the confirmation "
-    "half, which had been seen (earlier rounds' choices looked at it, this rule was not "
-    "chosen on it): harm 0 % (met), captured 51 % mean / 64 % total (missed by 19 points), "
-    "regret 7.8 (missed by 6.3). Plain source cross-validation, the baseline to beat, on the "
-    "fresh set: harm 12 %, regret 19.2, captured 17 % mean / 34 % total.",
+    "- *The issue's targets* for the library default (F4). On the fresh set, the one set "
+    "nothing was chosen on before this round: harm 6 % (target <= 5 %: one harmful task of "
+    "32 too many), captured gain 33 % mean / 60 % total (target >= 70 %: missed by 37 points "
+    "on the mean), mean regret 11.6 points (target <= 1.5: missed by 10.1). On the "
+    "confirmation half, which had been seen (earlier rounds' choices looked at it, this rule "
+    "was not chosen on it): harm 0 % (met), captured 47 % mean / 61 % total (missed by 23 "
+    "points), regret 8.35 (missed by 6.85). Plain source cross-validation, the baseline to "
+    "beat, on the fresh set: harm 12 %, regret 19.2, captured 17 % mean / 34 % total.",
     "- *What the fresh set cannot say*: its 10 classification tasks are all generated (every "
     "real classification pair the project holds is in a half), and its 12 real tasks share "
     "their spectra with the halves' corn tasks (new properties, same instruments). Prediction "

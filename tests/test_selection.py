@@ -117,7 +117,7 @@ def test_negative_transfer_check_gives_an_actionable_verdict():
     assert lower <= report.gain <= upper
     assert (report.verdict == "adapt") == (lower > 0)
     assert (report.verdict == "do not adapt") == (upper < 0)
-    # one method has no consensus to guard it: 99 % in classification, unlike the search's 95 %
+    # 99 % in classification, as in the search
     assert np.isclose((report.gain - lower) / report.gain_se, 2.326, atol=1e-3)
     assert report.search.confidence == 0.99
     assert "circular validation" in set(report.criteria["criterion"])

@@ -4,9 +4,9 @@ Should I adapt? Letting the evidence decide
 
 :class:`~sktl.model_selection.AdaptationSearchCV` tries "no adaptation" (your
 own model) and the sktl methods around it, and adopts a method only when a
-label-free criterion says, with 95 % confidence, that it beats no adaptation
-and its target predictions are no outlier against the other candidates' consensus;
-when several qualify, it takes the largest gain. Here it runs on two tasks
+label-free criterion says, with 99 % confidence (95 % in regression), that it
+beats no adaptation and its target predictions are no outlier against the other
+candidates' consensus; when several qualify, it takes the largest gain. Here it runs on two tasks
 from the wine-quality data shipped with sktl (red and white wines measured
 alike; the label is whether the taster's grade is good):
 
@@ -56,15 +56,15 @@ for ax, (title, (source, target, task, final)) in zip(axes, tasks.items()):
     print(report[["candidate", "gain", "gain s.e.", "verdict", "chosen"]]
           .round(4).to_string(index=False))
 
-    # the decisive evidence: each candidate's estimated gain with its 95 % lower bound
-    z = 1.645
+    # the decisive evidence: each candidate's estimated gain with its 99 % lower bound
+    z = 2.326
     gain, se = report["gain"].to_numpy(), report["gain s.e."].to_numpy()
     colors = ["tab:green" if c else "tab:gray" for c in report["chosen"]]
     ax.barh(report["candidate"], gain, xerr=z * se, color=colors, alpha=0.8)
     ax.axvline(0, color="k", lw=0.8)
     ax.invert_yaxis()
     ax.set_title(f"{title}\n{search.decision_}: {search.best_candidate_}", fontsize=10)
-    ax.set_xlabel("circular-validation gain over no adaptation (± 95 % bound)")
+    ax.set_xlabel("circular-validation gain over no adaptation (± 99 % bound)")
 
     # what it was worth, with the labels the search never saw
     new = sd < 0

@@ -270,10 +270,10 @@ def negative_transfer_check(adapted, X, y, sample_domain=None, *, baseline=None,
         The label-free criterion the verdict rests on.
     confidence : float or "auto", default="auto"
         One-sided confidence of each bound; "auto" is 0.99 for
-        classification and 0.95 for regression. (``AdaptationSearchCV``'s
-        "auto" is 0.95 for both, because with several candidates its
-        consensus-outlier guard also protects the decision; one method alone
-        has no consensus to check.)
+        classification and 0.95 for regression, as in
+        :class:`~sktl.model_selection.AdaptationSearchCV` (whose
+        consensus-outlier guard needs several candidates and cannot act
+        here).
     random_state : int, RandomState instance or None, default=None
         Shuffling of the default splitter.
 
@@ -304,12 +304,12 @@ def negative_transfer_check(adapted, X, y, sample_domain=None, *, baseline=None,
 
     from ..model_selection import AdaptationSearchCV
     from ..model_selection._candidates import NO_ADAPTATION
-    from ..model_selection._decision import CHECK_CONFIDENCE, resolve_confidence
+    from ..model_selection._decision import resolve_confidence
 
     search = AdaptationSearchCV(adapted, candidates={"adapted": adapted}, baseline=baseline,
                                 cv=cv, criterion=criterion, refit=False,
                                 random_state=random_state)
-    confidence = resolve_confidence(confidence, search._task(), CHECK_CONFIDENCE)
+    confidence = resolve_confidence(confidence, search._task())
     search.set_params(confidence=confidence)
     search.fit(X, y, sample_domain=sample_domain)
     z = float(norm.ppf(confidence))

@@ -88,9 +88,9 @@ class AdaptationSearchCV(MetaEstimatorMixin, BaseEstimator):
         found safest and most useful; see :func:`decide`.
     confidence : float or "auto", default="auto"
         One-sided confidence with which a candidate must beat "no
-        adaptation" on the decisive criterion to be adopted; "auto" is 0.95
-        (with ``guard="consensus"``, adopted on the fresh tasks of the
-        selection benchmark, see :func:`decide`).
+        adaptation" on the decisive criterion to be adopted; "auto" is 0.99
+        for classification and 0.95 for regression (chosen on the
+        development half of the selection benchmark, see :func:`decide`).
     rank : {"gain", "paired"}, default="gain"
         How the pick is chosen among several candidates that beat "no
         adaptation": "gain", the largest gain on ``criterion``; "paired",
