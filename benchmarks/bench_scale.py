@@ -14,6 +14,9 @@ Parts (each well under 15 minutes; run them one at a time under the lock):
     python benchmarks/bench_scale.py exact          # in the benchmark environment (skada)
     # what KMM's bounded exact refinement buys: the exact objective against refine_size
     python benchmarks/bench_scale.py refine
+    # the array-API path on a GPU: torch CUDA tensors vs NumPy on the CPU, 100 000 rows per
+    # domain (needs torch with CUDA and SciPy >= 1.14; --device cpu exercises it anywhere)
+    python benchmarks/bench_scale.py gpu
 
 Each fit runs in a fresh process. Every part rewrites its own section of
 benchmarks/results/scale.md and leaves the others.
@@ -337,6 +340,77 @@ def refine(n, B=100.0, sizes=(1, 300, 1000, 3000)):
     return "\n".join(lines)
 
 
+# --------------------------------------------------------------------------- GPU arrays
+GPU_METHODS = ("CORAL", "SubspaceAlignment", "TCA", "KMM")
+
+
+def _gpu_child(method, n, device, queue):
+    import sklearn
+    import torch
+
+    from sktl import CORAL, KMM, TCA, SubspaceAlignment
+    from sktl.datasets import make_domain_shift
+
+    X, y, sd = make_domain_shift(n, n, n_features=N_FEATURES, random_state=0,
+                                 mask_target=True)
+    est = {"CORAL": CORAL(), "SubspaceAlignment": SubspaceAlignment(10),
+           "TCA": TCA(20, kernel="rbf", mu=0.1, n_landmarks=500, random_state=0),
+           "KMM": KMM(solver="nystrom", random_state=0)}[method]
+    sync = torch.cuda.synchronize if device.startswith("cuda") else (lambda: None)
+    if device == "numpy":
+        start = time.perf_counter()
+        out = _fit(est, X, y, sd)
+        out = out.weights_ if method == "KMM" else out.transform(X)
+        queue.put(dict(seconds=time.perf_counter() - start, device="CPU (NumPy)"))
+        return
+    Xd = torch.asarray(X, device=device)
+    with sklearn.config_context(array_api_dispatch=True):
+        few = np.arange(0, 2 * n, max(1, n // 1000))  # warm-up (CUDA context, kernels):
+        _fit(sklearn.clone(est), Xd[few], y[few], sd[few])  # 2000 rows of both domains
+        sync()
+        start = time.perf_counter()
+        out = _fit(est, Xd, y, sd)
+        out = out.weights_ if method == "KMM" else out.transform(Xd)
+        sync()
+        secs = time.perf_counter() - start
+    assert out.device.type == torch.device(device).type, out.device
+    name = torch.cuda.get_device_name(device) if device.startswith("cuda") else "CPU (torch)"
+    queue.put(dict(seconds=secs, device=name))
+
+
+def gpu(n, device):
+    """Fit (and transform, or weights) time of the array-API estimators on ``device``."""
+    try:
+        import torch
+    except ImportError:
+        return "torch is not installed: the GPU part did not run."
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        return ("No CUDA device is available on this machine: the GPU part did not run "
+                "(`tests/test_array_api.py` checks the array-API path with torch CPU tensors "
+                "and array-api-strict).")
+    os.environ["SCIPY_ARRAY_API"] = "1"  # before the children import SciPy
+    lines = [f"{n} rows per domain, {N_FEATURES} features; fit plus transform (KMM: its "
+             "weights), the input already on the device, after a warm-up fit on 2000 rows; "
+             "every fit in a fresh process.", "",
+             "| method | NumPy (CPU) s | device | on the device s | speed-up |",
+             "|---|---:|---|---:|---:|"]
+    if not device.startswith("cuda"):
+        lines[:0] = [f"Device `{device}`, not a GPU: this run exercises the array-API path at "
+                     "full size with torch tensors; it is not a GPU measurement.", ""]
+    for method in GPU_METHODS:
+        cpu = run_isolated(_gpu_child, method, n, "numpy")
+        dev = run_isolated(_gpu_child, method, n, device)
+        if cpu is None or dev is None:
+            cpu_s = "failed" if cpu is None else f"{cpu['seconds']:.2f}"
+            dev_s = "failed" if dev is None else f"{dev['seconds']:.2f}"
+            lines.append(f"| {method} | {cpu_s} | {device} | {dev_s} | |")
+            continue
+        lines.append(f"| {method} | {cpu['seconds']:.2f} | {dev['device']} | "
+                     f"{dev['seconds']:.2f} | {cpu['seconds'] / dev['seconds']:.1f}x |")
+        print(lines[-1], flush=True)
+    return "\n".join(lines)
+
+
 # --------------------------------------------------------------------------- results
 TITLES = {
     "memory": "One machine, in memory",
@@ -344,6 +418,7 @@ TITLES = {
     "equality": "Dask fit = in-memory fit",
     "exact": "TCA exact mode vs skada",
     "refine": "KMM: what the bounded exact refinement buys",
+    "gpu": "GPU arrays (array API)",
 }
 
 
@@ -375,6 +450,7 @@ def main():
     parser.add_argument("--methods", nargs="+", default=["CORAL", "KMM", "TCA"])
     parser.add_argument("--memory-limit", default="4GiB")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--device", default="cuda", help="gpu part: a torch device")
     args = parser.parse_args()
     command = "python benchmarks/bench_scale.py " + " ".join(
         a for a in os.sys.argv[1:])
@@ -394,6 +470,8 @@ def main():
         body = equality((args.rows or [200_000])[0])
     elif args.part == "refine":
         body = refine((args.rows or [100_000])[0])
+    elif args.part == "gpu":
+        body = gpu((args.rows or [100_000])[0], args.device)
     else:
         body = exact(args.rows or [2000, 4000], args.repeats)
     write_section(args.part, command, body)
