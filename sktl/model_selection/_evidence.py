@@ -59,7 +59,11 @@ def as_features(X):
     """``X`` as a float array, or a CSR matrix when sparse (never densified)."""
     if sp.issparse(X):
         return sp.csr_matrix(X, dtype=float)
-    return np.asarray(X.to_numpy() if hasattr(X, "to_numpy") else X, float)
+    X = np.asarray(X.to_numpy() if hasattr(X, "to_numpy") else X)
+    if np.iscomplexobj(X):
+        raise ValueError("Complex data not supported: X holds complex values; pass real "
+                         "features (e.g. the real and imaginary parts as columns).")
+    return X.astype(float, copy=False)
 
 
 def domain_ratio(X_train_source, X_train_target, X_eval, classifier=None):
