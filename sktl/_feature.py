@@ -1,5 +1,6 @@
 """Feature-based transfer: map both domains into a space where they agree."""
 
+import time
 import warnings
 from numbers import Integral, Real
 
@@ -316,6 +317,10 @@ class TCA(ClassNamePrefixFeaturesOutMixin, BaseDATransformer):
         Weight of each source domain when several are pooled: see
         :ref:`multi-source` and :func:`sktl.source_domain_weights`. The
         factors weigh the source rows in the source mean of the MMD term.
+    verbose : int, default=0
+        Print the mode and the time of each stage of the fit (the kernel, the
+        pass over the rows, the eigensolver; 0: silent). On a Dask cluster
+        the dashboard shows the progress of the pass itself.
 
     Attributes
     ----------
@@ -366,6 +371,7 @@ class TCA(ClassNamePrefixFeaturesOutMixin, BaseDATransformer):
         "max_dense_memory": [Interval(Real, 0, None, closed="neither")],
         "random_state": ["random_state"],
         "source_weights": [StrOptions({"uniform", "similarity"}), dict],
+        "verbose": ["verbose"],
     }
     _dask_support = True  # landmark and linear-primal modes (sums over row blocks)
     _array_api_support = True
@@ -373,7 +379,7 @@ class TCA(ClassNamePrefixFeaturesOutMixin, BaseDATransformer):
 
     def __init__(self, n_components=10, *, kernel="linear", gamma=None, degree=3, coef0=1,
                  mu=1.0, normalize_mmd=False, n_landmarks=None, max_dense_memory=4.0,
-                 random_state=None, source_weights="uniform"):
+                 random_state=None, source_weights="uniform", verbose=0):
         self.n_components = n_components
         self.kernel = kernel
         self.gamma = gamma
@@ -385,6 +391,13 @@ class TCA(ClassNamePrefixFeaturesOutMixin, BaseDATransformer):
         self.max_dense_memory = max_dense_memory
         self.random_state = random_state
         self.source_weights = source_weights
+        self.verbose = verbose
+
+    def _log(self, message, start=None):
+        """Print a progress line when ``verbose`` (TJM has no such parameter)."""
+        if getattr(self, "verbose", 0):
+            took = "" if start is None else f" ({time.perf_counter() - start:.1f} s)"
+            print(f"[{type(self).__name__}] {message}{took}", flush=True)
 
     def _k(self, A, C):
         if callable(self.kernel):
@@ -464,14 +477,21 @@ class TCA(ClassNamePrefixFeaturesOutMixin, BaseDATransformer):
                     "(e.g. 500) for memory linear in the rows, or raise max_dense_memory."
                 )
             self.X_fit_ = X
+            start = time.perf_counter()
             K = self._k(X, X)
+            self._log(f"dual mode: the {X.shape[0]} x {X.shape[0]} kernel", start)
+            start = time.perf_counter()
             self.eigenvalues_, W, KW = self._solve_dual(K, X, y, sample_domain, rng)
+            self._log("dual mode: the generalised eigenproblem", start)
         else:
             width = self.nystrom_map_.shape[1] if self.mode_ == "nystrom" else d
             if k > width:
                 raise ValueError(f"n_components={k} exceeds the {width} features of "
                                  f"the {self.mode_} problem; lower n_components.")
+            start = time.perf_counter()
             self.eigenvalues_, W = self._solve_primal(rows, y, sample_domain, no_target)
+            self._log(f"{self.mode_} mode: one pass over {n} rows and the {width} x {width} "
+                      "eigenproblem", start)
         signs = column_signs(W)
         self.components_ = W * signs
         if self.mode_ == "dual" and X.shape[0] == n:  # kernel at hand: no second pass
@@ -598,6 +618,9 @@ class JDA(TCA):
         Weight of each source domain when several are pooled: see
         :ref:`multi-source` and :func:`sktl.source_domain_weights`. The
         factors weigh the source rows in the (class-conditional) source means of the MMD terms.
+    verbose : int, default=0
+        Print the time of each stage of each solve (see :class:`TCA`) and, per
+        iteration, how many target pseudo-labels changed (0: silent).
 
     Attributes
     ----------
@@ -644,11 +667,13 @@ class JDA(TCA):
 
     def __init__(self, n_components=10, *, kernel="linear", gamma=None, degree=3, coef0=1,
                  mu=1.0, normalize_mmd=False, n_landmarks=None, max_dense_memory=4.0,
-                 n_iter=10, estimator=None, random_state=None, source_weights="uniform"):
+                 n_iter=10, estimator=None, random_state=None, source_weights="uniform",
+                 verbose=0):
         super().__init__(n_components, kernel=kernel, gamma=gamma, degree=degree,
                          coef0=coef0, mu=mu, normalize_mmd=normalize_mmd,
                          n_landmarks=n_landmarks, max_dense_memory=max_dense_memory,
-                         random_state=random_state, source_weights=source_weights)
+                         random_state=random_state, source_weights=source_weights,
+                         verbose=verbose)
         self.n_iter = n_iter
         self.estimator = estimator
 
@@ -666,11 +691,15 @@ class JDA(TCA):
         labelled = ~unlabelled_mask(y, "classification")
         clf = KNeighborsClassifier(1) if self.estimator is None else self.estimator
         fit_rows = labelled & (sample_domain > 0)
-        for _ in range(self.n_iter):
+        for it in range(self.n_iter):
             if Z is None:
                 Z = self._transform(X, sample_domain)
             pseudo = np.asarray(y, dtype=object).copy()
             guess = clone(clf).fit(Z[fit_rows], y[fit_rows]).predict(Z[tgt & ~labelled])
+            if self._pseudo is not None:
+                changed = np.sum(self._pseudo[tgt & ~labelled] != guess)
+                self._log(f"iteration {it + 1}/{self.n_iter}: {changed} target pseudo-labels "
+                          "changed")
             pseudo[tgt & ~labelled] = guess
             self._pseudo = pseudo
             Z = super()._solve(X, y, sample_domain)

@@ -92,7 +92,7 @@ class TJM(TCA):
 
     _parameter_constraints = {
         k: v for k, v in TCA._parameter_constraints.items()
-        if k not in ("n_landmarks", "source_weights")
+        if k not in ("n_landmarks", "source_weights", "verbose")
     } | {"n_iter": [Interval(Integral, 1, None, closed="left")]}
     _primal_ok = False
     _dask_support = False

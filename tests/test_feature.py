@@ -199,3 +199,18 @@ def test_fit_transform_reuses_the_kernel_without_leaving_state():
     jda = JDA(n_components=4, kernel="rbf", n_iter=2, random_state=0)
     np.testing.assert_allclose(jda.fit_transform(X, ym, sample_domain=sd), jda.transform(X),
                                atol=1e-10)
+
+
+def test_verbose_reports_each_stage_and_jda_iterations(capsys):
+    X, y, sd = make_domain_shift(150, 150, n_features=5, random_state=0, mask_target=True)
+    quiet = TCA(3, kernel="rbf", random_state=0).fit_transform(X, y, sample_domain=sd)
+    assert capsys.readouterr().out == ""
+    loud = TCA(3, kernel="rbf", random_state=0, verbose=1).fit_transform(X, y, sample_domain=sd)
+    out = capsys.readouterr().out
+    assert "[TCA] dual mode: the 300 x 300 kernel" in out and "eigenproblem" in out
+    np.testing.assert_allclose(loud, quiet)  # printing changes nothing
+    TCA(3, kernel="rbf", n_landmarks=40, random_state=0, verbose=1).fit(X, y, sample_domain=sd)
+    assert "[TCA] nystrom mode: one pass over 300 rows and the 40 x 40" in capsys.readouterr().out
+    JDA(3, n_iter=3, verbose=1).fit(X, y, sample_domain=sd)
+    out = capsys.readouterr().out
+    assert "[JDA] iteration 3/3:" in out and "pseudo-labels changed" in out
