@@ -956,35 +956,17 @@ def _fourth_round(name):
 
 def rule_lines(dev, confirm=None):
     """Markdown lines: every rule of :data:`RULES` on the development (and confirmation) half."""
-    from benchmarks.bench_selection import default_names, load_store
-
     lines = []
     adopted = None
     for label, tasks in (("development half (decides)", dev),
                          ("confirmation half (reported only)", confirm)):
         if tasks is None:
             continue
-        judged = {name: [] for name in RULES}
-        for task in tasks:
-            store = load_store(task, default_names)
-            if store is None:
-                continue
-            crit = all_criteria(store)
-            for name, kw in RULES.items():
-                judged[name].append(judge(store, _rule(crit, task=store["task"], store=store,
-                                                       **kw)))
-        lines += [f"#### {label}", "", "| rule | harm rate | mean regret | captured gain (mean) "
-                  "| captured gain (total) |", "|---|---:|---:|---:|---:|"]
-        stats = {}
-        for name, js in judged.items():
-            m = summarise(js)
-            stats[name] = (m["harm"], m["regret"], captured_clipped(js))
-            lines.append(f"| {name} | {100 * m['harm']:.0f} % | {m['regret']:.2f} | "
-                         f"{100 * stats[name][2]:.0f} % | {100 * m['captured_total']:.0f} % |")
+        table, stats = _rule_table(_judge_rules(tasks, RULES)[0])
+        lines += [f"#### {label}", ""] + table
         if tasks is dev:
             def passes(name, ref, stats=stats):
-                (h, r, c), (h0, r0, c0) = stats[name], stats[ref]
-                return h <= h0 + 1e-9 and r <= r0 - 0.1 and c >= c0 - 1e-9
+                return _meets(stats[name], stats[ref])
 
             first = [n for n in RULES if not _second_round(n) and not _third_round(n)
                      and not _fourth_round(n)]
@@ -1174,6 +1156,27 @@ FRESH_RULES = {
 }
 
 
+def _rule_table(judged):
+    """Markdown table lines of ``{rule: [judge results]}``, and ``{rule: (harm, regret,
+    captured gain (mean))}``."""
+    lines = ["| rule | harm rate | mean regret | captured gain (mean) | captured gain (total) |",
+             "|---|---:|---:|---:|---:|"]
+    stats = {}
+    for name, js in judged.items():
+        m = summarise(js)
+        stats[name] = (m["harm"], m["regret"], captured_clipped(js))
+        lines.append(f"| {name} | {100 * m['harm']:.0f} % | {m['regret']:.2f} | "
+                     f"{100 * stats[name][2]:.0f} % | {100 * m['captured_total']:.0f} % |")
+    return lines, stats
+
+
+def _meets(candidate, reference):
+    """The adoption rule on ``(harm, regret, captured)``: harm not higher, regret lower by at
+    least 0.1 point, captured gain (mean) not lower."""
+    (h, r, c), (h0, r0, c0) = candidate, reference
+    return h <= h0 + 1e-9 and r <= r0 - 0.1 and c >= c0 - 1e-9
+
+
 def _judge_rules(tasks, rules):
     """``({rule: [judge results]}, {rule: {task name: pick}})`` over the collected ``tasks``."""
     from benchmarks.bench_selection import default_names, load_store
@@ -1204,22 +1207,12 @@ def fresh_rule_lines(fresh, dev, confirm):
         judged, picks = _judge_rules(tasks, FRESH_RULES)
         n = len(judged[FRESH_REFERENCE])
         n_cls = sum(j["task"] == "classification" for j in judged[FRESH_REFERENCE])
-        lines += [f"#### {label}: {n} tasks ({n_cls} classification)", "",
-                  "| rule | harm rate | mean regret | captured gain (mean) | "
-                  "captured gain (total) |", "|---|---:|---:|---:|---:|"]
-        stats = {}
-        for name, js in judged.items():
-            m = summarise(js)
-            stats[name] = (m["harm"], m["regret"], captured_clipped(js))
-            lines.append(f"| {name} | {100 * m['harm']:.0f} % | {m['regret']:.2f} | "
-                         f"{100 * stats[name][2]:.0f} % | {100 * m['captured_total']:.0f} % |")
-        lines.append("")
+        table, stats = _rule_table(judged)
+        lines += [f"#### {label}: {n} tasks ({n_cls} classification)", ""] + table + [""]
         if tasks is fresh:
             fresh_picks = picks
-            h0, r0, c0 = stats[FRESH_REFERENCE]
             passed = [n for n in FRESH_RULES if n != FRESH_REFERENCE
-                      and stats[n][0] <= h0 + 1e-9 and stats[n][1] <= r0 - 0.1
-                      and stats[n][2] >= c0 - 1e-9]
+                      and _meets(stats[n], stats[FRESH_REFERENCE])]
             verdict = min(passed, key=lambda n: stats[n][1]) if passed else None
             lines += ["**Verdict of the fresh set:** " + (
                 f"adopt \"{verdict}\"." if verdict else

@@ -123,15 +123,17 @@ def all_tasks(max_rows=MAX_ROWS, real=True):
                 tasks.append(Task(f"amazon {s} → {t}", "amazon", "classification",
                                   lambda s=s, t=t: ds.load_amazon_reviews(s, t, data_home=DATA),
                                   max_rows))
-    for prop in ("moisture", "protein"):
-        for s in CORN:
-            for t in CORN:
-                if s != t:
-                    tasks.append(Task(
-                        f"corn {s} → {t} {prop}", "corn", "regression",
-                        lambda s=s, t=t, p=prop: ds.load_corn_nir(s, t, target_property=p,
-                                                                  data_home=DATA), max_rows))
-    return tasks
+    return tasks + _corn_tasks(("moisture", "protein"), max_rows)
+
+
+def _corn_tasks(properties, max_rows):
+    """The directed NIR-corn instrument pairs (regression), one task per property and pair."""
+    from sktl import datasets as ds
+
+    return [Task(f"corn {s} → {t} {prop}", "corn", "regression",
+                 lambda s=s, t=t, p=prop: ds.load_corn_nir(s, t, target_property=p,
+                                                           data_home=DATA), max_rows)
+            for prop in properties for s in CORN for t in CORN if s != t]
 
 
 #: The fresh task set (declared 2026-12-01 ~02:30 UTC, before any of its numbers existed): tasks
@@ -151,8 +153,6 @@ def fresh_tasks(max_rows=MAX_ROWS, real=True):
     shift per task type (seed :data:`FRESH_NO_SHIFT_SEED`). Every other real
     pair the project holds is already in a half. 32 tasks, 10 classification.
     """
-    from sktl import datasets as ds
-
     tasks = []
     for seed in FRESH_SEEDS:
         for shift in ("covariate", "label", "conditional"):
@@ -166,15 +166,7 @@ def fresh_tasks(max_rows=MAX_ROWS, real=True):
                           max_rows))
     if not (real and DATA.is_dir()):
         return tasks
-    for prop in FRESH_CORN_PROPERTIES:
-        for s in CORN:
-            for t in CORN:
-                if s != t:
-                    tasks.append(Task(
-                        f"corn {s} → {t} {prop}", "corn", "regression",
-                        lambda s=s, t=t, p=prop: ds.load_corn_nir(s, t, target_property=p,
-                                                                  data_home=DATA), max_rows))
-    return tasks
+    return tasks + _corn_tasks(FRESH_CORN_PROPERTIES, max_rows)
 
 
 def split_tasks(tasks, seed=SPLIT_SEED):
