@@ -214,20 +214,19 @@ def decide(criteria, task, *, criterion=DEFAULT_CRITERION, confidence="auto", ra
     transpose of its alignment) can learn a wrong labelling back better than
     the baseline learns a right one; such a labelling disagrees with most
     candidates. With none eligible, "no adaptation" is kept. Among several
-    eligible candidates, ``rank``
-    chooses: "gain" (the default) takes the largest estimated gain on
-    ``criterion``; "paired" the largest *paired circular gain* (criterion
-    ``"paired circular"``: the candidate's own reverse learner trained on
-    its pseudo-labels against the same learner trained on the baseline's,
-    i.e. how much better its target labelling is than the baseline's,
-    judged by one learner). Circular validation's gain
+    eligible candidates, ``rank`` chooses: "gain" (the default) takes the
+    largest estimated gain on ``criterion``; "paired" the largest *paired
+    circular gain* (criterion ``"paired circular"``: the candidate's own
+    reverse learner trained on its pseudo-labels against the same learner
+    trained on the baseline's, i.e. how much better its target labelling is
+    than the baseline's, judged by one learner). Circular validation's gain
     mixes that labelling quality with how well the candidate's reverse
     learner learns any labelling back, which differs from method to method
     (JDA's pseudo-label iterations and subspace alignment learn the
     baseline's labels back worse than TCA does); the eligibility keeps the
-    full gain, as the safety check, and the choice uses the paired one. When
-    a paired value is missing for an eligible candidate the largest gain is
-    taken.
+    full gain, as the safety check, and the paired choice uses the paired
+    one. When a paired value is missing for an eligible candidate the
+    largest gain is taken.
 
     Circular (reverse) validation is what the selection benchmark found on
     its development tasks: the only criterion that recognised large gains of
@@ -277,8 +276,8 @@ def decide(criteria, task, *, criterion=DEFAULT_CRITERION, confidence="auto", ra
         ``candidates``: per candidate its ``gain``, ``gain s.e.``,
         ``gain lower bound``, ``verdict`` ("better", "worse" or
         "inconclusive" against no adaptation, "rejected" by the guard),
-        ``reason`` and, for the
-        eligible ones when the paired choice was made, ``paired gain``.
+        ``reason`` and, for the eligible ones when the paired choice was
+        made, ``paired gain``.
 
     Examples
     --------
