@@ -169,6 +169,69 @@ def fresh_tasks(max_rows=MAX_ROWS, real=True):
     return tasks + _corn_tasks(FRESH_CORN_PROPERTIES, max_rows)
 
 
+#: The round-5 set (declared 2026-12-01 ~04:55 UTC with its rules, before any of its numbers
+#: existed): tasks in no earlier set, for the fifth round of the rule study.
+ROUND5_SEEDS = (5, 6)  # earlier sets use seeds 0-4
+ROUND5_NO_SHIFT_SEED = 9  # earlier sets use 7 and 8
+#: Wine features a selection bias acts on (each row's chance of being a source row falls with
+#: the feature): alcohol (tied to the quality score) and volatile acidity (less so).
+ROUND5_WINE_FEATURES = {"alcohol": 10, "volatile acidity": 1}
+
+
+def _wine_selection(colour, feature, task, strength=2.0):
+    """One wine colour split by a sample-selection bias on one feature (Zadrozny 2004).
+
+    Each row becomes a source row with probability ``sigmoid(-strength * z)``,
+    ``z`` its standardised ``feature``, else a target row: real data, one
+    population, and a covariate shift of known cause (which also shifts the
+    labels when the feature predicts them), as in the experiments of Huang
+    et al. (2007) and Sugiyama et al. (2008). Seeded by the task's name.
+    """
+    from sktl.datasets import load_wine_quality
+
+    def load():
+        X, y, sd = load_wine_quality(colour, colour, task=task)
+        X, y = X[sd > 0], y[sd > 0]  # the colour's rows once
+        col = X[:, ROUND5_WINE_FEATURES[feature]]
+        z = (col - col.mean()) / col.std()
+        rng = np.random.default_rng(zlib.crc32(f"{colour} {feature} {task}".encode()))
+        source = rng.random(len(y)) < 1.0 / (1.0 + np.exp(strength * z))
+        return X, y, np.where(source, 1, -2)
+    return load
+
+
+def round5_tasks(max_rows=MAX_ROWS):
+    """The **round-5** set: tasks in no earlier set (neither half nor the fresh set).
+
+    Generated shifts of each kind (covariate, label, conditional;
+    classification and regression) with seeds no earlier set uses
+    (:data:`ROUND5_SEEDS`) and a pair without shift per task type (seed
+    :data:`ROUND5_NO_SHIFT_SEED`), and real rows under a sample-selection
+    bias: each wine colour split into source and target by its alcohol or
+    its volatile acidity (:func:`_wine_selection`), both task types. Every
+    real domain pair the project holds is already in an earlier set; these
+    wine tasks are one colour at a time, a shift no earlier task has.
+    22 tasks, 11 of them classification.
+    """
+    tasks = []
+    for seed in ROUND5_SEEDS:
+        for shift in ("covariate", "label", "conditional"):
+            for kind in ("classification", "regression"):
+                tasks.append(Task(f"generated {shift} {kind[:5]}. #{seed}", f"generated {kind}",
+                                  kind, _generated(shift, kind, seed), max_rows))
+    for kind in ("classification", "regression"):
+        tasks.append(Task(f"generated no shift {kind[:5]}. #{ROUND5_NO_SHIFT_SEED}",
+                          "generated no shift", kind,
+                          _generated("covariate", kind, ROUND5_NO_SHIFT_SEED, strength=0.0),
+                          max_rows))
+    for colour in ("red", "white"):
+        for feature in ROUND5_WINE_FEATURES:
+            for kind in ("classification", "regression"):
+                tasks.append(Task(f"wine {colour} by {feature} {kind[:5]}.", "wine selection",
+                                  kind, _wine_selection(colour, feature, kind), max_rows))
+    return tasks
+
+
 def split_tasks(tasks, seed=SPLIT_SEED):
     """``(development, confirmation)``: each family shuffled by ``seed`` and dealt alternately."""
     rng = np.random.default_rng(seed)
@@ -185,7 +248,7 @@ def split_tasks(tasks, seed=SPLIT_SEED):
 if __name__ == "__main__":
     dev, confirm = split_tasks(all_tasks())
     for label, part in (("development", dev), ("confirmation", confirm),
-                        ("fresh", fresh_tasks())):
+                        ("fresh", fresh_tasks()), ("round 5", round5_tasks())):
         print(f"{label}: {len(part)} tasks")
         for t in part:
             print(f"  {t.family:22s} {t.task:15s} {t.name}")

@@ -33,7 +33,9 @@ over the tasks where the best candidate gains more than the harm margin).
 tasks in neither half, declared before any of their numbers existed) instead
 of the two halves: ``collect --fresh``, ``study --fresh`` and ``reverse
 --fresh`` gather its evidence, ``rules --fresh`` judges the fresh round's
-rules (:data:`benchmarks._selection_report.FRESH_RULES`) on it.
+rules (:data:`benchmarks._selection_report.FRESH_RULES`) on it. ``--round5``
+does the same for the fifth round (:func:`benchmarks._tasks.round5_tasks`,
+:data:`benchmarks._selection_report.ROUND5_RULES`; ``collect`` and ``study``).
     python benchmarks/bench_selection.py report
 
 ``collect --new`` collects only the methods studied for the default library
@@ -56,7 +58,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks._tasks import MAX_ROWS, all_tasks, fresh_tasks, split_tasks  # noqa: E402
+from benchmarks._tasks import (  # noqa: E402
+    MAX_ROWS, all_tasks, fresh_tasks, round5_tasks, split_tasks)
 
 RESULTS = Path(__file__).parent / "results" / "selection.md"
 CACHE = Path(__file__).parent / "results" / ".selection_cache"
@@ -384,11 +387,14 @@ def main():
     group.add_argument("--confirm", action="store_true")
     group.add_argument("--fresh", action="store_true",
                        help="the fresh task set (neither half) instead of the halves")
+    group.add_argument("--round5", action="store_true",
+                       help="the round-5 task set (no earlier set) instead of the halves")
     args = parser.parse_args()
     dev, confirm = split_tasks(all_tasks())
     fresh = fresh_tasks()
+    round5 = round5_tasks()
     tasks = (dev if args.dev else confirm if args.confirm else fresh if args.fresh
-             else dev + confirm)
+             else round5 if args.round5 else dev + confirm)
     if args.only:
         tasks = [t for t in tasks if args.only in t.name]
     if args.what == "collect" and args.new:  # method by method, so a cut run is usable
@@ -425,6 +431,10 @@ def main():
     elif args.what == "diagnose":
         for task in tasks:
             diagnose(task)
+    elif args.what == "rules" and args.round5:
+        from benchmarks._selection_report import round5_rule_lines
+
+        print("\n".join(round5_rule_lines(round5, dev, confirm, fresh)))
     elif args.what == "rules" and args.fresh:
         from benchmarks._selection_report import fresh_rule_lines
 
