@@ -58,8 +58,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks._tasks import (  # noqa: E402
-    MAX_ROWS, all_tasks, fresh_tasks, round5_tasks, split_tasks)
+from benchmarks._tasks import MAX_ROWS, all_tasks, fresh_tasks, round5_tasks, split_tasks  # noqa: E402
 
 RESULTS = Path(__file__).parent / "results" / "selection.md"
 CACHE = Path(__file__).parent / "results" / ".selection_cache"
@@ -446,7 +445,7 @@ def main():
     else:
         from benchmarks._selection_report import report
 
-        report(dev, confirm, RESULTS, fresh)
+        report(dev, confirm, RESULTS, fresh, round5)
 
 
 if __name__ == "__main__":
