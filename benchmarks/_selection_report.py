@@ -1354,6 +1354,7 @@ ROUND5_FINDINGS = [
     "the confirmation half 10.6; importance weighting and DEV reach the reweighters' gains "
     "with 18-27 % harm; circular validation's argmax has 23 % harm. No criterion is better "
     "than the default on every set.",
-    "Cost of the round-5 evidence: `collect --round5` 37 CPU-seconds, `study --round5` under 30 "
-    "seconds of wall time (OMP_NUM_THREADS=1); every task and every default candidate was collected.",
+    "Cost of the round-5 evidence: `collect --round5` 37 CPU-seconds, `study --round5` under "
+    "30 seconds of wall time (OMP_NUM_THREADS=1); every task and every default candidate was "
+    "collected.",
 ]
