@@ -405,6 +405,9 @@ def report(dev, confirm, path, fresh=None, round5=None):
         table, _ = _rows(round5, load_store)
         parts += ["Every criterion's argmax on the round-5 set (information; the default row "
                   "is the library default, F4):", ""] + _summary_lines(table) + [""]
+        parts += ["`negative_transfer_check` verdicts on the fresh and the round-5 sets "
+                  "together (every candidate; neither set informed the rule it uses) against "
+                  "the truth:", ""] + verdict_lines(fresh + round5, load_store) + [""]
         parts += ["\n\n".join(ROUND5_FINDINGS), ""]
     new = list(new_candidates("classification"))
 
