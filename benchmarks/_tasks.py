@@ -232,6 +232,68 @@ def round5_tasks(max_rows=MAX_ROWS):
     return tasks
 
 
+#: The round-6 set (declared 2026-12-01 ~05:05 UTC with its rules, before any of its numbers
+#: existed): classification tasks in no earlier set, for the sixth round of the rule study.
+ROUND6_SEEDS = (10, 11)  # earlier sets use seeds 0-9
+ROUND6_NO_SHIFT_SEED = 12
+
+
+def _pc_selection(loader, name, strength=2.0):
+    """The source domain of ``loader()`` split by a sample-selection bias on its first
+    principal component (each row a source row with probability ``sigmoid(-strength * z)``,
+    ``z`` its standardised score, else a target row), seeded by ``name``: one population,
+    a covariate shift along its main direction of variation (see :func:`_wine_selection`)."""
+    def load():
+        from sklearn.decomposition import PCA
+        from sklearn.preprocessing import StandardScaler
+
+        X, y, sd = loader()
+        X, y = np.asarray(X, float)[sd > 0], np.asarray(y)[sd > 0]
+        score = PCA(1, random_state=0).fit_transform(StandardScaler().fit_transform(X))[:, 0]
+        z = (score - score.mean()) / score.std()
+        rng = np.random.default_rng(zlib.crc32(name.encode()))
+        source = rng.random(len(y)) < 1.0 / (1.0 + np.exp(strength * z))
+        return X, y, np.where(source, 1, -2)
+    return load
+
+
+def round6_tasks(max_rows=MAX_ROWS, real=True):
+    """The **round-6** set: classification tasks in no earlier set.
+
+    Generated shifts of each kind with seeds :data:`ROUND6_SEEDS` and a pair
+    without shift (seed :data:`ROUND6_NO_SHIFT_SEED`), and real domains under
+    a sample-selection bias along their first principal component
+    (:func:`_pc_selection`): the four Amazon-review categories, MNIST, USPS,
+    COIL1, COIL2 and the two largest Office-Caltech domains (amazon,
+    caltech; dslr and webcam hold too few rows to split). 17 tasks.
+    """
+    from sktl import datasets as ds
+
+    kind = "classification"
+    tasks = [Task(f"generated {shift} class. #{seed}", "generated classification", kind,
+                  _generated(shift, kind, seed), max_rows)
+             for seed in ROUND6_SEEDS for shift in ("covariate", "label", "conditional")]
+    tasks.append(Task(f"generated no shift class. #{ROUND6_NO_SHIFT_SEED}", "generated no shift",
+                      kind, _generated("covariate", kind, ROUND6_NO_SHIFT_SEED, strength=0.0),
+                      max_rows))
+    if not (real and DATA.is_dir()):
+        return tasks
+    pairs = [*[("amazon", d, AMAZON[(i + 1) % 4], ds.load_amazon_reviews)
+               for i, d in enumerate(AMAZON)],
+             ("digits", "mnist", "usps", ds.load_mnist_usps),
+             ("digits", "usps", "mnist", ds.load_mnist_usps),
+             ("COIL", "coil1", "coil2", ds.load_coil), ("COIL", "coil2", "coil1", ds.load_coil)]
+    for fam, d, other, fn in pairs:
+        name = f"{fam} {d} by PC1"
+        tasks.append(Task(name, f"{fam} selection", kind, _pc_selection(
+            lambda d=d, o=other, fn=fn: fn(d, o, data_home=DATA), name), max_rows))
+    for d, other in (("amazon", "caltech"), ("caltech", "amazon")):
+        name = f"office {d} by PC1"
+        tasks.append(Task(name, "office selection", kind, _pc_selection(
+            lambda d=d, o=other: _office(d, o), name), max_rows))
+    return tasks
+
+
 def split_tasks(tasks, seed=SPLIT_SEED):
     """``(development, confirmation)``: each family shuffled by ``seed`` and dealt alternately."""
     rng = np.random.default_rng(seed)
@@ -248,7 +310,8 @@ def split_tasks(tasks, seed=SPLIT_SEED):
 if __name__ == "__main__":
     dev, confirm = split_tasks(all_tasks())
     for label, part in (("development", dev), ("confirmation", confirm),
-                        ("fresh", fresh_tasks()), ("round 5", round5_tasks())):
+                        ("fresh", fresh_tasks()), ("round 5", round5_tasks()),
+                        ("round 6", round6_tasks())):
         print(f"{label}: {len(part)} tasks")
         for t in part:
             print(f"  {t.family:22s} {t.task:15s} {t.name}")

@@ -35,7 +35,9 @@ of the two halves: ``collect --fresh``, ``study --fresh`` and ``reverse
 --fresh`` gather its evidence, ``rules --fresh`` judges the fresh round's
 rules (:data:`benchmarks._selection_report.FRESH_RULES`) on it. ``--round5``
 does the same for the fifth round (:func:`benchmarks._tasks.round5_tasks`,
-:data:`benchmarks._selection_report.ROUND5_RULES`; ``collect`` and ``study``).
+:data:`benchmarks._selection_report.ROUND5_RULES`; ``collect`` and ``study``), and
+``--round6`` for the sixth (:func:`benchmarks._tasks.round6_tasks`,
+:data:`benchmarks._selection_report.ROUND6_RULES`; ``collect``).
     python benchmarks/bench_selection.py report
 
 ``collect --new`` collects only the methods studied for the default library
@@ -58,7 +60,14 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks._tasks import MAX_ROWS, all_tasks, fresh_tasks, round5_tasks, split_tasks  # noqa: E402
+from benchmarks._tasks import (  # noqa: E402
+    MAX_ROWS,
+    all_tasks,
+    fresh_tasks,
+    round5_tasks,
+    round6_tasks,
+    split_tasks,
+)
 
 RESULTS = Path(__file__).parent / "results" / "selection.md"
 CACHE = Path(__file__).parent / "results" / ".selection_cache"
@@ -388,12 +397,14 @@ def main():
                        help="the fresh task set (neither half) instead of the halves")
     group.add_argument("--round5", action="store_true",
                        help="the round-5 task set (no earlier set) instead of the halves")
+    group.add_argument("--round6", action="store_true",
+                       help="the round-6 task set (no earlier set) instead of the halves")
     args = parser.parse_args()
     dev, confirm = split_tasks(all_tasks())
     fresh = fresh_tasks()
-    round5 = round5_tasks()
+    round5, round6 = round5_tasks(), round6_tasks()
     tasks = (dev if args.dev else confirm if args.confirm else fresh if args.fresh
-             else round5 if args.round5 else dev + confirm)
+             else round5 if args.round5 else round6 if args.round6 else dev + confirm)
     if args.only:
         tasks = [t for t in tasks if args.only in t.name]
     if args.what == "collect" and args.new:  # method by method, so a cut run is usable
@@ -430,6 +441,10 @@ def main():
     elif args.what == "diagnose":
         for task in tasks:
             diagnose(task)
+    elif args.what == "rules" and args.round6:
+        from benchmarks._selection_report import round6_rule_lines
+
+        print("\n".join(round6_rule_lines(round6, dev, confirm, fresh, round5)))
     elif args.what == "rules" and args.round5:
         from benchmarks._selection_report import round5_rule_lines
 
