@@ -460,7 +460,7 @@ def main():
     else:
         from benchmarks._selection_report import report
 
-        report(dev, confirm, RESULTS, fresh, round5)
+        report(dev, confirm, RESULTS, fresh, round5, round6)
 
 
 if __name__ == "__main__":

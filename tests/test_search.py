@@ -235,6 +235,66 @@ def test_default_confidence_depends_on_the_task():
     assert resolve_confidence(0.9, "classification") == 0.9
 
 
+def test_reweighter_fallback_adopts_a_reweighter_on_its_importance_weighted_gain():
+    from sktl.model_selection import decide
+    from sktl.model_selection._decision import Criterion, resolve_fallback
+
+    rows = np.arange(400) % 10
+    w = np.linspace(0.2, 2.0, 400)
+
+    def iw(mask):
+        return Criterion(-mask.astype(float), w, key="src")
+
+    circ = {"no adaptation": Criterion(-(rows < 3).astype(float), key="src"),
+            "KMM": Criterion(-(rows < 4).astype(float), key="src"),        # worse on circular
+            "DR": Criterion(-(rows < 3).astype(float), key="src")}
+    crit = {"circular validation": circ,
+            "importance weighted": {"no adaptation": iw(rows < 3), "KMM": iw(rows < 1),
+                                    "DR": iw(rows < 2)}}
+    decision = decide(crit, "classification", reweighters=["KMM", "DR"])
+    assert decision["chosen"] == "KMM"                              # the larger IW gain
+    info = decision["candidates"]
+    assert info["KMM"]["verdict"] == info["DR"]["verdict"] == "better (importance weighted)"
+    fewer = (rows >= 1) & (rows < 3)                               # rows KMM gets right
+    assert info["KMM"]["fallback gain"] == pytest.approx((w * fewer).sum() / w.sum())
+    assert "importance weighted" in decision["reason"]
+    assert decide(crit, "classification", reweighters=["KMM"], fallback=None)["chosen"] == (
+        "no adaptation")
+    assert decide(crit, "regression", reweighters=["KMM"])["chosen"] == "no adaptation"
+    assert decide(crit, "regression", reweighters=["KMM"], fallback="reweighter")[
+        "chosen"] == "KMM"
+    assert decide(crit, "classification")["chosen"] == "no adaptation"  # no reweighters named
+    circ["B"] = Criterion(-(rows < 1).astype(float), key="src")     # eligible: no fallback
+    assert decide(crit, "classification", reweighters=["KMM"])["chosen"] == "B"
+    assert resolve_fallback("auto", "classification") == "reweighter"
+    assert resolve_fallback("auto", "regression") is None
+
+
+def test_search_adopts_a_reweighter_circular_validation_cannot_credit():
+    # covariate shift: the target lies where the source has few rows; reweighting gains a lot
+    X, y, sd = make_domain_shift(200, 200, shift="covariate", n_features=5, shift_strength=1.5,
+                                 noise=0.3, random_state=10)
+    ym, t = np.where(sd < 0, -1, y), sd < 0
+    search = AdaptationSearchCV(_user_model(), random_state=0).fit(X, ym, sample_domain=sd)
+    report = search.decision_report_.set_index("candidate")
+    assert search.best_candidate_ in ("DiscriminativeReweighter", "KMM")
+    assert report.loc[search.best_candidate_, "verdict"] == "better (importance weighted)"
+    assert report.loc[search.best_candidate_, "fallback lower bound"] > 0
+    assert "importance weighted" in search.reason_
+    kept = clone(search).set_params(fallback=None).fit(X, ym, sample_domain=sd)
+    assert kept.best_candidate_ == "no adaptation"
+    gain = np.mean(search.predict(X[t]) == y[t]) - np.mean(kept.predict(X[t]) == y[t])
+    assert gain > 0.3                                       # 0.995 vs 0.545 when written
+
+    from sktl.metrics import negative_transfer_check
+
+    adapted = make_da_pipeline(StandardScaler(), DiscriminativeReweighter(LogisticRegression()))
+    check = negative_transfer_check(adapted, X, ym, sd, random_state=0)
+    assert check.verdict == "adapt" and "reweighter" in check.reason
+    check = negative_transfer_check(adapted, X, ym, sd, fallback=None, random_state=0)
+    assert check.verdict != "adapt"
+
+
 def test_consensus_guard_acts_on_classification_with_three_candidates_or_more():
     from sktl.model_selection import decide
     from sktl.model_selection._decision import Criterion

