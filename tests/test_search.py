@@ -264,6 +264,9 @@ def test_reweighter_fallback_adopts_a_reweighter_on_its_importance_weighted_gain
     assert decide(crit, "regression", reweighters=["KMM"], fallback="reweighter")[
         "chosen"] == "KMM"
     assert decide(crit, "classification")["chosen"] == "no adaptation"  # no reweighters named
+    crit["labelled target"] = circ                                  # unbiased: no fallback
+    assert decide(crit, "classification", criterion="labelled target",
+                  reweighters=["KMM"])["chosen"] == "no adaptation"
     circ["B"] = Criterion(-(rows < 1).astype(float), key="src")     # eligible: no fallback
     assert decide(crit, "classification", reweighters=["KMM"])["chosen"] == "B"
     assert resolve_fallback("auto", "classification") == "reweighter"

@@ -250,7 +250,9 @@ def decide(criteria, task, *, criterion=DEFAULT_CRITERION, confidence="auto", ra
     minimises. The reweighter whose importance-weighted gain over no
     adaptation has a positive one-sided lower bound at 95 %
     (``FALLBACK_CONFIDENCE``) is adopted, the largest such gain among
-    several (verdict "better (importance weighted)").
+    several (verdict "better (importance weighted)"). Not with the
+    "labelled target" criterion: labelled target rows are unbiased evidence,
+    which the importance-weighted source risk does not overrule.
 
     Circular (reverse) validation is what the selection benchmark found on
     its development tasks: the only criterion that recognised large gains of
@@ -416,7 +418,8 @@ def decide(criteria, task, *, criterion=DEFAULT_CRITERION, confidence="auto", ra
         return {"chosen": NO_ADAPTATION, "candidates": info,
                 "reason": f"{criterion} could not be computed for no adaptation, so nothing "
                           "can be shown to beat it"}
-    if not eligible and resolve_fallback(fallback, task) == "reweighter":
+    if (not eligible and criterion != "labelled target"
+            and resolve_fallback(fallback, task) == "reweighter"):
         chosen = _reweighter_fallback(criteria, info, reweighters)
         if chosen is not None:
             i = info[chosen]
