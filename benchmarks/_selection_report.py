@@ -1503,3 +1503,37 @@ ROUND6_FINDINGS = [
     "Cost of the round-6 evidence: `collect --round6` 223 CPU-seconds (one thread); every "
     "task and every default candidate was collected.",
 ]
+
+
+#: The seventh round: the adopted default (G2b) against the one before it (F4) on tasks in
+#: no earlier set (:func:`benchmarks._tasks.round7_tasks`), declared before any of its
+#: numbers existed; a confirmation, nothing is chosen on it.
+ROUND7_RULES = {k: v for k, v in ROUND6_RULES.items() if not k.startswith("G2a")}
+ROUND7_TEXT = (
+    "Declared (task set committed) before any of its numbers existed, after the sixth round "
+    "had adopted G2b: a **confirmation** on 19 more classification tasks in no earlier set, "
+    "on which nothing is chosen. The ten real domains of the round-6 set split by a "
+    "selection bias along their *second* principal component (a different split of the same "
+    "populations), each wine colour split along its first (classification; round 5 used "
+    "alcohol and volatile acidity), and generated shifts of each kind with seeds 13 and 14 "
+    "plus a pair without shift (seed 15). Evidence: `OMP_NUM_THREADS=1 python "
+    "benchmarks/bench_selection.py collect --round7`; table: `rules --round7`.")
+
+
+def round7_rule_lines(round7):
+    """Markdown lines: the adopted default against the previous one on the round-7 set."""
+    judged, picks = _judge_rules(round7, ROUND7_RULES)
+    n = len(judged[ROUND5_REFERENCE])
+    lines = [f"#### round-7 set (confirmation): {n} tasks", ""] + _rule_table(judged)[0] + [""]
+    ref = picks[ROUND5_REFERENCE]
+    changed = sorted({t for name in ROUND7_RULES for t, p in picks[name].items()
+                      if p[0] != ref[t][0]})
+    if changed:
+        short = [n.split(":")[0] for n in ROUND7_RULES]
+        lines += ["Tasks of the round-7 set where the picks differ (pick, gain over no "
+                  "adaptation):", "", "| task | " + " | ".join(short) + " |",
+                  "|---" * (len(short) + 1) + "|"]
+        lines += [f"| {t} | " + " | ".join(f"{picks[n][t][0]} ({picks[n][t][1]:+.1f})"
+                                          for n in ROUND7_RULES) + " |" for t in changed]
+        lines.append("")
+    return lines

@@ -238,18 +238,21 @@ ROUND6_SEEDS = (10, 11)  # earlier sets use seeds 0-9
 ROUND6_NO_SHIFT_SEED = 12
 
 
-def _pc_selection(loader, name, strength=2.0):
-    """The source domain of ``loader()`` split by a sample-selection bias on its first
-    principal component (each row a source row with probability ``sigmoid(-strength * z)``,
-    ``z`` its standardised score, else a target row), seeded by ``name``: one population,
-    a covariate shift along its main direction of variation (see :func:`_wine_selection`)."""
+def _pc_selection(loader, name, strength=2.0, component=0):
+    """The source domain of ``loader()`` split by a sample-selection bias on a principal
+    component (the first by default; each row a source row with probability
+    ``sigmoid(-strength * z)``, ``z`` its standardised score, else a target row), seeded by
+    ``name``: one population, a covariate shift along a main direction of variation (see
+    :func:`_wine_selection`)."""
     def load():
         from sklearn.decomposition import PCA
         from sklearn.preprocessing import StandardScaler
 
         X, y, sd = loader()
         X, y = np.asarray(X, float)[sd > 0], np.asarray(y)[sd > 0]
-        score = PCA(1, random_state=0).fit_transform(StandardScaler().fit_transform(X))[:, 0]
+        scores = PCA(component + 1, random_state=0).fit_transform(
+            StandardScaler().fit_transform(X))
+        score = scores[:, component]
         z = (score - score.mean()) / score.std()
         rng = np.random.default_rng(zlib.crc32(name.encode()))
         source = rng.random(len(y)) < 1.0 / (1.0 + np.exp(strength * z))
@@ -267,8 +270,6 @@ def round6_tasks(max_rows=MAX_ROWS, real=True):
     COIL1, COIL2 and the two largest Office-Caltech domains (amazon,
     caltech; dslr and webcam hold too few rows to split). 17 tasks.
     """
-    from sktl import datasets as ds
-
     kind = "classification"
     tasks = [Task(f"generated {shift} class. #{seed}", "generated classification", kind,
                   _generated(shift, kind, seed), max_rows)
@@ -278,20 +279,62 @@ def round6_tasks(max_rows=MAX_ROWS, real=True):
                       max_rows))
     if not (real and DATA.is_dir()):
         return tasks
+    return tasks + _pc_domain_tasks(max_rows)
+
+
+def _pc_domain_tasks(max_rows, component=0):
+    """The ten real domains of :func:`round6_tasks`, each split by a selection bias on its
+    principal component ``component`` (0: the first)."""
+    from sktl import datasets as ds
+
     pairs = [*[("amazon", d, AMAZON[(i + 1) % 4], ds.load_amazon_reviews)
                for i, d in enumerate(AMAZON)],
              ("digits", "mnist", "usps", ds.load_mnist_usps),
              ("digits", "usps", "mnist", ds.load_mnist_usps),
-             ("COIL", "coil1", "coil2", ds.load_coil), ("COIL", "coil2", "coil1", ds.load_coil)]
+             ("COIL", "coil1", "coil2", ds.load_coil), ("COIL", "coil2", "coil1", ds.load_coil),
+             ("office", "amazon", "caltech", None), ("office", "caltech", "amazon", None)]
+    tasks = []
     for fam, d, other, fn in pairs:
-        name = f"{fam} {d} by PC1"
-        tasks.append(Task(name, f"{fam} selection", kind, _pc_selection(
-            lambda d=d, o=other, fn=fn: fn(d, o, data_home=DATA), name), max_rows))
-    for d, other in (("amazon", "caltech"), ("caltech", "amazon")):
-        name = f"office {d} by PC1"
-        tasks.append(Task(name, "office selection", kind, _pc_selection(
-            lambda d=d, o=other: _office(d, o), name), max_rows))
+        name = f"{fam} {d} by PC{component + 1}"
+        load = ((lambda d=d, o=other: _office(d, o)) if fn is None else
+                (lambda d=d, o=other, fn=fn: fn(d, o, data_home=DATA)))
+        tasks.append(Task(name, f"{fam} selection", "classification",
+                          _pc_selection(load, name, component=component), max_rows))
     return tasks
+
+
+#: The round-7 set (declared 2026-12-01 ~05:45 UTC, before any of its numbers existed):
+#: a confirmation of the sixth round's adopted default, nothing is chosen on it.
+ROUND7_SEEDS = (13, 14)  # earlier sets use seeds 0-12
+ROUND7_NO_SHIFT_SEED = 15
+
+
+def round7_tasks(max_rows=MAX_ROWS, real=True):
+    """The **round-7** set: classification tasks in no earlier set, to confirm the default
+    the sixth round adopted (no rule is chosen on it).
+
+    Generated shifts of each kind with seeds :data:`ROUND7_SEEDS` and a pair
+    without shift (seed :data:`ROUND7_NO_SHIFT_SEED`), the ten real domains of
+    :func:`round6_tasks` split by a selection bias on their *second* principal
+    component, and each wine colour (classification) split along its first.
+    19 tasks.
+    """
+    kind = "classification"
+    tasks = [Task(f"generated {shift} class. #{seed}", "generated classification", kind,
+                  _generated(shift, kind, seed), max_rows)
+             for seed in ROUND7_SEEDS for shift in ("covariate", "label", "conditional")]
+    tasks.append(Task(f"generated no shift class. #{ROUND7_NO_SHIFT_SEED}", "generated no shift",
+                      kind, _generated("covariate", kind, ROUND7_NO_SHIFT_SEED, strength=0.0),
+                      max_rows))
+    from sktl.datasets import load_wine_quality
+
+    for colour in ("red", "white"):
+        name = f"wine {colour} by PC1 class."
+        tasks.append(Task(name, "wine selection", kind, _pc_selection(
+            lambda c=colour: load_wine_quality(c, c, task=kind), name), max_rows))
+    if not (real and DATA.is_dir()):
+        return tasks
+    return tasks + _pc_domain_tasks(max_rows, component=1)
 
 
 def split_tasks(tasks, seed=SPLIT_SEED):
@@ -311,7 +354,7 @@ if __name__ == "__main__":
     dev, confirm = split_tasks(all_tasks())
     for label, part in (("development", dev), ("confirmation", confirm),
                         ("fresh", fresh_tasks()), ("round 5", round5_tasks()),
-                        ("round 6", round6_tasks())):
+                        ("round 6", round6_tasks()), ("round 7", round7_tasks())):
         print(f"{label}: {len(part)} tasks")
         for t in part:
             print(f"  {t.family:22s} {t.task:15s} {t.name}")

@@ -37,7 +37,8 @@ rules (:data:`benchmarks._selection_report.FRESH_RULES`) on it. ``--round5``
 does the same for the fifth round (:func:`benchmarks._tasks.round5_tasks`,
 :data:`benchmarks._selection_report.ROUND5_RULES`; ``collect`` and ``study``), and
 ``--round6`` for the sixth (:func:`benchmarks._tasks.round6_tasks`,
-:data:`benchmarks._selection_report.ROUND6_RULES`; ``collect``).
+:data:`benchmarks._selection_report.ROUND6_RULES`; ``collect``); ``--round7`` the
+confirmation of the default adopted there (:func:`benchmarks._tasks.round7_tasks`).
     python benchmarks/bench_selection.py report
 
 ``collect --new`` collects only the methods studied for the default library
@@ -66,6 +67,7 @@ from benchmarks._tasks import (  # noqa: E402
     fresh_tasks,
     round5_tasks,
     round6_tasks,
+    round7_tasks,
     split_tasks,
 )
 
@@ -399,12 +401,15 @@ def main():
                        help="the round-5 task set (no earlier set) instead of the halves")
     group.add_argument("--round6", action="store_true",
                        help="the round-6 task set (no earlier set) instead of the halves")
+    group.add_argument("--round7", action="store_true",
+                       help="the round-7 task set (no earlier set) instead of the halves")
     args = parser.parse_args()
     dev, confirm = split_tasks(all_tasks())
     fresh = fresh_tasks()
-    round5, round6 = round5_tasks(), round6_tasks()
+    round5, round6, round7 = round5_tasks(), round6_tasks(), round7_tasks()
     tasks = (dev if args.dev else confirm if args.confirm else fresh if args.fresh
-             else round5 if args.round5 else round6 if args.round6 else dev + confirm)
+             else round5 if args.round5 else round6 if args.round6
+             else round7 if args.round7 else dev + confirm)
     if args.only:
         tasks = [t for t in tasks if args.only in t.name]
     if args.what == "collect" and args.new:  # method by method, so a cut run is usable
@@ -441,6 +446,10 @@ def main():
     elif args.what == "diagnose":
         for task in tasks:
             diagnose(task)
+    elif args.what == "rules" and args.round7:
+        from benchmarks._selection_report import round7_rule_lines
+
+        print("\n".join(round7_rule_lines(round7)))
     elif args.what == "rules" and args.round6:
         from benchmarks._selection_report import round6_rule_lines
 
@@ -460,7 +469,7 @@ def main():
     else:
         from benchmarks._selection_report import report
 
-        report(dev, confirm, RESULTS, fresh, round5, round6)
+        report(dev, confirm, RESULTS, fresh, round5, round6, round7)
 
 
 if __name__ == "__main__":
