@@ -337,6 +337,39 @@ def round7_tasks(max_rows=MAX_ROWS, real=True):
     return tasks + _pc_domain_tasks(max_rows, component=1)
 
 
+#: The round-8 set (declared 2026-12-01 ~05:55 UTC with its rule, before any of its numbers
+#: existed): classification tasks in no earlier set, for the eighth round.
+ROUND8_SEEDS = (16, 17)  # earlier sets use seeds 0-15
+ROUND8_NO_SHIFT_SEED = 18
+
+
+def round8_tasks(max_rows=MAX_ROWS, real=True):
+    """The **round-8** set: classification tasks in no earlier set.
+
+    Generated shifts of each kind with seeds :data:`ROUND8_SEEDS` and a pair
+    without shift (seed :data:`ROUND8_NO_SHIFT_SEED`), the ten real domains of
+    :func:`round6_tasks` split by a selection bias on their *third* principal
+    component, and each wine colour (classification) split along its second.
+    19 tasks.
+    """
+    from sktl.datasets import load_wine_quality
+
+    kind = "classification"
+    tasks = [Task(f"generated {shift} class. #{seed}", "generated classification", kind,
+                  _generated(shift, kind, seed), max_rows)
+             for seed in ROUND8_SEEDS for shift in ("covariate", "label", "conditional")]
+    tasks.append(Task(f"generated no shift class. #{ROUND8_NO_SHIFT_SEED}", "generated no shift",
+                      kind, _generated("covariate", kind, ROUND8_NO_SHIFT_SEED, strength=0.0),
+                      max_rows))
+    for colour in ("red", "white"):
+        name = f"wine {colour} by PC2 class."
+        tasks.append(Task(name, "wine selection", kind, _pc_selection(
+            lambda c=colour: load_wine_quality(c, c, task=kind), name, component=1), max_rows))
+    if not (real and DATA.is_dir()):
+        return tasks
+    return tasks + _pc_domain_tasks(max_rows, component=2)
+
+
 def split_tasks(tasks, seed=SPLIT_SEED):
     """``(development, confirmation)``: each family shuffled by ``seed`` and dealt alternately."""
     rng = np.random.default_rng(seed)
@@ -354,7 +387,8 @@ if __name__ == "__main__":
     dev, confirm = split_tasks(all_tasks())
     for label, part in (("development", dev), ("confirmation", confirm),
                         ("fresh", fresh_tasks()), ("round 5", round5_tasks()),
-                        ("round 6", round6_tasks()), ("round 7", round7_tasks())):
+                        ("round 6", round6_tasks()), ("round 7", round7_tasks()),
+                        ("round 8", round8_tasks())):
         print(f"{label}: {len(part)} tasks")
         for t in part:
             print(f"  {t.family:22s} {t.task:15s} {t.name}")

@@ -68,6 +68,7 @@ from benchmarks._tasks import (  # noqa: E402
     round5_tasks,
     round6_tasks,
     round7_tasks,
+    round8_tasks,
     split_tasks,
 )
 
@@ -403,13 +404,16 @@ def main():
                        help="the round-6 task set (no earlier set) instead of the halves")
     group.add_argument("--round7", action="store_true",
                        help="the round-7 task set (no earlier set) instead of the halves")
+    group.add_argument("--round8", action="store_true",
+                       help="the round-8 task set (no earlier set) instead of the halves")
     args = parser.parse_args()
     dev, confirm = split_tasks(all_tasks())
     fresh = fresh_tasks()
     round5, round6, round7 = round5_tasks(), round6_tasks(), round7_tasks()
+    round8 = round8_tasks()
     tasks = (dev if args.dev else confirm if args.confirm else fresh if args.fresh
              else round5 if args.round5 else round6 if args.round6
-             else round7 if args.round7 else dev + confirm)
+             else round7 if args.round7 else round8 if args.round8 else dev + confirm)
     if args.only:
         tasks = [t for t in tasks if args.only in t.name]
     if args.what == "collect" and args.new:  # method by method, so a cut run is usable
@@ -446,6 +450,12 @@ def main():
     elif args.what == "diagnose":
         for task in tasks:
             diagnose(task)
+    elif args.what == "rules" and args.round8:
+        from benchmarks._selection_report import round8_rule_lines
+
+        print("\n".join(round8_rule_lines(round8, (
+            ("development half", dev), ("confirmation half", confirm), ("round-5 set", round5),
+            ("round-6 set", round6), ("round-7 set", round7)))))
     elif args.what == "rules" and args.round7:
         from benchmarks._selection_report import round7_rule_lines
 
