@@ -454,8 +454,8 @@ def main():
         from benchmarks._selection_report import round8_rule_lines
 
         print("\n".join(round8_rule_lines(round8, (
-            ("development half", dev), ("confirmation half", confirm), ("round-5 set", round5),
-            ("round-6 set", round6), ("round-7 set", round7)))))
+            ("development half", dev), ("confirmation half", confirm), ("fresh set", fresh),
+            ("round-5 set", round5), ("round-6 set", round6), ("round-7 set", round7)))))
     elif args.what == "rules" and args.round7:
         from benchmarks._selection_report import round7_rule_lines
 
@@ -479,7 +479,7 @@ def main():
     else:
         from benchmarks._selection_report import report
 
-        report(dev, confirm, RESULTS, fresh, round5, round6, round7)
+        report(dev, confirm, RESULTS, fresh, round5, round6, round7, round8)
 
 
 if __name__ == "__main__":

@@ -256,7 +256,9 @@ def negative_transfer_check(adapted, X, y, sample_domain=None, *, baseline=None,
     :class:`~sktl.KMM`) also gets "adapt" when it is not better on
     ``criterion`` but its importance-weighted gain passes the search's
     reweighter fallback (see :func:`sktl.model_selection.decide`); ``reason``
-    then says so.
+    then says so. Its diagnosis guard acts too: a method that
+    :func:`~sktl.metrics.diagnose_shift` does not recommend for the shift it
+    names gets "inconclusive" however large its gain, with that reason.
 
     Parameters
     ----------
@@ -339,6 +341,11 @@ def negative_transfer_check(adapted, X, y, sample_domain=None, *, baseline=None,
     verdict = ("adapt" if search.best_candidate_ == "adapted"
                else "do not adapt" if row["verdict"] == "worse" else "inconclusive")
     fallback = row["verdict"] != "better"  # adopted by the reweighter fallback
+    if verdict == "inconclusive" and row["verdict"] == "rejected":  # by the search's guard
+        return Bunch(verdict=verdict, recommendation=verdict, gain=gain, gain_se=se,
+                     interval=(gain - z * se, gain + z * se),
+                     reason=f"{row['reason']}: keep no adaptation", criteria=table,
+                     search=search)
     reason = {"adapt": search.reason_ if fallback else
                        f"the adapted model beats no adaptation on {criterion} "
                        f"(gain {gain:.3g} ± {se:.2g}, lower bound > 0 at {confidence:.0%})",

@@ -100,12 +100,18 @@ class AdaptationSearchCV(MetaEstimatorMixin, BaseEstimator):
         with the baseline's by one learner; skipped, and "gain" used, once
         ``time_budget`` is spent). See :func:`decide` for why "paired" is
         not the default.
-    guard : {"consensus"} or None, default="consensus"
-        "consensus" (classification, at least three candidates) does not
-        adopt a candidate whose target predictions agree with the
+    guard : {"consensus+diagnosis", "consensus", "diagnosis"} or None, \
+            default="consensus+diagnosis"
+        Classification only. "consensus" (at least three candidates) does
+        not adopt a candidate whose target predictions agree with the
         candidates' consensus (their per-row mode) less than half as often
         as the candidates' median: a consensus outlier, however consistent
-        its circular validation (see :func:`decide`); None turns it off.
+        its circular validation. "diagnosis" does not adopt a candidate whose
+        method :func:`sktl.metrics.diagnose_shift` does not recommend for the
+        shift it names (e.g. a feature alignment under a covariate shift);
+        the diagnosis (a few seconds) runs only when some candidate would
+        be adopted, and is kept in ``diagnosis_``. "consensus+diagnosis"
+        both; None neither. See :func:`decide`.
     fallback : {"auto", "reweighter"} or None, default="auto"
         What to try when no candidate beats "no adaptation" on ``criterion``:
         "reweighter" adopts a candidate that reweights the source rows (its
@@ -141,8 +147,9 @@ class AdaptationSearchCV(MetaEstimatorMixin, BaseEstimator):
     best_candidate_ : str
         Its name ("no adaptation" when the search kept the baseline).
     diagnosis_ : ShiftDiagnosis or None
-        With ``candidates="diagnose"``, the :func:`sktl.metrics.diagnose_shift`
-        report that chose the candidates; None otherwise.
+        The :func:`sktl.metrics.diagnose_shift` report that chose the
+        candidates (``candidates="diagnose"``) or that the diagnosis guard
+        used; None when neither needed one.
     decision_ : str
         "adapt" or "do not adapt".
     reason_ : str
@@ -212,7 +219,7 @@ class AdaptationSearchCV(MetaEstimatorMixin, BaseEstimator):
         "criterion": [StrOptions(set(CRITERIA))],
         "confidence": [Interval(numbers.Real, 0.5, 1, closed="neither"), StrOptions({"auto"})],
         "rank": [StrOptions({"gain", "paired"})],
-        "guard": [StrOptions({"consensus"}), None],
+        "guard": [StrOptions({"consensus+diagnosis", "consensus", "diagnosis"}), None],
         "fallback": [StrOptions({"auto", "reweighter"}), None],
         "refit": ["boolean"],
         "n_jobs": [numbers.Integral, None],
@@ -224,7 +231,7 @@ class AdaptationSearchCV(MetaEstimatorMixin, BaseEstimator):
 
     def __init__(self, estimator, param_grid=None, *, candidates=None, baseline=None, cv=None,
                  criterion="circular validation", confidence="auto", rank="gain",
-                 guard="consensus", fallback="auto", refit=True, n_jobs=None,
+                 guard="consensus+diagnosis", fallback="auto", refit=True, n_jobs=None,
                  time_budget=None, verbose=0, random_state=None):
         self.estimator = estimator
         self.param_grid = param_grid
@@ -378,6 +385,14 @@ class AdaptationSearchCV(MetaEstimatorMixin, BaseEstimator):
                          guard=self.guard, fallback=self.fallback,
                          reweighters=[n for n, _, e in cands if _reweights(e)])
             decision = decide(criteria, task, rank="gain", **rules)
+            if (task == "classification" and "diagnosis" in (self.guard or "")
+                    and any(i["verdict"] == "better"
+                            for i in decision["candidates"].values())):
+                if self.diagnosis_ is None:  # only when it can change the decision
+                    self.diagnosis_ = _diagnose_or_none(Xa, y, sd, self.random_state)
+                if self.diagnosis_ is not None:
+                    rules["recommended"] = _recommended_names(cands, self.diagnosis_)
+                    decision = decide(criteria, task, rank="gain", **rules)
             eligible = [n for n, i in decision["candidates"].items() if i["verdict"] == "better"]
             if (self.rank == "paired" and len(eligible) > 1
                     and (self.time_budget is None
@@ -538,6 +553,40 @@ def _paired_evidence(evidence, estimators, eligible, X, y, sd, splits, task, par
     for (name, k), pred in zip(jobs, out):
         if pred is not None:
             evidence["candidates"][name]["folds"][k]["reverse_on_base"] = pred
+
+
+def _diagnose_or_none(X, y, sd, random_state):
+    """:func:`sktl.metrics.diagnose_shift`'s report, or None (with a warning) if it fails."""
+    from ..metrics import diagnose_shift
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return diagnose_shift(X, y, sd, random_state=random_state)
+    except (ValueError, TypeError) as exc:
+        warnings.warn(f"The shift diagnosis failed ({exc}); the diagnosis guard is skipped.",
+                      UserWarning, stacklevel=3)
+        return None
+
+
+def _recommended_names(cands, diagnosis):
+    """Names of the candidates one of whose sktl steps the diagnosis recommends."""
+    keep = set(diagnosis.recommended)
+    return [n for n, _, e in cands if n != NO_ADAPTATION and keep & _sktl_classes(e)]
+
+
+def _sktl_classes(estimator):
+    """Class names of the sktl estimators in a candidate (pipeline steps, wrapped ones)."""
+    out, todo = set(), [estimator]
+    while todo:
+        est = todo.pop()
+        if est is None or not hasattr(est, "get_params"):
+            continue
+        if type(est).__module__.startswith("sktl"):
+            out.add(type(est).__name__)
+        todo.extend(step for _, step in getattr(est, "steps", []))
+        todo.append(getattr(est, "estimator", None))
+    return out
 
 
 def _reweights(estimator):
