@@ -143,6 +143,32 @@ FRESH_SEEDS = (2, 3, 4)  # the halves' generated shifts use seeds 0 and 1
 FRESH_NO_SHIFT_SEED = 8  # the halves' no-shift pair uses seed 7
 
 
+def _generated_tasks(seeds, no_shift_seed, kinds, max_rows):
+    """Generated shifts of each kind for each seed and task type of ``kinds``, then a pair
+    without shift per task type (seed ``no_shift_seed``): the later sets' generated tasks."""
+    tasks = [Task(f"generated {shift} {kind[:5]}. #{seed}", f"generated {kind}", kind,
+                  _generated(shift, kind, seed), max_rows)
+             for seed in seeds for shift in ("covariate", "label", "conditional")
+             for kind in kinds]
+    return tasks + [Task(f"generated no shift {kind[:5]}. #{no_shift_seed}", "generated no shift",
+                         kind, _generated("covariate", kind, no_shift_seed, strength=0.0),
+                         max_rows) for kind in kinds]
+
+
+def _wine_pc_tasks(max_rows, component):
+    """Each wine colour (classification) split by a selection bias on its principal
+    component ``component`` (0: the first)."""
+    from sktl.datasets import load_wine_quality
+
+    tasks = []
+    for colour in ("red", "white"):
+        name = f"wine {colour} by PC{component + 1} class."
+        tasks.append(Task(name, "wine selection", "classification", _pc_selection(
+            lambda c=colour: load_wine_quality(c, c, task="classification"), name,
+            component=component), max_rows))
+    return tasks
+
+
 def fresh_tasks(max_rows=MAX_ROWS, real=True):
     """The **fresh** set: tasks in neither half of :func:`split_tasks` (never tuned on).
 
@@ -153,17 +179,8 @@ def fresh_tasks(max_rows=MAX_ROWS, real=True):
     shift per task type (seed :data:`FRESH_NO_SHIFT_SEED`). Every other real
     pair the project holds is already in a half. 32 tasks, 10 classification.
     """
-    tasks = []
-    for seed in FRESH_SEEDS:
-        for shift in ("covariate", "label", "conditional"):
-            for kind in ("classification", "regression"):
-                tasks.append(Task(f"generated {shift} {kind[:5]}. #{seed}", f"generated {kind}",
-                                  kind, _generated(shift, kind, seed), max_rows))
-    for kind in ("classification", "regression"):
-        tasks.append(Task(f"generated no shift {kind[:5]}. #{FRESH_NO_SHIFT_SEED}",
-                          "generated no shift", kind,
-                          _generated("covariate", kind, FRESH_NO_SHIFT_SEED, strength=0.0),
-                          max_rows))
+    tasks = _generated_tasks(FRESH_SEEDS, FRESH_NO_SHIFT_SEED, ("classification", "regression"),
+                             max_rows)
     if not (real and DATA.is_dir()):
         return tasks
     return tasks + _corn_tasks(FRESH_CORN_PROPERTIES, max_rows)
@@ -213,17 +230,8 @@ def round5_tasks(max_rows=MAX_ROWS):
     wine tasks are one colour at a time, a shift no earlier task has.
     22 tasks, 11 of them classification.
     """
-    tasks = []
-    for seed in ROUND5_SEEDS:
-        for shift in ("covariate", "label", "conditional"):
-            for kind in ("classification", "regression"):
-                tasks.append(Task(f"generated {shift} {kind[:5]}. #{seed}", f"generated {kind}",
-                                  kind, _generated(shift, kind, seed), max_rows))
-    for kind in ("classification", "regression"):
-        tasks.append(Task(f"generated no shift {kind[:5]}. #{ROUND5_NO_SHIFT_SEED}",
-                          "generated no shift", kind,
-                          _generated("covariate", kind, ROUND5_NO_SHIFT_SEED, strength=0.0),
-                          max_rows))
+    tasks = _generated_tasks(ROUND5_SEEDS, ROUND5_NO_SHIFT_SEED, ("classification", "regression"),
+                             max_rows)
     for colour in ("red", "white"):
         for feature in ROUND5_WINE_FEATURES:
             for kind in ("classification", "regression"):
@@ -270,13 +278,8 @@ def round6_tasks(max_rows=MAX_ROWS, real=True):
     COIL1, COIL2 and the two largest Office-Caltech domains (amazon,
     caltech; dslr and webcam hold too few rows to split). 17 tasks.
     """
-    kind = "classification"
-    tasks = [Task(f"generated {shift} class. #{seed}", "generated classification", kind,
-                  _generated(shift, kind, seed), max_rows)
-             for seed in ROUND6_SEEDS for shift in ("covariate", "label", "conditional")]
-    tasks.append(Task(f"generated no shift class. #{ROUND6_NO_SHIFT_SEED}", "generated no shift",
-                      kind, _generated("covariate", kind, ROUND6_NO_SHIFT_SEED, strength=0.0),
-                      max_rows))
+    tasks = _generated_tasks(ROUND6_SEEDS, ROUND6_NO_SHIFT_SEED, ("classification",),
+                             max_rows)
     if not (real and DATA.is_dir()):
         return tasks
     return tasks + _pc_domain_tasks(max_rows)
@@ -319,19 +322,9 @@ def round7_tasks(max_rows=MAX_ROWS, real=True):
     component, and each wine colour (classification) split along its first.
     19 tasks.
     """
-    kind = "classification"
-    tasks = [Task(f"generated {shift} class. #{seed}", "generated classification", kind,
-                  _generated(shift, kind, seed), max_rows)
-             for seed in ROUND7_SEEDS for shift in ("covariate", "label", "conditional")]
-    tasks.append(Task(f"generated no shift class. #{ROUND7_NO_SHIFT_SEED}", "generated no shift",
-                      kind, _generated("covariate", kind, ROUND7_NO_SHIFT_SEED, strength=0.0),
-                      max_rows))
-    from sktl.datasets import load_wine_quality
-
-    for colour in ("red", "white"):
-        name = f"wine {colour} by PC1 class."
-        tasks.append(Task(name, "wine selection", kind, _pc_selection(
-            lambda c=colour: load_wine_quality(c, c, task=kind), name), max_rows))
+    tasks = _generated_tasks(ROUND7_SEEDS, ROUND7_NO_SHIFT_SEED, ("classification",),
+                             max_rows)
+    tasks += _wine_pc_tasks(max_rows, component=0)
     if not (real and DATA.is_dir()):
         return tasks
     return tasks + _pc_domain_tasks(max_rows, component=1)
@@ -352,19 +345,9 @@ def round8_tasks(max_rows=MAX_ROWS, real=True):
     component, and each wine colour (classification) split along its second.
     19 tasks.
     """
-    from sktl.datasets import load_wine_quality
-
-    kind = "classification"
-    tasks = [Task(f"generated {shift} class. #{seed}", "generated classification", kind,
-                  _generated(shift, kind, seed), max_rows)
-             for seed in ROUND8_SEEDS for shift in ("covariate", "label", "conditional")]
-    tasks.append(Task(f"generated no shift class. #{ROUND8_NO_SHIFT_SEED}", "generated no shift",
-                      kind, _generated("covariate", kind, ROUND8_NO_SHIFT_SEED, strength=0.0),
-                      max_rows))
-    for colour in ("red", "white"):
-        name = f"wine {colour} by PC2 class."
-        tasks.append(Task(name, "wine selection", kind, _pc_selection(
-            lambda c=colour: load_wine_quality(c, c, task=kind), name, component=1), max_rows))
+    tasks = _generated_tasks(ROUND8_SEEDS, ROUND8_NO_SHIFT_SEED, ("classification",),
+                             max_rows)
+    tasks += _wine_pc_tasks(max_rows, component=1)
     if not (real and DATA.is_dir()):
         return tasks
     return tasks + _pc_domain_tasks(max_rows, component=2)
