@@ -412,56 +412,39 @@ def report(dev, confirm, path, fresh=None, round5=None, round6=None, round7=None
               RULE_TEXT, ""]
     lines, _ = rule_lines(dev, confirm)
     parts += lines
-    if fresh and all(_load(t) is not None for t in fresh):
-        parts += ["## Fresh round: the pending rules judged on tasks in neither half", "",
-                  FRESH_TEXT, ""] + fresh_rule_lines(fresh, dev, confirm)
-        table, _ = _rows(fresh, load_store)
-        parts += ["Every criterion's argmax on the fresh set (information; the default row is "
-                  "the current library default, H1):", ""]
-        parts += _summary_lines(table) + [""]
-        parts += ["\n\n".join(FRESH_FINDINGS), ""]
-    if round5 and all(_load(t) is not None for t in round5):
-        parts += ["## Fifth round: a fallback for regression, judged on tasks in no earlier set",
-                  "", ROUND5_TEXT, ""] + round5_rule_lines(round5, dev, confirm, fresh)
-        table, _ = _rows(round5, load_store)
-        parts += ["Every criterion's argmax on the round-5 set (information; the default row "
-                  "is the current library default, H1):", ""]
-        parts += _summary_lines(table) + [""]
-        parts += ["`negative_transfer_check` verdicts on the fresh and the round-5 sets "
-                  "together (every candidate; neither set informed the rule it uses) against "
-                  "the truth:", ""] + verdict_lines(fresh + round5, load_store) + [""]
-        parts += ["\n\n".join(ROUND5_FINDINGS), ""]
-    if round6 and all(_load(t) is not None for t in round6):
-        parts += ["## Sixth round: a reweighter fallback for classification, judged on tasks in "
-                  "no earlier set", "", ROUND6_TEXT, ""]
-        parts += round6_rule_lines(round6, dev, confirm, fresh, round5)
-        table, _ = _rows(round6, load_store)
-        parts += ["Every criterion's argmax on the round-6 set (information; the default row "
+    ntc = ("`negative_transfer_check` verdicts on the round-{} set (every candidate) against "
+           "the truth:")
+    sections = [
+        (fresh, "## Fresh round: the pending rules judged on tasks in neither half", FRESH_TEXT,
+         lambda: fresh_rule_lines(fresh, dev, confirm), "fresh", FRESH_FINDINGS, None),
+        (round5, "## Fifth round: a fallback for regression, judged on tasks in no earlier set",
+         ROUND5_TEXT, lambda: round5_rule_lines(round5, dev, confirm, fresh), "round-5",
+         ROUND5_FINDINGS,
+         ("`negative_transfer_check` verdicts on the fresh and the round-5 sets together "
+          "(every candidate; neither set informed the rule it uses) against the truth:",
+          (fresh or []) + (round5 or []))),
+        (round6, "## Sixth round: a reweighter fallback for classification, judged on tasks in "
+         "no earlier set", ROUND6_TEXT,
+         lambda: round6_rule_lines(round6, dev, confirm, fresh, round5), "round-6",
+         ROUND6_FINDINGS, (ntc.format(6), round6)),
+        (round7, "## Seventh round: the adopted default confirmed on tasks in no earlier set",
+         ROUND7_TEXT, lambda: round7_rule_lines(round7), "round-7", ROUND7_FINDINGS,
+         (ntc.format(7), round7)),
+        (round8, "## Eighth round: the diagnosis guard, judged on tasks in no earlier set",
+         ROUND8_TEXT,
+         lambda: round8_rule_lines(round8, dev, confirm, fresh, round5, round6, round7),
+         "round-8", ROUND8_FINDINGS, (ntc.format(8), round8)),
+    ]
+    for tasks, title, text, rules, label, findings, verdicts in sections:
+        if not tasks or any(_load(t) is None for t in tasks):
+            continue
+        parts += [title, "", text, ""] + rules()
+        table, _ = _rows(tasks, load_store)
+        parts += [f"Every criterion's argmax on the {label} set (information; the default row "
                   "is the current library default, H1):", ""] + _summary_lines(table) + [""]
-        parts += ["`negative_transfer_check` verdicts on the round-6 set (every candidate) "
-                  "against the truth:", ""] + verdict_lines(round6, load_store) + [""]
-        parts += ["\n\n".join(ROUND6_FINDINGS), ""]
-    if round7 and all(_load(t) is not None for t in round7):
-        parts += ["## Seventh round: the adopted default confirmed on tasks in no earlier set",
-                  "", ROUND7_TEXT, ""] + round7_rule_lines(round7)
-        table, _ = _rows(round7, load_store)
-        parts += ["Every criterion's argmax on the round-7 set (information; the default row "
-                  "is the current library default, H1):", ""] + _summary_lines(table) + [""]
-        parts += ["`negative_transfer_check` verdicts on the round-7 set (every candidate) "
-                  "against the truth:", ""] + verdict_lines(round7, load_store) + [""]
-        parts += ["\n\n".join(ROUND7_FINDINGS), ""]
-    if round8 and all(_load(t) is not None for t in round8):
-        earlier = (("development half", dev), ("confirmation half", confirm),
-                   ("fresh set", fresh), ("round-5 set", round5), ("round-6 set", round6),
-                   ("round-7 set", round7))
-        parts += ["## Eighth round: the diagnosis guard, judged on tasks in no earlier set", "",
-                  ROUND8_TEXT, ""] + round8_rule_lines(round8, earlier)
-        table, _ = _rows(round8, load_store)
-        parts += ["Every criterion's argmax on the round-8 set (information; the default row "
-                  "is the current library default, H1):", ""] + _summary_lines(table) + [""]
-        parts += ["`negative_transfer_check` verdicts on the round-8 set (every candidate) "
-                  "against the truth:", ""] + verdict_lines(round8, load_store) + [""]
-        parts += ["\n\n".join(ROUND8_FINDINGS), ""]
+        if verdicts:
+            parts += [verdicts[0], ""] + verdict_lines(verdicts[1], load_store) + [""]
+        parts += ["\n\n".join(findings), ""]
     new = list(new_candidates("classification"))
 
     def collected(tasks):
@@ -1321,11 +1304,19 @@ def _judge_rules(tasks, rules):
     return judged, picks
 
 
-def round_lines(deciding, seen, rules, reference, label="fresh"):
+#: The task sets before each round, in the order the rounds report them.
+EARLIER_LABELS = ("development half", "confirmation half", "fresh set", "round-5 set",
+                  "round-6 set", "round-7 set")
+
+
+def round_lines(deciding, earlier, rules, reference, label="fresh",
+                seen_note="seen; information"):
     """Markdown lines: a round's ``rules`` on the ``deciding`` task set (its verdict by
-    :func:`_meets` against ``reference``), on each ``(label, tasks)`` of ``seen``
-    (information) and pooled, then the deciding set's tasks whose pick differs."""
+    :func:`_meets` against ``reference``), on each earlier set (``earlier``: the sets of
+    :data:`EARLIER_LABELS` in order, as far as the round has them; headed with ``seen_note``)
+    and pooled, then the deciding set's tasks whose pick differs."""
     lines = []
+    seen = [(f"{name} ({seen_note})", tasks) for name, tasks in zip(EARLIER_LABELS, earlier)]
     everything = deciding + [t for _, tasks in seen for t in tasks]
     sets = ((f"{label} set (decides)", deciding), *seen,
             (f"pooled: all {('three', 'four', 'five', 'six', 'seven', 'eight')[len(seen) - 2]} "
@@ -1367,9 +1358,7 @@ def round_lines(deciding, seen, rules, reference, label="fresh"):
 
 def fresh_rule_lines(fresh, dev, confirm):
     """Markdown lines: the fresh round's rules on the fresh set (decides), each half and pooled."""
-    return round_lines(fresh, (("development half (seen; information)", dev),
-                               ("confirmation half (seen; information)", confirm)),
-                       FRESH_RULES, FRESH_REFERENCE)
+    return round_lines(fresh, (dev, confirm), FRESH_RULES, FRESH_REFERENCE)
 
 
 #: The fifth round (declared with its task set, :func:`benchmarks._tasks.round5_tasks`, before
@@ -1417,10 +1406,8 @@ ROUND5_TEXT = (
 def round5_rule_lines(round5, dev, confirm, fresh):
     """Markdown lines: the fifth round's rules on the round-5 set (decides) and the earlier
     sets (seen)."""
-    return round_lines(round5, (("development half (seen; information)", dev),
-                                ("confirmation half (seen; information)", confirm),
-                                ("fresh set (seen; information)", fresh)),
-                       ROUND5_RULES, ROUND5_REFERENCE, label="round-5")
+    return round_lines(round5, (dev, confirm, fresh), ROUND5_RULES, ROUND5_REFERENCE,
+                       label="round-5")
 
 
 #: The fifth round's findings (numbers from ``rules --round5``, written after they were seen).
@@ -1504,11 +1491,8 @@ ROUND6_TEXT = (
 def round6_rule_lines(round6, dev, confirm, fresh, round5):
     """Markdown lines: the sixth round's rules on the round-6 set (decides) and the earlier
     sets (seen)."""
-    return round_lines(round6, (("development half (seen; information)", dev),
-                                ("confirmation half (seen; information)", confirm),
-                                ("fresh set (seen; information)", fresh),
-                                ("round-5 set (seen; information)", round5)),
-                       ROUND6_RULES, ROUND5_REFERENCE, label="round-6")
+    return round_lines(round6, (dev, confirm, fresh, round5), ROUND6_RULES, ROUND5_REFERENCE,
+                       label="round-6")
 
 
 #: The sixth round's findings (numbers from ``rules --round6``, written after they were seen).
@@ -1645,12 +1629,12 @@ ROUND8_TEXT = (
     "captured gain (mean) not lower.")
 
 
-def round8_rule_lines(round8, earlier):
+def round8_rule_lines(round8, *earlier):
     """Markdown lines: the eighth round's rule on the round-8 set (decides) and the earlier
     sets' classification tasks (seen)."""
-    seen = [(f"{label} (seen; classification tasks; information)",
-             [t for t in tasks if t.task == "classification"]) for label, tasks in earlier]
-    return round_lines(round8, seen, ROUND8_RULES, ROUND8_REFERENCE, label="round-8")
+    cls = [[t for t in tasks if t.task == "classification"] for tasks in earlier]
+    return round_lines(round8, cls, ROUND8_RULES, ROUND8_REFERENCE, label="round-8",
+                       seen_note="seen; classification tasks; information")
 
 
 #: The eighth round's findings (written after its numbers were seen).

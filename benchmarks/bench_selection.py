@@ -453,9 +453,8 @@ def main():
     elif args.what == "rules" and args.round8:
         from benchmarks._selection_report import round8_rule_lines
 
-        print("\n".join(round8_rule_lines(round8, (
-            ("development half", dev), ("confirmation half", confirm), ("fresh set", fresh),
-            ("round-5 set", round5), ("round-6 set", round6), ("round-7 set", round7)))))
+        print("\n".join(round8_rule_lines(round8, dev, confirm, fresh, round5, round6,
+                                           round7)))
     elif args.what == "rules" and args.round7:
         from benchmarks._selection_report import round7_rule_lines
 
