@@ -220,6 +220,7 @@ def verdict_lines(tasks, load_store):
         crit = compute_criteria(evidence(store))
         scores = task_scores(store)
         margin = MARGIN[store["task"]]
+        recommended = _recommended(store)
         for cand in store["candidates"]:
             if cand == NO_ADAPTATION or not np.isfinite(scores.get(cand, np.nan)):
                 continue
@@ -227,7 +228,7 @@ def verdict_lines(tasks, load_store):
                    for k, v in crit.items()}
             decision = decide(one, store["task"], confidence=DEFAULT_CONFIDENCE[store["task"]],
                               reweighters=[cand] if cand in REWEIGHTERS else [],
-                              recommended=_recommended(store))
+                              recommended=recommended)
             item = decision["candidates"].get(cand)
             if item is None:
                 continue
@@ -907,7 +908,7 @@ def _rule(crit, *, confidence=0.99, guard=None, rank="gain", regression_confiden
         return _paired_fallback(crit, z)
     if not eligible and fallback is not None and fallback.startswith("reweighter") \
             and task == "classification":
-        return _reweighter_fallback(crit, float(norm.ppf(float(fallback.split(" ")[1]))))
+        return _reweighter_fallback(crit, float(fallback.split(" ")[1]))
     if not eligible:
         return NO_ADAPTATION
     if rank == "gain":
@@ -954,17 +955,13 @@ def _paired_fallback(crit, z):
 REWEIGHTERS = ("DiscriminativeReweighter", "KMM")  # of the default library
 
 
-def _reweighter_fallback(crit, z):
-    """The sixth round's G2 fallback: the reweighter with the largest importance-weighted
-    gain over no adaptation among those whose gain passes the bound ``z``, or no adaptation."""
-    iw = crit.get("importance weighted", {})
-    ok = {}
-    for name in REWEIGHTERS:
-        if name in iw and NO_ADAPTATION in iw:
-            gain, se = iw[name].minus(iw[NO_ADAPTATION])
-            if gain - z * se > 0:
-                ok[name] = gain
-    return max(ok, key=ok.get) if ok else NO_ADAPTATION
+def _reweighter_fallback(crit, confidence):
+    """The sixth round's G2 fallback: the library's (:func:`sktl.model_selection._decision.
+    _reweighter_fallback`) over :data:`REWEIGHTERS` at ``confidence``, or no adaptation."""
+    from sktl.model_selection._decision import _reweighter_fallback as library_fallback
+
+    info = {name: {} for name in REWEIGHTERS}
+    return library_fallback(crit, info, REWEIGHTERS, confidence) or NO_ADAPTATION
 
 
 def _marginal_reverse(store, crit, method="JDA"):

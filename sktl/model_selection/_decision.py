@@ -491,14 +491,15 @@ def decide(criteria, task, *, criterion=DEFAULT_CRITERION, confidence="auto", ra
     return {"chosen": chosen, "candidates": info, "reason": reason}
 
 
-def _reweighter_fallback(criteria, info, reweighters):
-    """The reweighter adopted on its importance-weighted gain (see :func:`decide`), or None;
-    records each reweighter's fallback gain in ``info``."""
+def _reweighter_fallback(criteria, info, reweighters, confidence=FALLBACK_CONFIDENCE):
+    """The reweighter adopted on its importance-weighted gain (see :func:`decide`; the
+    one-sided bound at ``confidence``), or None; records each reweighter's fallback gain in
+    ``info``."""
     from scipy.stats import norm
 
     values = criteria.get(FALLBACK_CRITERION, {})
     base = values.get(NO_ADAPTATION)
-    z = float(norm.ppf(FALLBACK_CONFIDENCE))
+    z = float(norm.ppf(confidence))
     passed = {}
     for name in reweighters:
         if base is None or name not in values or name not in info:
