@@ -312,6 +312,11 @@ def test_diagnosis_guard_rejects_a_method_the_diagnosed_shift_does_not_call_for(
     row = search.decision_report_.set_index("candidate").loc["JDA k=4"]
     assert row["verdict"] == "rejected" and "diagnosis" in row["reason"]
     assert search.best_candidate_ not in ("JDA k=4", "TCA k=4", "SA k=4", "CORAL reg=1")
+    from sktl.metrics import negative_transfer_check
+
+    jda = default_candidates(_user_model(), 5, "classification")["JDA k=4"]
+    check = negative_transfer_check(jda, X, ym, sd, random_state=0)
+    assert check.verdict == "inconclusive" and "diagnosis" in check.reason
     # nothing eligible, no diagnosis needed: none is run
     X0, y0, sd0 = make_domain_shift(150, 150, shift_strength=0.0, random_state=1,
                                     mask_target=True)

@@ -340,18 +340,15 @@ def negative_transfer_check(adapted, X, y, sample_domain=None, *, baseline=None,
     gain, se = float(row["gain"]), float(row["gain s.e."])
     verdict = ("adapt" if search.best_candidate_ == "adapted"
                else "do not adapt" if row["verdict"] == "worse" else "inconclusive")
-    fallback = row["verdict"] != "better"  # adopted by the reweighter fallback
-    if verdict == "inconclusive" and row["verdict"] == "rejected":  # by the search's guard
-        return Bunch(verdict=verdict, recommendation=verdict, gain=gain, gain_se=se,
-                     interval=(gain - z * se, gain + z * se),
-                     reason=f"{row['reason']}: keep no adaptation", criteria=table,
-                     search=search)
-    reason = {"adapt": search.reason_ if fallback else
+    # "adapt" without "better": the reweighter fallback; "rejected": the search's guard
+    reason = {"adapt": search.reason_ if row["verdict"] != "better" else
                        f"the adapted model beats no adaptation on {criterion} "
                        f"(gain {gain:.3g} ± {se:.2g}, lower bound > 0 at {confidence:.0%})",
               "do not adapt": f"the adapted model is worse than no adaptation on {criterion} "
                               f"(gain {gain:.3g} ± {se:.2g}): negative transfer is likely",
-              "inconclusive": f"the gain on {criterion} ({gain:.3g} ± {se:.2g}) is within its "
+              "inconclusive": f"{row['reason']}: keep no adaptation"
+                              if row["verdict"] == "rejected" else
+                              f"the gain on {criterion} ({gain:.3g} ± {se:.2g}) is within its "
                               "uncertainty: keep no adaptation unless more evidence comes"}
     return Bunch(verdict=verdict, recommendation=verdict, gain=gain, gain_se=se,
                  interval=(gain - z * se, gain + z * se), reason=reason[verdict],

@@ -440,7 +440,8 @@ def decide(criteria, task, *, criterion=DEFAULT_CRITERION, confidence="auto", ra
                     f"{agree[name].value:.0f} % of rows, under half their median "
                     f"({median:.0f} %)")
     if "diagnosis" in guards and recommended is not None:
-        for name in [n for n in eligible if n not in set(recommended)]:
+        recommended = set(recommended)
+        for name in [n for n in eligible if n not in recommended]:
             eligible.remove(name)
             info[name]["verdict"] = "rejected"
             info[name]["reason"] = (
