@@ -353,6 +353,57 @@ def round8_tasks(max_rows=MAX_ROWS, real=True):
     return tasks + _pc_domain_tasks(max_rows, component=2)
 
 
+#: The round-9 set (declared 2026-12-01 ~08:45 UTC with its rules, before any of its numbers
+#: existed): tasks in no earlier set, both task types, for the ninth round.
+ROUND9_SEEDS = (19, 20)  # earlier sets use seeds 0-18
+ROUND9_NO_SHIFT_SEED = 21
+
+
+def _corn_pc_tasks(max_rows, instrument="m5"):
+    """One NIR-corn instrument's 80 samples split by a selection bias on its first principal
+    component (:func:`_pc_selection`), one regression task per property."""
+    from sktl.datasets import load_corn_nir
+
+    other = next(c for c in CORN if c != instrument)
+    tasks = []
+    for prop in ("moisture", "oil", "protein", "starch"):
+        name = f"corn {instrument} {prop} by PC1"
+        tasks.append(Task(name, "corn selection", "regression", _pc_selection(
+            lambda p=prop: load_corn_nir(instrument, other, target_property=p, data_home=DATA),
+            name), max_rows))
+    return tasks
+
+
+def round9_tasks(max_rows=MAX_ROWS, real=True):
+    """The **round-9** set: tasks in no earlier set, classification and regression.
+
+    Generated shifts of each kind, both task types, with seeds
+    :data:`ROUND9_SEEDS` and a pair without shift per task type (seed
+    :data:`ROUND9_NO_SHIFT_SEED`); each wine colour split by a selection bias
+    on its first, second and third principal component for the *regression*
+    target (earlier sets split the colours by PC for classification only) and
+    on its third for classification; NIR-corn instrument m5's samples split by
+    a selection bias on their first principal component, one regression task
+    per property (earlier corn tasks are instrument pairs); and the ten real
+    domains of :func:`round6_tasks` split along their *fourth* principal
+    component. 36 tasks, 19 classification.
+    """
+    from sktl.datasets import load_wine_quality
+
+    tasks = _generated_tasks(ROUND9_SEEDS, ROUND9_NO_SHIFT_SEED,
+                             ("classification", "regression"), max_rows)
+    for component in (0, 1, 2):
+        for colour in ("red", "white"):
+            name = f"wine {colour} by PC{component + 1} regre."
+            tasks.append(Task(name, "wine selection", "regression", _pc_selection(
+                lambda c=colour: load_wine_quality(c, c, task="regression"), name,
+                component=component), max_rows))
+    tasks += _wine_pc_tasks(max_rows, component=2)
+    if not (real and DATA.is_dir()):
+        return tasks
+    return tasks + _corn_pc_tasks(max_rows) + _pc_domain_tasks(max_rows, component=3)
+
+
 def split_tasks(tasks, seed=SPLIT_SEED):
     """``(development, confirmation)``: each family shuffled by ``seed`` and dealt alternately."""
     rng = np.random.default_rng(seed)
@@ -371,7 +422,7 @@ if __name__ == "__main__":
     for label, part in (("development", dev), ("confirmation", confirm),
                         ("fresh", fresh_tasks()), ("round 5", round5_tasks()),
                         ("round 6", round6_tasks()), ("round 7", round7_tasks()),
-                        ("round 8", round8_tasks())):
+                        ("round 8", round8_tasks()), ("round 9", round9_tasks())):
         print(f"{label}: {len(part)} tasks")
         for t in part:
             print(f"  {t.family:22s} {t.task:15s} {t.name}")

@@ -38,7 +38,9 @@ does the same for the fifth round (:func:`benchmarks._tasks.round5_tasks`,
 :data:`benchmarks._selection_report.ROUND5_RULES`; ``collect`` and ``study``), and
 ``--round6`` for the sixth (:func:`benchmarks._tasks.round6_tasks`,
 :data:`benchmarks._selection_report.ROUND6_RULES`; ``collect``); ``--round7`` the
-confirmation of the default adopted there (:func:`benchmarks._tasks.round7_tasks`).
+confirmation of the default adopted there (:func:`benchmarks._tasks.round7_tasks`);
+``--round8`` the eighth round (the diagnosis guard) and ``--round9`` the confirmation of
+the default it adopted (:func:`benchmarks._tasks.round9_tasks`, both task types).
     python benchmarks/bench_selection.py report
 
 ``collect --new`` collects only the methods studied for the default library
@@ -69,6 +71,7 @@ from benchmarks._tasks import (  # noqa: E402
     round6_tasks,
     round7_tasks,
     round8_tasks,
+    round9_tasks,
     split_tasks,
 )
 
@@ -406,14 +409,17 @@ def main():
                        help="the round-7 task set (no earlier set) instead of the halves")
     group.add_argument("--round8", action="store_true",
                        help="the round-8 task set (no earlier set) instead of the halves")
+    group.add_argument("--round9", action="store_true",
+                       help="the round-9 task set (no earlier set) instead of the halves")
     args = parser.parse_args()
     dev, confirm = split_tasks(all_tasks())
     fresh = fresh_tasks()
     round5, round6, round7 = round5_tasks(), round6_tasks(), round7_tasks()
-    round8 = round8_tasks()
+    round8, round9 = round8_tasks(), round9_tasks()
     tasks = (dev if args.dev else confirm if args.confirm else fresh if args.fresh
              else round5 if args.round5 else round6 if args.round6
-             else round7 if args.round7 else round8 if args.round8 else dev + confirm)
+             else round7 if args.round7 else round8 if args.round8
+             else round9 if args.round9 else dev + confirm)
     if args.only:
         tasks = [t for t in tasks if args.only in t.name]
     if args.what == "collect" and args.new:  # method by method, so a cut run is usable
@@ -450,6 +456,10 @@ def main():
     elif args.what == "diagnose":
         for task in tasks:
             diagnose(task)
+    elif args.what == "rules" and args.round9:
+        from benchmarks._selection_report import round9_rule_lines
+
+        print("\n".join(round9_rule_lines(round9)))
     elif args.what == "rules" and args.round8:
         from benchmarks._selection_report import round8_rule_lines
 
@@ -478,7 +488,7 @@ def main():
     else:
         from benchmarks._selection_report import report
 
-        report(dev, confirm, RESULTS, fresh, round5, round6, round7, round8)
+        report(dev, confirm, RESULTS, fresh, round5, round6, round7, round8, round9)
 
 
 if __name__ == "__main__":
