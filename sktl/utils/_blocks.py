@@ -323,6 +323,7 @@ def logistic_newton(source, target, C=1.0, fit_intercept=True, tol=1e-10, max_it
 
     def pass_(label):
         def fn(X, sd, keys):
+            X = X.astype(np.float64)  # float32 sums of squares overflow on large values
             if sp.issparse(X):  # X' r and X' diag(w) X without densifying the rows
                 p = _sigmoid(X @ theta[:d] + theta[d])
                 r, w = p - label, p * (1 - p)
@@ -346,7 +347,15 @@ def logistic_newton(source, target, C=1.0, fit_intercept=True, tol=1e-10, max_it
         hess = np.diag(reg) + C * (Hs + Ht)
         if not fit_intercept:
             grad[-1], hess[-1], hess[:, -1], hess[-1, -1] = 0.0, 0.0, 0.0, 1.0
-        step = np.linalg.solve(hess, grad)
+        if not (np.isfinite(grad).all() and np.isfinite(hess).all()):
+            raise ValueError(
+                "The domain classifier's Newton step overflowed: the features are too large "
+                "to fit it as given. Standardise them first (e.g. a StandardScaler before "
+                "the reweighter in a make_da_pipeline).")
+        try:
+            step = np.linalg.solve(hess, grad)
+        except np.linalg.LinAlgError:  # singular despite the ridge: the least-squares step
+            step = np.linalg.lstsq(hess, grad, rcond=None)[0]
         theta = theta - step
         if np.abs(step).max() <= tol * max(1.0, np.abs(theta).max()):
             break
