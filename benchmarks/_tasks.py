@@ -155,16 +155,16 @@ def _generated_tasks(seeds, no_shift_seed, kinds, max_rows):
                          max_rows) for kind in kinds]
 
 
-def _wine_pc_tasks(max_rows, component):
-    """Each wine colour (classification) split by a selection bias on its principal
+def _wine_pc_tasks(max_rows, component, task="classification"):
+    """Each wine colour (for ``task``) split by a selection bias on its principal
     component ``component`` (0: the first)."""
     from sktl.datasets import load_wine_quality
 
     tasks = []
     for colour in ("red", "white"):
-        name = f"wine {colour} by PC{component + 1} class."
-        tasks.append(Task(name, "wine selection", "classification", _pc_selection(
-            lambda c=colour: load_wine_quality(c, c, task="classification"), name,
+        name = f"wine {colour} by PC{component + 1} {task[:5]}."
+        tasks.append(Task(name, "wine selection", task, _pc_selection(
+            lambda c=colour: load_wine_quality(c, c, task=task), name,
             component=component), max_rows))
     return tasks
 
@@ -353,8 +353,8 @@ def round8_tasks(max_rows=MAX_ROWS, real=True):
     return tasks + _pc_domain_tasks(max_rows, component=2)
 
 
-#: The round-9 set (declared 2026-12-01 ~08:45 UTC with its rules, before any of its numbers
-#: existed): tasks in no earlier set, both task types, for the ninth round.
+#: The round-9 set (declared 2026-12-01 ~08:25 UTC, before any of its numbers existed): tasks
+#: in no earlier set, both task types, for the ninth round (a confirmation; no rule).
 ROUND9_SEEDS = (19, 20)  # earlier sets use seeds 0-18
 ROUND9_NO_SHIFT_SEED = 21
 
@@ -388,16 +388,10 @@ def round9_tasks(max_rows=MAX_ROWS, real=True):
     domains of :func:`round6_tasks` split along their *fourth* principal
     component. 36 tasks, 19 classification.
     """
-    from sktl.datasets import load_wine_quality
-
     tasks = _generated_tasks(ROUND9_SEEDS, ROUND9_NO_SHIFT_SEED,
                              ("classification", "regression"), max_rows)
     for component in (0, 1, 2):
-        for colour in ("red", "white"):
-            name = f"wine {colour} by PC{component + 1} regre."
-            tasks.append(Task(name, "wine selection", "regression", _pc_selection(
-                lambda c=colour: load_wine_quality(c, c, task="regression"), name,
-                component=component), max_rows))
+        tasks += _wine_pc_tasks(max_rows, component, task="regression")
     tasks += _wine_pc_tasks(max_rows, component=2)
     if not (real and DATA.is_dir()):
         return tasks

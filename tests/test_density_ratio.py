@@ -369,11 +369,6 @@ def test_discriminative_reweighter_large_float32_features():
     """float32 features of size 1e8 once overflowed the Newton step's sums into a
     LinAlgError from inside numpy (found by the random bad-input test, seed 173): the sums
     are taken in float64 now and the weights are finite."""
-    import numpy as np
-
-    from sktl import DiscriminativeReweighter
-    from sktl.datasets import make_domain_shift
-
     X, y, sd = make_domain_shift(60, 2, shift="covariate", random_state=173, mask_target=True)
     X = (X * 1e8).astype(np.float32)
     X_before = X.copy()

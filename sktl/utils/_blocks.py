@@ -323,7 +323,7 @@ def logistic_newton(source, target, C=1.0, fit_intercept=True, tol=1e-10, max_it
 
     def pass_(label):
         def fn(X, sd, keys):
-            X = X.astype(np.float64)  # float32 sums of squares overflow on large values
+            X = X.astype(np.float64, copy=False)  # float32 sums overflow on large values
             if sp.issparse(X):  # X' r and X' diag(w) X without densifying the rows
                 p = _sigmoid(X @ theta[:d] + theta[d])
                 r, w = p - label, p * (1 - p)
